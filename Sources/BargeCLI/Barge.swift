@@ -1,0 +1,52 @@
+import ArgumentParser
+import Foundation
+import Repository
+
+/// The root command. Subcommands live one per file.
+public struct Barge: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "barge",
+        abstract: "Snapshots, replicates and moves the state of containers between nodes.",
+        discussion: """
+            Exit codes: 0 ok · 1 error (including damage found by verify) · 2 usage · 3 done, but some files were skipped.
+            The state directory is --state-dir, else $BARGE_STATE_DIR, else /var/lib/barge.
+            """,
+        subcommands: [InitCommand.self, VolumeCommand.self, SnapshotCommand.self, SnapshotsCommand.self,
+                      RestoreCommand.self, DiffCommand.self, VerifyCommand.self, RepairIndexCommand.self, GCCommand.self]
+    )
+
+    public init() {}
+}
+
+/// Documented exit codes.
+public enum ExitStatus: Int32 {
+    case ok = 0
+    case error = 1
+    case usage = 2
+    case partial = 3
+}
+
+/// The thin executable calls this.
+public enum BargeMain {
+    public static func main(_ arguments: [String] = Array(CommandLine.arguments.dropFirst())) -> Never {
+        let arguments = GlobalOptions.hoistStateDirectory(arguments)
+        do {
+            var command = try Barge.parseAsRoot(arguments)
+            try command.run()
+            exit(ExitStatus.ok.rawValue)
+        } catch let error as RepositoryError {
+            Terminal.error(error.description)
+            exit(ExitStatus.error.rawValue)
+        } catch let code as ExitCode {
+            exit(code.rawValue)
+        } catch {
+            let status = Barge.exitCode(for: error)
+            if status == .success {
+                print(Barge.fullMessage(for: error))
+                exit(ExitStatus.ok.rawValue)
+            }
+            Terminal.error(Barge.fullMessage(for: error))
+            exit(status == .validationFailure ? ExitStatus.usage.rawValue : ExitStatus.error.rawValue)
+        }
+    }
+}

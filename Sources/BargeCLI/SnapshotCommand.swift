@@ -1,0 +1,101 @@
+import ArgumentParser
+import Foundation
+import Repository
+import Snapshots
+
+struct SnapshotCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "snapshot", abstract: "Take a snapshot of a volume now.",
+        discussion: "Prints the new snapshot's id. Exit code 3 when some files could not be read (they are listed).")
+
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "The volume.") var name: String
+
+    func run() throws {
+        let engine = SnapshotEngine(stateDirectory: global.resolvedStateDirectory)
+        let progress = ProgressLine()
+        let outcome = try engine.snapshot(volume: name) { stats, path in
+            progress.update("\(stats.files) files, \(Terminal.bytes(stats.bytesRead)) read  \(path)")
+        }
+        progress.finish()
+        let stats = outcome.statistics
+        if global.json {
+            Terminal.json([
+                "id": outcome.id.hex, "volume": name, "parent": outcome.record.parent?.hex ?? NSNull(),
+                "files": stats.files, "dirs": stats.directories, "bytes_read": stats.bytesRead,
+                "bytes_total": stats.bytesTotal, "bytes_added": outcome.bytesAdded, "chunks_added": stats.chunksAdded,
+                "duration_s": outcome.seconds,
+                "skipped": outcome.problems.map { ["path": $0.path, "error": $0.message] },
+            ] as [String: Any])
+        } else {
+            print(outcome.id.hex)
+            let rate = outcome.seconds > 0 ? Double(stats.bytesRead) / outcome.seconds : 0
+            FileHandle.standardError.write(Data("""
+                snapshot \(outcome.id.short) of \(name): \(stats.files) files, \(stats.directories) dirs, \
+                \(Terminal.bytes(stats.bytesTotal)); read \(Terminal.bytes(stats.bytesRead)), \
+                added \(Terminal.bytes(outcome.bytesAdded)) in \(String(format: "%.2f", outcome.seconds)) s (\(Terminal.bytes(UInt64(rate)))/s)
+
+                """.utf8))
+            for problem in outcome.problems { Terminal.warning("\(problem.path): \(problem.message)") }
+        }
+        if !outcome.problems.isEmpty { throw ExitCode(ExitStatus.partial.rawValue) }
+    }
+}
+
+struct SnapshotsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "snapshots", abstract: "List a volume's snapshots, oldest first.")
+
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "The volume.") var name: String
+
+    func run() throws {
+        let store = try Store(at: global.resolvedStateDirectory, access: .read)
+        let snapshots = try store.snapshots(volume: name)
+        if snapshots.isEmpty, try store.index.volume(named: name) == nil {
+            throw RepositoryError(.notFound, "no volume named \(name) and no snapshots of it", hint: "see `barge volume list`")
+        }
+        if global.json {
+            Terminal.json(snapshots.map { snapshot -> [String: Any] in
+                let r = snapshot.record
+                return ["id": snapshot.id.hex, "time": Terminal.time(r.timeNanoseconds), "parent": r.parent?.hex ?? NSNull(),
+                        "files": r.files, "bytes_total": r.bytesTotal, "bytes_added": r.bytesAdded, "state": r.state,
+                        "epoch": r.epoch, "origin": r.origin, "skipped": r.skipped]
+            })
+            return
+        }
+        for snapshot in snapshots {
+            let r = snapshot.record
+            print("\(snapshot.id.short)  \(Terminal.time(r.timeNanoseconds))  \(r.files) files  \(Terminal.bytes(r.bytesTotal))  +\(Terminal.bytes(r.bytesAdded))  \(r.state)")
+        }
+    }
+}
+
+/// `--snapshot ID` / `--at TIME` as a selector.
+struct SnapshotChoice: ParsableArguments {
+    @Option(name: .customLong("snapshot"), help: "A snapshot id, a unique prefix of it (4+ hex digits), or 'latest'.")
+    var snapshot: String?
+    @Option(name: .customLong("at"), help: "A time (ISO 8601, e.g. 2026-11-25T10:00:00Z): the newest snapshot at or before it.")
+    var at: String?
+
+    func validate() throws {
+        if snapshot != nil && at != nil { throw ValidationError("give --snapshot or --at, not both") }
+        if let at, Self.parseTime(at) == nil {
+            throw ValidationError("--at \"\(at)\" is not an ISO 8601 time like 2026-11-25T10:00:00Z")
+        }
+    }
+
+    var selector: SnapshotSelector {
+        if let at, let date = Self.parseTime(at) { return .at(date) }
+        if let snapshot, snapshot != "latest" { return .id(snapshot) }
+        return .latest
+    }
+
+    static func parseTime(_ text: String) -> Date? {
+        let formatter = ISO8601DateFormatter()
+        for options: ISO8601DateFormatter.Options in [[.withInternetDateTime, .withFractionalSeconds], [.withInternetDateTime]] {
+            formatter.formatOptions = options
+            if let date = formatter.date(from: text) { return date }
+        }
+        return nil
+    }
+}

@@ -1,0 +1,18 @@
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <stdio.h>
+#include <unistd.h>
+#include <sys/sysmacros.h>
+#include "clinux.h"
+
+int barge_start_writeback(int fd) { return sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE); }
+int barge_exchange(int olddirfd, const char *oldpath, int newdirfd, const char *newpath) {
+    return renameat2(olddirfd, oldpath, newdirfd, newpath, RENAME_EXCHANGE);
+}
+off_t barge_seek_data(int fd, off_t offset) { return lseek(fd, offset, SEEK_DATA); }
+off_t barge_seek_hole(int fd, off_t offset) { return lseek(fd, offset, SEEK_HOLE); }
+unsigned int barge_major(unsigned long long dev) { return major(dev); }
+unsigned int barge_minor(unsigned long long dev) { return minor(dev); }
+unsigned long long barge_makedev(unsigned int ma, unsigned int mi) { return makedev(ma, mi); }
+int barge_o_noatime(void) { return O_NOATIME; }
+int barge_syncfs(int fd) { return syncfs(fd); }

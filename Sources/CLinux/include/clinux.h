@@ -1,0 +1,26 @@
+#ifndef BARGE_CLINUX_H
+#define BARGE_CLINUX_H
+#include <sys/types.h>
+#include <sys/xattr.h>
+
+// Linux calls that Glibc's Swift overlay does not import (they need _GNU_SOURCE).
+
+/// Starts writeback of a file's dirty pages without waiting for it.
+int barge_start_writeback(int fd);
+/// renameat2(RENAME_EXCHANGE): swaps two paths atomically.
+int barge_exchange(int olddirfd, const char *oldpath, int newdirfd, const char *newpath);
+/// lseek(SEEK_DATA) / lseek(SEEK_HOLE).
+off_t barge_seek_data(int fd, off_t offset);
+off_t barge_seek_hole(int fd, off_t offset);
+/// The st_mtim / st_ctim nanoseconds fields and major/minor of a device number.
+unsigned int barge_major(unsigned long long dev);
+unsigned int barge_minor(unsigned long long dev);
+unsigned long long barge_makedev(unsigned int major, unsigned int minor);
+
+/// O_NOATIME (generic Linux value), hidden from Swift behind _GNU_SOURCE.
+int barge_o_noatime(void);
+
+/// syncfs(2): flushes the whole file system that holds fd.
+int barge_syncfs(int fd);
+
+#endif

@@ -1,0 +1,202 @@
+import CLinux
+import Foundation
+
+/// Appends blobs to packs and makes them durable in the only safe order:
+/// pack bytes written and fsynced, then the index rows committed in one
+/// transaction, and last, in the same transaction, the snapshot that uses them.
+///
+/// Rows are committed at checkpoints (every `checkpointBytes`), so memory stays
+/// bounded and an interrupted snapshot leaves reusable chunks behind.
+public final class BlobWriter {
+    public let store: Store
+    private var pack: OpenPack?
+    /// Packs written since the last checkpoint, closed or not, awaiting fsync.
+    private var unsynced: [OpenPack] = []
+    private var pending: [BlobLocation] = []
+    private var pendingIDs: Set<BlobID> = []
+    private var bytesSinceCheckpoint = 0
+    public let checkpointBytes: Int
+    public private(set) var bytesWritten = 0
+
+    public init(store: Store, checkpointBytes: Int = 64 * 1024 * 1024) {
+        self.store = store
+        self.checkpointBytes = checkpointBytes
+    }
+
+    deinit {
+        // Uncommitted bytes are left for the next writer to truncate.
+        pack?.close()
+        for open in unsynced where open !== pack { open.close() }
+    }
+
+    /// The subset of `ids` already stored or pending in this session.
+    public func known(_ ids: [BlobID]) throws -> Set<BlobID> {
+        var found = Set(ids.filter { pendingIDs.contains($0) })
+        let rest = ids.filter { !found.contains($0) }
+        if !rest.isEmpty { found.formUnion(try store.index.locations(of: rest).keys) }
+        return found
+    }
+
+    public func isPending(_ id: BlobID) -> Bool { pendingIDs.contains(id) }
+
+    /// Appends one record. `payload` is already compressed when `compression` says so.
+    public func append(id: BlobID, kind: BlobKind, rawLength: Int, compression: Compression,
+                       payload: UnsafeRawBufferPointer) throws {
+        guard !pendingIDs.contains(id) else { return }
+        let target = try currentPack()
+        let header = PackFormat.RecordHeader(kind: kind, compression: compression, storedLength: payload.count,
+                                             rawLength: rawLength, id: id)
+        let offset = target.size
+        try header.encoded().withUnsafeBytes { (raw) throws in try target.write(raw) }
+        try target.write(payload)
+        pending.append(BlobLocation(id: id, kind: kind, pack: target.number, offset: offset,
+                                    storedLength: payload.count, rawLength: rawLength, compression: compression))
+        pendingIDs.insert(id)
+        let added = PackFormat.headerLength + payload.count
+        bytesSinceCheckpoint += added
+        bytesWritten += added
+        if target.size >= PackFormat.targetPackSize { pack = nil }
+        if bytesSinceCheckpoint >= checkpointBytes { try checkpoint() }
+    }
+
+    /// Appends raw bytes, compressing them when that makes them smaller.
+    public func append(id: BlobID, kind: BlobKind, raw: [UInt8], compressor: Compressor) throws {
+        try raw.withUnsafeBytes { (source) throws in
+            if let packed = compressor.compress(source) {
+                try packed.withUnsafeBytes { (payload) throws in
+                    try append(id: id, kind: kind, rawLength: raw.count, compression: .zstd, payload: payload)
+                }
+            } else {
+                try append(id: id, kind: kind, rawLength: raw.count, compression: .none, payload: source)
+            }
+        }
+    }
+
+    /// Makes everything appended so far durable and indexed.
+    public func checkpoint() throws {
+        try commit(snapshot: nil)
+    }
+
+    /// Writes the snapshot record into a pack, fsyncs, and commits the snapshot
+    /// row together with every pending blob row. Returns the snapshot id.
+    @discardableResult
+    public func commit(_ record: SnapshotRecord, compressor: Compressor) throws -> BlobID {
+        let encoded = record.encoded()
+        let id = BlobID.hash(encoded)
+        try append(id: id, kind: .snapshot, raw: encoded, compressor: compressor)
+        try commit(snapshot: StoredSnapshot(id: id, record: record))
+        return id
+    }
+
+    private func commit(snapshot: StoredSnapshot?) throws {
+        var sizes: [Int64: Int] = [:]
+        for open in unsynced {
+            try open.flushAndSync()
+            sizes[open.number] = open.size
+            if open !== pack { open.close() }
+        }
+        try store.index.commit(blobs: pending, packSizes: sizes, snapshot: snapshot)
+        unsynced = pack.map { [$0] } ?? []
+        pending.removeAll(keepingCapacity: true)
+        pendingIDs.removeAll(keepingCapacity: true)
+        bytesSinceCheckpoint = 0
+    }
+
+    /// The pack to append to: the newest one below the target size, or a new one.
+    private func currentPack() throws -> OpenPack {
+        if let pack { return pack }
+        let sizes = try store.index.packSizes()
+        let open: OpenPack
+        if let (number, size) = sizes.max(by: { $0.key < $1.key }), size < PackFormat.targetPackSize / 2,
+           !unsynced.contains(where: { $0.number == number }) {
+            open = try OpenPack(path: store.packPath(number), number: number, appendingAt: size)
+        } else {
+            let number = try store.index.allocatePack(headerLength: PackFormat.fileMagic.count)
+            open = try OpenPack(path: store.packPath(number), number: number, appendingAt: nil)
+        }
+        pack = open
+        unsynced.append(open)
+        return open
+    }
+}
+
+/// A pack file open for appending, with a write buffer.
+final class OpenPack {
+    let path: String
+    let number: Int64
+    private var descriptor: Int32
+    private(set) var size: Int
+    private var buffer: [UInt8] = []
+    private var isNew: Bool
+    private var writtenSinceWriteback = 0
+    private static let bufferLimit = 1 << 20
+
+    /// Opens an existing pack at its committed size, or creates a new one.
+    init(path: String, number: Int64, appendingAt committed: Int?) throws {
+        self.path = path
+        self.number = number
+        let fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw RepositoryError.system("open", path: path, hint: "check free space and permissions of the state dir") }
+        descriptor = fd
+        var info = stat()
+        fstat(fd, &info)
+        if let committed, Int(info.st_size) >= committed, committed >= PackFormat.fileMagic.count {
+            size = committed
+            isNew = false
+            guard ftruncate(fd, off_t(committed)) == 0 else { throw RepositoryError.system("ftruncate", path: path) }
+        } else {
+            size = 0
+            isNew = true
+            guard ftruncate(fd, 0) == 0 else { throw RepositoryError.system("ftruncate", path: path) }
+            buffer = PackFormat.fileMagic
+            size = buffer.count
+        }
+    }
+
+    func write(_ bytes: UnsafeRawBufferPointer) throws {
+        buffer.append(contentsOf: bytes)
+        size += bytes.count
+        if buffer.count >= Self.bufferLimit { try flush() }
+    }
+
+    func flush() throws {
+        guard !buffer.isEmpty else { return }
+        let offset = size - buffer.count
+        var done = 0
+        while done < buffer.count {
+            let wrote = buffer.withUnsafeBytes { raw in
+                pwrite(descriptor, raw.baseAddress! + done, raw.count - done, off_t(offset + done))
+            }
+            if wrote < 0 {
+                if errno == EINTR { continue }
+                throw RepositoryError.system("write", path: path, hint: errno == ENOSPC ? "the disk holding the state dir is full; free space and retry" : nil)
+            }
+            done += wrote
+        }
+        writtenSinceWriteback += buffer.count
+        buffer.removeAll(keepingCapacity: true)
+        // Start writeback now so the fsync at the checkpoint has little left to do.
+        if writtenSinceWriteback >= 8 << 20 {
+            _ = barge_start_writeback(descriptor)
+            writtenSinceWriteback = 0
+        }
+    }
+
+    func flushAndSync() throws {
+        try flush()
+        guard fsync(descriptor) == 0 else { throw RepositoryError.system("fsync", path: path) }
+        if isNew {
+            // The new directory entry must be durable before any row names the pack.
+            let directory = (path as NSString).deletingLastPathComponent
+            let fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            if fd >= 0 { fsync(fd); _ = closeDescriptor(fd) }
+            isNew = false
+        }
+    }
+
+    func close() {
+        if descriptor >= 0 { _ = closeDescriptor(descriptor); descriptor = -1 }
+    }
+}
+
+private func closeDescriptor(_ fd: Int32) -> Int32 { close(fd) }

@@ -1,0 +1,60 @@
+import CZstd
+
+/// How a blob's bytes are stored in a pack.
+public enum Compression: UInt8, Sendable {
+    case none = 0
+    case zstd = 1
+}
+
+/// One zstd compression context. Not thread-safe: each worker owns its own.
+public final class Compressor {
+    private let context: OpaquePointer
+    public let level: Int32
+    private var scratch: [UInt8] = []
+
+    public init(level: Int32 = 1) {
+        context = ZSTD_createCCtx()
+        self.level = level
+    }
+
+    deinit { ZSTD_freeCCtx(context) }
+
+    /// The compressed bytes, or nil when compression would not make them smaller
+    /// (the caller then stores them raw).
+    public func compress(_ source: UnsafeRawBufferPointer) -> [UInt8]? {
+        let bound = ZSTD_compressBound(source.count)
+        if scratch.count < bound { scratch = [UInt8](repeating: 0, count: bound) }
+        let written = scratch.withUnsafeMutableBytes { destination in
+            ZSTD_compressCCtx(context, destination.baseAddress, destination.count,
+                              source.baseAddress, source.count, level)
+        }
+        guard ZSTD_isError(written) == 0, written < source.count else { return nil }
+        return Array(scratch[0..<written])
+    }
+}
+
+/// One zstd decompression context. Not thread-safe: each worker owns its own.
+public final class Decompressor {
+    private let context: OpaquePointer
+
+    public init() { context = ZSTD_createDCtx() }
+    deinit { ZSTD_freeDCtx(context) }
+
+    /// Decompresses exactly `rawLength` bytes; anything else is corruption.
+    public func decompress(_ source: UnsafeRawBufferPointer, rawLength: Int) throws -> [UInt8] {
+        var output = [UInt8](repeating: 0, count: rawLength)
+        let produced = output.withUnsafeMutableBytes { destination in
+            ZSTD_decompressDCtx(context, destination.baseAddress, destination.count,
+                                source.baseAddress, source.count)
+        }
+        if ZSTD_isError(produced) != 0 {
+            throw RepositoryError(.corrupt, "zstd: \(String(cString: ZSTD_getErrorName(produced)))")
+        }
+        guard produced == rawLength else {
+            throw RepositoryError(.corrupt, "zstd produced \(produced) bytes, the header says \(rawLength)")
+        }
+        return output
+    }
+
+    public static func maximumCompressedLength(rawLength: Int) -> Int { ZSTD_compressBound(rawLength) }
+}

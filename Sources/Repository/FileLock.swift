@@ -1,0 +1,35 @@
+import Foundation
+
+/// An advisory flock(2) lock on a file in the state directory. The kernel drops
+/// it when the process dies, so a kill -9 never leaves the store locked.
+public final class FileLock: Sendable {
+    private let descriptor: Int32
+    public let path: String
+
+    public enum Mode: Sendable { case shared, exclusive }
+
+    public init(path: String, mode: Mode, purpose: String) throws {
+        self.path = path
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw RepositoryError.system("open", path: path) }
+        let operation = (mode == .exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB
+        if flock(fd, operation) != 0 {
+            let code = errno
+            let holder = (try? String(contentsOfFile: path, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+            close(fd)
+            if code == EWOULDBLOCK {
+                throw RepositoryError(.locked, "cannot \(purpose): another barge process\(holder.isEmpty ? "" : " (pid \(holder))") is using \(path)",
+                                      hint: "wait for it to finish, or stop the agent for this state directory")
+            }
+            throw RepositoryError.system("flock", path: path, errno: code)
+        }
+        if mode == .exclusive {
+            let pid = Array("\(getpid())\n".utf8)
+            _ = ftruncate(fd, 0)
+            _ = pid.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
+        }
+        descriptor = fd
+    }
+
+    deinit { close(descriptor) }
+}

@@ -1,0 +1,53 @@
+import GRDB
+
+/// Migrations are frozen once shipped: add a new one, never edit an old one.
+enum IndexSchema {
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1-store") { db in
+            try db.execute(sql: """
+                CREATE TABLE volume (
+                    name TEXT PRIMARY KEY,
+                    path TEXT NOT NULL,
+                    chunk_average INTEGER NOT NULL,
+                    cross_mounts INTEGER NOT NULL DEFAULT 0,
+                    created_ns INTEGER NOT NULL
+                );
+                -- size: the committed length; bytes past it are debris of a crash.
+                CREATE TABLE pack (
+                    id INTEGER PRIMARY KEY,
+                    size INTEGER NOT NULL CHECK (size >= 0)
+                );
+                -- WITHOUT ROWID: the 32-byte hash is the key; no second B-tree.
+                CREATE TABLE blob (
+                    id BLOB PRIMARY KEY CHECK (length(id) = 32),
+                    kind INTEGER NOT NULL CHECK (kind IN (1, 2, 3)),
+                    pack INTEGER NOT NULL REFERENCES pack(id),
+                    offset INTEGER NOT NULL CHECK (offset >= 0),
+                    stored_length INTEGER NOT NULL CHECK (stored_length >= 0),
+                    raw_length INTEGER NOT NULL CHECK (raw_length >= 0),
+                    compression INTEGER NOT NULL CHECK (compression IN (0, 1))
+                ) WITHOUT ROWID;
+                -- No foreign key to volume: removing a volume's config keeps its history.
+                CREATE TABLE snapshot (
+                    id BLOB PRIMARY KEY CHECK (length(id) = 32),
+                    volume TEXT NOT NULL,
+                    parent BLOB,
+                    root BLOB NOT NULL,
+                    time_ns INTEGER NOT NULL,
+                    epoch INTEGER NOT NULL,
+                    origin TEXT NOT NULL,
+                    state TEXT NOT NULL,
+                    files INTEGER NOT NULL,
+                    directories INTEGER NOT NULL,
+                    bytes_total INTEGER NOT NULL,
+                    bytes_added INTEGER NOT NULL,
+                    skipped INTEGER NOT NULL,
+                    record BLOB NOT NULL
+                ) WITHOUT ROWID;
+                CREATE INDEX snapshot_by_volume ON snapshot (volume, time_ns);
+                """)
+        }
+        return migrator
+    }
+}

@@ -1,0 +1,41 @@
+import Foundation
+
+/// Every failure of the store, with enough context to act on.
+public struct RepositoryError: Error, CustomStringConvertible, Sendable {
+    public enum Code: String, Sendable {
+        case notInitialized      // no store at the state dir
+        case io                  // a system call failed
+        case corrupt             // bytes on disk do not match their hash or framing
+        case missing             // an object the index names is not there
+        case notFound            // the user named something that does not exist
+        case invalidArgument     // the user asked for something malformed
+        case locked              // another barge process holds the store
+        case limitExceeded       // a length field exceeds a named limit
+        case index               // SQLite reported an error
+    }
+
+    public let code: Code
+    public let message: String
+    /// What to do about it, shown after the message.
+    public let hint: String?
+    public let underlying: String?
+
+    public init(_ code: Code, _ message: String, hint: String? = nil, underlying: (any Error)? = nil) {
+        self.code = code
+        self.message = message
+        self.hint = hint
+        self.underlying = underlying.map { String(describing: $0) }
+    }
+
+    /// A failed system call: names the call, the path and errno's text.
+    public static func system(_ call: String, path: String, errno code: Int32 = errno, hint: String? = nil) -> RepositoryError {
+        RepositoryError(.io, "\(call) \(path): \(String(cString: strerror(code)))", hint: hint)
+    }
+
+    public var description: String {
+        var text = message
+        if let underlying { text += " (\(underlying))" }
+        if let hint { text += "\n  hint: \(hint)" }
+        return text
+    }
+}

@@ -1,0 +1,132 @@
+import Foundation
+
+/// A node's store: `index.sqlite` plus `packs/`. Readers share it freely; one
+/// writer at a time holds `write.lock`.
+public final class Store: Sendable {
+    public enum Access: Sendable { case read, write }
+
+    public let directory: String
+    public let index: Index
+    let packs: PackFiles
+    private let writeLock: FileLock?
+
+    public var packsDirectory: String { packs.directory }
+    public static func indexPath(in directory: String) -> String { directory + "/index.sqlite" }
+
+    /// Creates the state directory (mode 0700) and an empty store; harmless when one exists.
+    @discardableResult
+    public static func initialize(at directory: String) throws -> Store {
+        for path in [directory, directory + "/packs"] {
+            if mkdir(path, 0o700) != 0 && errno != EEXIST {
+                throw RepositoryError.system("mkdir", path: path, hint: "check that the parent exists and is writable")
+            }
+        }
+        _ = try Index(path: indexPath(in: directory))
+        return try Store(at: directory, access: .write)
+    }
+
+    public init(at directory: String, access: Access) throws {
+        self.directory = directory
+        let indexPath = Self.indexPath(in: directory)
+        guard FileManager.default.fileExists(atPath: indexPath) else {
+            if FileManager.default.fileExists(atPath: directory + "/packs") {
+                throw RepositoryError(.notInitialized, "the store at \(directory) has packs but no index",
+                                      hint: "run `barge --state-dir \(directory) repair-index` to rebuild it")
+            }
+            throw RepositoryError(.notInitialized, "no barge store at \(directory)",
+                                  hint: "run `barge --state-dir \(directory) init`, or pass the right --state-dir")
+        }
+        writeLock = access == .write
+            ? try FileLock(path: directory + "/write.lock", mode: .exclusive, purpose: "write to the store")
+            : nil
+        index = try Index(path: indexPath)
+        packs = PackFiles(directory: directory + "/packs")
+        if access == .write { try discardUncommittedTails() }
+    }
+
+    /// Bytes past a pack's committed size were written by a session that died
+    /// before its index transaction: no row can point at them.
+    private func discardUncommittedTails() throws {
+        for (pack, committed) in try index.packSizes() {
+            let path = packs.path(of: pack)
+            var info = stat()
+            guard stat(path, &info) == 0 else { continue }
+            if Int(info.st_size) > committed {
+                guard truncate(path, off_t(committed)) == 0 else { throw RepositoryError.system("truncate", path: path) }
+                let fd = open(path, O_RDONLY | O_CLOEXEC)
+                if fd >= 0 { fsync(fd); close(fd) }
+            }
+        }
+    }
+
+    // MARK: reading
+
+    /// Reads a blob and checks it against its id: wrong bytes never leave here.
+    public func read(_ location: BlobLocation, using decompressor: Decompressor) throws -> [UInt8] {
+        let where_ = "pack \(PackFormat.fileName(pack: location.pack)) offset \(location.offset)"
+        let bytes = try packs.read(pack: location.pack, offset: location.offset,
+                                   count: PackFormat.headerLength + location.storedLength)
+        let header = try PackFormat.RecordHeader.decode(Array(bytes[0..<PackFormat.headerLength]), what: where_)
+        guard header.id == location.id, header.kind == location.kind, header.storedLength == location.storedLength,
+              header.rawLength == location.rawLength, header.compression == location.compression else {
+            throw RepositoryError(.corrupt, "\(where_): the record there is not \(location.kind.name) \(location.id.short)",
+                                  hint: Index.repairHint)
+        }
+        let raw: [UInt8] = try bytes.withUnsafeBytes { (all) throws -> [UInt8] in
+            let payload = UnsafeRawBufferPointer(rebasing: all[PackFormat.headerLength...])
+            switch location.compression {
+            case .none: return Array(payload)
+            case .zstd:
+                do { return try decompressor.decompress(payload, rawLength: location.rawLength) } catch {
+                    throw RepositoryError(.corrupt, "\(where_): \(location.kind.name) \(location.id.short) does not decompress: \(error)")
+                }
+            }
+        }
+        guard BlobID.hash(raw) == location.id else {
+            throw RepositoryError(.corrupt, "\(where_): \(location.kind.name) \(location.id.short) fails its SHA-256 check",
+                                  hint: "the pack is damaged; run `barge verify --read-data` to list what it affects")
+        }
+        return raw
+    }
+
+    public func read(_ id: BlobID, kind: BlobKind, using decompressor: Decompressor) throws -> [UInt8] {
+        guard let location = try index.location(of: id) else {
+            throw RepositoryError(.missing, "\(kind.name) \(id.short) is not in the store",
+                                  hint: "run `barge verify` to see which snapshots are affected")
+        }
+        guard location.kind == kind else {
+            throw RepositoryError(.corrupt, "blob \(id.short) is a \(location.kind.name), expected a \(kind.name)")
+        }
+        return try read(location, using: decompressor)
+    }
+
+    /// Reads the record header at a location without its payload.
+    public func readHeader(_ location: BlobLocation) throws -> PackFormat.RecordHeader {
+        let bytes = try packs.read(pack: location.pack, offset: location.offset, count: PackFormat.headerLength)
+        return try PackFormat.RecordHeader.decode(bytes, what: "pack \(PackFormat.fileName(pack: location.pack)) offset \(location.offset)")
+    }
+
+    func evictPack(_ pack: Int64) { packs.evict(pack) }
+
+    /// Pack files on disk, by number.
+    public func packFilesOnDisk() throws -> [Int64: Int] {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: packs.directory) else {
+            throw RepositoryError.system("opendir", path: packs.directory)
+        }
+        var found: [Int64: Int] = [:]
+        for name in names {
+            guard let number = PackFormat.packNumber(fileName: name) else { continue }
+            var info = stat()
+            if stat(packs.directory + "/" + name, &info) == 0 { found[number] = Int(info.st_size) }
+        }
+        return found
+    }
+
+    public func packPath(_ pack: Int64) -> String { packs.path(of: pack) }
+
+    // MARK: snapshots
+
+    public func snapshots(volume: String?) throws -> [StoredSnapshot] {
+        try index.snapshots(volume: volume)
+    }
+}

@@ -1,0 +1,169 @@
+import Foundation
+import Repository
+
+public struct RestoreOptions: Sendable {
+    public var workers: Int
+    /// chown needs root; without it files belong to whoever restores them.
+    public var applyOwnership: Bool
+    public init(workers: Int = Parallel.defaultWorkers, applyOwnership: Bool = geteuid() == 0) {
+        self.workers = workers
+        self.applyOwnership = applyOwnership
+    }
+}
+
+public struct RestoreStatistics: Sendable, Equatable {
+    public var files = 0
+    public var directories = 0
+    public var otherEntries = 0
+    public var hardLinks = 0
+    public var bytesWritten: UInt64 = 0
+}
+
+public struct RestoreResult: Sendable {
+    public let statistics: RestoreStatistics
+    public let warnings: [ScanProblem]
+}
+
+/// Recreates a snapshot, or a part of it, in a staging directory beside the
+/// target and renames it into place: a failed restore leaves no half-written
+/// target. Every entry is created relative to a directory descriptor barge
+/// made itself, with O_EXCL and O_NOFOLLOW, so no name can write outside it.
+public final class Restorer {
+    private let store: Store
+    private let options: RestoreOptions
+    private let decompressor = Decompressor()
+    private let progress: ((RestoreStatistics, String) -> Void)?
+    private var statistics = RestoreStatistics()
+    private var linked: [UInt64: [UInt8]] = [:]
+    private var root: Int32 = -1
+    private var sink: RestoreSink!
+    private var metadata: MetadataWriter!
+
+    public init(store: Store, options: RestoreOptions = RestoreOptions(), progress: ((RestoreStatistics, String) -> Void)? = nil) {
+        self.store = store
+        self.options = options
+        self.progress = progress
+    }
+
+    /// Restores `snapshot` (or `subpath` of it) so that `target` holds it.
+    /// `target` must not exist or be an empty directory.
+    public func restore(_ snapshot: StoredSnapshot, subpath: String?, to target: String) throws -> RestoreResult {
+        let target = Paths.absolute(target)
+        try Paths.checkEmptyOrMissing(target)
+        let staging = try Paths.makeStaging(beside: target, purpose: "restore")
+        do {
+            try restore(snapshot, subpath: subpath, intoEmpty: staging)
+            try Paths.moveIntoPlace(staging, target)
+        } catch {
+            Paths.removeTree(staging)
+            throw error
+        }
+        return lastResult
+    }
+
+    /// What the last restore did.
+    public var lastResult: RestoreResult { RestoreResult(statistics: statistics, warnings: metadata?.warnings ?? []) }
+
+    /// Whether `subpath` names a directory (or the root) in `snapshot`.
+    static func isDirectory(_ snapshot: StoredSnapshot, subpath: String?, store: Store) throws -> Bool {
+        try Restorer(store: store).resolve(snapshot, subpath: subpath).0.kind == .directory
+    }
+
+    /// Restores into an existing empty directory (the staging directory).
+    func restore(_ snapshot: StoredSnapshot, subpath: String?, intoEmpty directory: String) throws {
+        let (entry, isRoot) = try resolve(snapshot, subpath: subpath)
+        metadata = MetadataWriter(applyOwnership: options.applyOwnership, stagingRoot: FileSystem.bytes(directory))
+        sink = RestoreSink(store: store, workers: options.workers, metadata: metadata)
+        root = open(directory, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        guard root >= 0 else { throw RepositoryError.system("open", path: directory) }
+        defer { close(root) }
+        if entry.kind == .directory, let subtree = entry.subtree {
+            try restoreTree(subtree, into: root, relative: [])
+            try sink.flush()
+            var rootEntry = entry
+            if !isRoot { rootEntry.name = [UInt8(ascii: ".")] }
+            metadata.apply(rootEntry, descriptor: root, path: [])
+        } else {
+            try restoreEntry(entry, in: root, relative: [])
+            try sink.flush()
+        }
+        statistics.bytesWritten = sink.bytesWritten
+    }
+
+    /// The entry to restore: the root directory, or the entry `subpath` names.
+    private func resolve(_ snapshot: StoredSnapshot, subpath: String?) throws -> (TreeEntry, Bool) {
+        var entry = try RootMetadata.decode(snapshot.record.rootMetadata)
+        entry.subtree = snapshot.record.root
+        let components = (subpath ?? "").split(separator: "/", omittingEmptySubsequences: true).map { Array($0.utf8) }
+        if components.isEmpty { return (entry, true) }
+        for (depth, name) in components.enumerated() {
+            try Tree.validate(name: name)
+            guard entry.kind == .directory, let subtree = entry.subtree else {
+                throw RepositoryError(.notFound, "\(subpath!): \(components[..<depth].map { TreeEntry.display($0) }.joined(separator: "/")) is not a directory in snapshot \(snapshot.id.short)")
+            }
+            guard let child = try loadTree(subtree).entry(named: name) else {
+                throw RepositoryError(.notFound, "\(subpath!) is not in snapshot \(snapshot.id.short)",
+                                      hint: "list the snapshot's files with `barge diff`, or check the path relative to the volume root")
+            }
+            entry = child
+        }
+        return (entry, false)
+    }
+
+    private func loadTree(_ id: BlobID) throws -> Tree {
+        try Tree.decode(try store.read(id, kind: .tree, using: decompressor))
+    }
+
+    private func restoreTree(_ id: BlobID, into directory: Int32, relative: [UInt8]) throws {
+        for entry in try loadTree(id).entries {
+            try restoreEntry(entry, in: directory, relative: relative)
+        }
+    }
+
+    private func restoreEntry(_ entry: TreeEntry, in directory: Int32, relative: [UInt8]) throws {
+        let path = FileSystem.join(relative, entry.name)
+        let name = entry.name
+        switch entry.kind {
+        case .directory:
+            guard FileSystem.withCString(name, { mkdirat(directory, $0, 0o700) }) == 0 else { throw FileSystem.error("mkdir", path) }
+            let child = FileSystem.open(at: directory, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW)
+            guard child >= 0 else { throw FileSystem.error("open", path) }
+            defer { close(child) }
+            if let subtree = entry.subtree { try restoreTree(subtree, into: child, relative: path) }
+            try sink.flush() // the directory's files are complete before its times are set
+            metadata.apply(entry, descriptor: child, path: path)
+            statistics.directories += 1
+        case .file:
+            if entry.linkGroup != 0, let first = linked[entry.linkGroup] {
+                let result = FileSystem.withCString(first) { from in
+                    FileSystem.withCString(name) { linkat(root, from, directory, $0, 0) }
+                }
+                if result == 0 { statistics.hardLinks += 1; return }
+            }
+            let descriptor = FileSystem.open(at: directory, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600)
+            guard descriptor >= 0 else { throw FileSystem.error("create", path) }
+            if entry.linkGroup != 0 { linked[entry.linkGroup] = path }
+            try sink.add(descriptor: descriptor, entry: entry, path: path)
+            statistics.files += 1
+            progress?(statistics, TreeEntry.display(path))
+        case .symlink:
+            let result = FileSystem.withCString(entry.symlinkTarget) { target in
+                FileSystem.withCString(name) { symlinkat(target, directory, $0) }
+            }
+            guard result == 0 else { throw FileSystem.error("symlink", path) }
+            metadata.apply(entry, in: directory, name: name, path: path)
+            statistics.otherEntries += 1
+        case .fifo, .characterDevice, .blockDevice:
+            let type: mode_t = entry.kind == .fifo ? 0o010000 : entry.kind == .characterDevice ? 0o020000 : 0o060000
+            let result = FileSystem.withCString(name) { mknodat(directory, $0, type | 0o600, dev_t(entry.device)) }
+            guard result == 0 else {
+                metadata.warn(path, "not restored: mknod: \(String(cString: strerror(errno)))")
+                return
+            }
+            metadata.apply(entry, in: directory, name: name, path: path)
+            statistics.otherEntries += 1
+        case .socket:
+            metadata.warn(path, "socket not restored: the server that owns it creates it")
+        }
+    }
+}

@@ -1,0 +1,46 @@
+import Chunking
+import Repository
+
+public struct ScanOptions: Sendable {
+    public var chunker: ChunkerParameters
+    /// Descend into file systems mounted below the volume root.
+    public var crossMounts: Bool
+    public var workers: Int
+    public var compressionLevel: Int32
+    /// How often a file that changes while it is read is read again.
+    public var readAttempts: Int
+
+    public init(chunker: ChunkerParameters = .default, crossMounts: Bool = false, workers: Int = Parallel.defaultWorkers,
+                compressionLevel: Int32 = 1, readAttempts: Int = 3) {
+        self.chunker = chunker
+        self.crossMounts = crossMounts
+        self.workers = workers
+        self.compressionLevel = compressionLevel
+        self.readAttempts = readAttempts
+    }
+}
+
+/// Something the scan could not take as it was; the snapshot completes without it.
+public struct ScanProblem: Sendable, Equatable {
+    public let path: String
+    public let message: String
+}
+
+public struct ScanStatistics: Sendable, Equatable {
+    public var files = 0
+    public var directories = 0
+    public var otherEntries = 0
+    public var bytesTotal: UInt64 = 0
+    public var bytesRead: UInt64 = 0
+    public var filesRead = 0
+    public var chunksAdded = 0
+    public var treesAdded = 0
+    public init() {}
+}
+
+public struct ScanResult: Sendable {
+    public let root: BlobID
+    public let rootMetadata: [UInt8]
+    public let statistics: ScanStatistics
+    public let problems: [ScanProblem]
+}

@@ -1,0 +1,248 @@
+import CLinux
+import Chunking
+import Foundation
+import Repository
+
+/// Walks a volume and stores it as trees and chunks. Never follows a symlink,
+/// never crosses a mount point unless told to, and does not read a file whose
+/// size, mtime, ctime and inode match the parent snapshot.
+public final class Scanner {
+    private let store: Store
+    private let writer: BlobWriter
+    private let options: ScanOptions
+    private let chunker: FastCDC
+    private let pipeline: ChunkPipeline
+    private let compressor: Compressor
+    private let decompressor = Decompressor()
+    private let progress: ((ScanStatistics, String) -> Void)?
+    private var readBuffer: [UInt8]
+    private var rootDevice: UInt64 = 0
+    private var volumePath: [UInt8] = []
+    private var statistics = ScanStatistics()
+    private var problems: [ScanProblem] = []
+    /// Files with several links seen in this scan, by inode.
+    private var linkGroups: [UInt64: (status: FileStatus, file: ChunkPipeline.PendingFile, xattrs: [ExtendedAttribute])] = [:]
+
+    public init(store: Store, writer: BlobWriter, options: ScanOptions,
+                progress: ((ScanStatistics, String) -> Void)? = nil) {
+        self.store = store
+        self.writer = writer
+        self.options = options
+        self.chunker = FastCDC(options.chunker)
+        self.pipeline = ChunkPipeline(writer: writer, workers: options.workers, compressionLevel: options.compressionLevel)
+        self.compressor = Compressor(level: options.compressionLevel)
+        self.progress = progress
+        self.readBuffer = [UInt8](repeating: 0, count: max(4 << 20, 2 * options.chunker.maximum))
+    }
+
+    /// Scans `path`; `parent` (a tree id) lets unchanged files skip reading.
+    public func scan(path: String, parent: BlobID?) throws -> ScanResult {
+        volumePath = FileSystem.bytes(path)
+        let root = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard root >= 0 else {
+            throw RepositoryError.system("open", path: path, hint: "check that the volume path exists and is a readable directory")
+        }
+        defer { close(root) }
+        guard let status = FileSystem.status(of: root) else { throw RepositoryError.system("fstat", path: path) }
+        rootDevice = status.device
+        let parentTree = try parent.map { try loadTree($0) }
+        let tree = try scanDirectory(root, relative: [], parent: parentTree)
+        try pipeline.flush()
+        var rootEntry = entry(for: status, name: [UInt8(ascii: ".")])
+        rootEntry.subtree = tree
+        rootEntry.xattrs = attributes(descriptor: root, relative: [])
+        statistics.chunksAdded = pipeline.chunksAdded
+        return ScanResult(root: tree, rootMetadata: RootMetadata.encode(rootEntry), statistics: statistics, problems: problems)
+    }
+
+    private func loadTree(_ id: BlobID) throws -> Tree {
+        try Tree.decode(try store.read(id, kind: .tree, using: decompressor))
+    }
+
+    private func report(_ relative: [UInt8], _ message: String) {
+        problems.append(ScanProblem(path: TreeEntry.display(relative.isEmpty ? [UInt8(ascii: ".")] : relative), message: message))
+    }
+
+    private func entry(for status: FileStatus, name: [UInt8]) -> TreeEntry {
+        var entry = TreeEntry(name: name, kind: status.kind, mode: status.permissions, uid: status.uid, gid: status.gid,
+                              mtimeNanoseconds: status.mtimeNanoseconds)
+        if status.kind != .directory {
+            entry.ctimeNanoseconds = status.ctimeNanoseconds
+            entry.inode = status.inode
+        }
+        return entry
+    }
+
+    private func attributes(descriptor: Int32?, relative: [UInt8]) -> [ExtendedAttribute] {
+        switch FileSystem.xattrs(descriptor: descriptor, path: FileSystem.join(volumePath, relative)) {
+        case .success(let attributes): return attributes
+        case .failure(let error):
+            report(relative, "extended attributes not read: \(error.text)")
+            return []
+        }
+    }
+
+    private func scanDirectory(_ directory: Int32, relative: [UInt8], parent: Tree?) throws -> BlobID {
+        let names: [[UInt8]]
+        switch FileSystem.names(in: directory) {
+        case .success(let found): names = found
+        case .failure(let error): throw FileSystem.error("readdir", FileSystem.join(volumePath, relative), error.code)
+        }
+        var entries: [TreeEntry] = []
+        var pending: [(index: Int, file: ChunkPipeline.PendingFile)] = []
+        for name in names {
+            let path = FileSystem.join(relative, name)
+            let status: FileStatus
+            switch FileSystem.status(at: directory, name) {
+            case .success(let found): status = found
+            case .failure(let error) where error.code == ENOENT: continue // deleted while we walked
+            case .failure(let error): report(path, "skipped: \(error.text)"); continue
+            }
+            var entry = entry(for: status, name: name)
+            let old = parent?.entry(named: name)
+            switch status.kind {
+            case .directory:
+                guard let subtree = try scanSubdirectory(directory, name: name, relative: path, status: status, old: old, entry: &entry) else { continue }
+                entry.subtree = subtree
+                statistics.directories += 1
+            case .file:
+                guard let file = try scanFile(directory, name: name, relative: path, status: status, old: old, entry: &entry) else { continue }
+                if let file { pending.append((entries.count, file)) }
+                statistics.files += 1
+                statistics.bytesTotal += entry.size
+                progress?(statistics, TreeEntry.display(path))
+            case .symlink:
+                switch FileSystem.readLink(at: directory, name) {
+                case .success(let target) where !target.isEmpty: entry.symlinkTarget = target
+                case .success: report(path, "skipped: empty symlink target"); continue
+                case .failure(let error): report(path, "skipped: \(error.text)"); continue
+                }
+                entry.xattrs = attributes(descriptor: nil, relative: path)
+                statistics.otherEntries += 1
+            case .fifo, .characterDevice, .blockDevice, .socket:
+                if status.kind == .characterDevice || status.kind == .blockDevice { entry.device = status.rdev }
+                entry.xattrs = attributes(descriptor: nil, relative: path)
+                statistics.otherEntries += 1
+            }
+            entries.append(entry)
+        }
+        if !pending.isEmpty {
+            try pipeline.flush()
+            for (index, file) in pending { entries[index].chunks = file.chunks }
+        }
+        return try store(Tree(entries: entries))
+    }
+
+    private func store(_ tree: Tree) throws -> BlobID {
+        let bytes = tree.encoded()
+        guard bytes.count <= PackFormat.maxTreeLength else {
+            throw RepositoryError(.limitExceeded, "a directory of \(tree.entries.count) entries exceeds the tree limit of \(PackFormat.maxTreeLength) bytes")
+        }
+        let id = BlobID.hash(bytes)
+        if try writer.known([id]).isEmpty {
+            try writer.append(id: id, kind: .tree, raw: bytes, compressor: compressor)
+            statistics.treesAdded += 1
+        }
+        return id
+    }
+
+    /// Returns nil (and reports) when the directory cannot be read.
+    private func scanSubdirectory(_ directory: Int32, name: [UInt8], relative: [UInt8], status: FileStatus,
+                                  old: TreeEntry?, entry: inout TreeEntry) throws -> BlobID? {
+        let child = FileSystem.open(at: directory, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW)
+        guard child >= 0 else {
+            if errno != ENOENT { report(relative, "skipped: \(String(cString: strerror(errno)))") }
+            return nil
+        }
+        defer { close(child) }
+        entry.xattrs = attributes(descriptor: child, relative: relative)
+        if status.device != rootDevice && !options.crossMounts {
+            report(relative, "mount point: recorded empty (use --cross-mounts to include it)")
+            return try store(Tree(entries: []))
+        }
+        let oldTree = try old.flatMap { $0.kind == .directory ? $0.subtree : nil }.map { try loadTree($0) }
+        do {
+            return try scanDirectory(child, relative: relative, parent: oldTree)
+        } catch let error as RepositoryError where error.code == .io {
+            report(relative, "skipped: \(error.message)")
+            return nil
+        }
+    }
+
+    /// Fills `entry` for a regular file. Returns `.some(nil)` when the chunks are
+    /// already known, `.some(file)` when they arrive with the next flush, nil to skip.
+    private func scanFile(_ directory: Int32, name: [UInt8], relative: [UInt8], status: FileStatus,
+                          old: TreeEntry?, entry: inout TreeEntry) throws -> ChunkPipeline.PendingFile?? {
+        entry.size = status.size
+        entry.sparse = status.allocatedBytes < status.size
+        if status.links > 1 { entry.linkGroup = status.inode }
+        if let old, old.kind == .file, old.size == status.size, old.mtimeNanoseconds == status.mtimeNanoseconds,
+           old.ctimeNanoseconds == status.ctimeNanoseconds, old.inode == status.inode {
+            entry.chunks = old.chunks
+            entry.xattrs = old.xattrs
+            entry.sparse = old.sparse
+            return .some(nil)
+        }
+        if status.links > 1, let seen = linkGroups[status.inode], seen.status.sameVersion(as: status) {
+            entry.xattrs = seen.xattrs
+            return .some(seen.file)
+        }
+        var descriptor = FileSystem.open(at: directory, name, O_RDONLY | O_NOFOLLOW | barge_o_noatime())
+        if descriptor < 0 && errno == EPERM { descriptor = FileSystem.open(at: directory, name, O_RDONLY | O_NOFOLLOW) }
+        guard descriptor >= 0 else {
+            if errno != ENOENT { report(relative, "skipped: \(String(cString: strerror(errno)))") }
+            return nil
+        }
+        defer { close(descriptor) }
+        entry.xattrs = attributes(descriptor: descriptor, relative: relative)
+        for attempt in 1...max(1, options.readAttempts) {
+            let before = FileSystem.status(of: descriptor) ?? status
+            let file = ChunkPipeline.PendingFile()
+            let length = try read(descriptor, into: file, relative: relative)
+            let after = FileSystem.status(of: descriptor) ?? before
+            let stable = before.sameVersion(as: after) && UInt64(length) == after.size
+            if stable || attempt == options.readAttempts {
+                if !stable { report(relative, "changed while being read (\(attempt) attempts); stored as last read, may be inconsistent") }
+                entry.size = UInt64(length)
+                entry.mtimeNanoseconds = after.mtimeNanoseconds
+                entry.ctimeNanoseconds = after.ctimeNanoseconds
+                statistics.filesRead += 1
+                if status.links > 1 { linkGroups[status.inode] = (after, file, entry.xattrs) }
+                return .some(file)
+            }
+        }
+        return nil
+    }
+
+    /// Streams a file through FastCDC into the pipeline; returns its length.
+    private func read(_ descriptor: Int32, into file: ChunkPipeline.PendingFile, relative: [UInt8]) throws -> Int {
+        let maximum = options.chunker.maximum
+        var filled = 0, start = 0, total = 0
+        var endOfFile = false
+        guard lseek(descriptor, 0, SEEK_SET) == 0 else { throw FileSystem.error("lseek", FileSystem.join(volumePath, relative)) }
+        while true {
+            while !endOfFile && filled < readBuffer.count {
+                let got = readBuffer.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress! + filled, $0.count - filled) }
+                if got == 0 { endOfFile = true } else if got > 0 { filled += got } else if errno != EINTR {
+                    throw FileSystem.error("read", FileSystem.join(volumePath, relative))
+                }
+            }
+            try readBuffer.withUnsafeBytes { raw in
+                while filled - start >= maximum || (endOfFile && filled > start) {
+                    let window = UnsafeRawBufferPointer(rebasing: raw[start..<filled])
+                    let length = chunker.cutPoint(window)
+                    try pipeline.add(UnsafeRawBufferPointer(rebasing: raw[start..<start + length]), to: file)
+                    start += length
+                }
+            }
+            total += start
+            statistics.bytesRead += UInt64(start)
+            if endOfFile { return total }
+            readBuffer.withUnsafeMutableBytes { raw in
+                raw.baseAddress!.copyMemory(from: raw.baseAddress! + start, byteCount: filled - start)
+            }
+            filled -= start
+            start = 0
+        }
+    }
+}

@@ -1,0 +1,175 @@
+import Chunking
+import Foundation
+import Repository
+
+/// Which snapshot of a volume an operation means.
+public enum SnapshotSelector: Sendable, Equatable {
+    case latest
+    /// Full hex id or a unique prefix of at least 4 digits.
+    case id(String)
+    /// The newest snapshot taken at or before this time.
+    case at(Date)
+}
+
+public struct SnapshotOutcome: Sendable {
+    public let id: BlobID
+    public let record: SnapshotRecord
+    public let statistics: ScanStatistics
+    public let problems: [ScanProblem]
+    public let bytesAdded: Int
+    public let seconds: Double
+}
+
+public struct RestoreOutcome: Sendable {
+    public let snapshot: StoredSnapshot
+    public let target: String
+    public let result: RestoreResult
+    /// For in-place restores: the snapshot of what was there before.
+    public let safetySnapshot: BlobID?
+    public let seconds: Double
+}
+
+/// The operations of issue 2 over one state directory: snapshot, restore,
+/// diff and verify of named volumes.
+public final class SnapshotEngine {
+    public let stateDirectory: String
+    public let nodeName: String
+
+    public init(stateDirectory: String, nodeName: String = SnapshotEngine.hostName()) {
+        self.stateDirectory = stateDirectory
+        self.nodeName = nodeName
+    }
+
+    public static func hostName() -> String { ProcessInfo.processInfo.hostName }
+
+    public func volume(_ name: String, in store: Store) throws -> VolumeRecord {
+        guard let volume = try store.index.volume(named: name) else {
+            let known = (try? store.index.volumes().map(\.name)) ?? []
+            throw RepositoryError(.notFound, "no volume named \(name)",
+                                  hint: known.isEmpty ? "add one with `barge volume add \(name) PATH`" : "known volumes: \(known.joined(separator: ", "))")
+        }
+        return volume
+    }
+
+    // MARK: snapshot
+
+    public func snapshot(volume name: String, progress: ((ScanStatistics, String) -> Void)? = nil) throws -> SnapshotOutcome {
+        let store = try Store(at: stateDirectory, access: .write)
+        return try snapshot(volume: try volume(name, in: store), store: store, state: "complete", progress: progress)
+    }
+
+    func snapshot(volume: VolumeRecord, store: Store, state: String,
+                  progress: ((ScanStatistics, String) -> Void)?) throws -> SnapshotOutcome {
+        let started = Date()
+        let parent = try store.snapshots(volume: volume.name).last
+        let writer = BlobWriter(store: store)
+        let options = ScanOptions(chunker: try ChunkerParameters(average: volume.chunkAverage), crossMounts: volume.crossMounts)
+        let scanner = Scanner(store: store, writer: writer, options: options, progress: progress)
+        let result = try scanner.scan(path: volume.path, parent: parent?.record.root)
+        let stats = result.statistics
+        let record = SnapshotRecord(
+            volume: volume.name, volumePath: volume.path, chunkAverage: volume.chunkAverage, parent: parent?.id,
+            root: result.root, rootMetadata: result.rootMetadata, timeNanoseconds: Self.now(), epoch: 0,
+            origin: nodeName, state: state, files: UInt64(stats.files), directories: UInt64(stats.directories),
+            bytesTotal: stats.bytesTotal, bytesAdded: UInt64(writer.bytesWritten), skipped: UInt64(result.problems.count))
+        let id = try writer.commit(record, compressor: Compressor())
+        return SnapshotOutcome(id: id, record: record, statistics: stats, problems: result.problems,
+                               bytesAdded: writer.bytesWritten, seconds: Date().timeIntervalSince(started))
+    }
+
+    static func now() -> Int64 { Int64(Date().timeIntervalSince1970 * 1_000_000_000) }
+
+    // MARK: finding snapshots
+
+    public func resolve(volume: String, _ selector: SnapshotSelector, in store: Store) throws -> StoredSnapshot {
+        let snapshots = try store.snapshots(volume: volume)
+        guard !snapshots.isEmpty else {
+            throw RepositoryError(.notFound, "volume \(volume) has no snapshots", hint: "take one with `barge snapshot \(volume)`")
+        }
+        switch selector {
+        case .latest:
+            return snapshots.last!
+        case .id(let prefix):
+            let lower = prefix.lowercased()
+            guard lower.count >= 4, lower.allSatisfy(\.isHexDigit) else {
+                throw RepositoryError(.invalidArgument, "snapshot id \"\(prefix)\" is not at least 4 hex digits")
+            }
+            let matches = snapshots.filter { $0.id.hex.hasPrefix(lower) }
+            guard matches.count == 1 else {
+                throw RepositoryError(matches.isEmpty ? .notFound : .invalidArgument,
+                                      matches.isEmpty ? "no snapshot of \(volume) has an id starting \(lower)"
+                                                      : "\(matches.count) snapshots of \(volume) have ids starting \(lower)",
+                                      hint: "list them with `barge snapshots \(volume)`")
+            }
+            return matches[0]
+        case .at(let date):
+            let limit = Int64(date.timeIntervalSince1970 * 1_000_000_000)
+            guard let found = snapshots.last(where: { $0.record.timeNanoseconds <= limit }) else {
+                throw RepositoryError(.notFound, "volume \(volume) has no snapshot at or before \(date)",
+                                      hint: "the oldest is from \(Date(timeIntervalSince1970: Double(snapshots[0].record.timeNanoseconds) / 1e9))")
+            }
+            return found
+        }
+    }
+
+    // MARK: restore
+
+    public func restore(volume name: String, _ selector: SnapshotSelector, subpath: String?, target: String,
+                        progress: ((RestoreStatistics, String) -> Void)? = nil) throws -> RestoreOutcome {
+        let started = Date()
+        let store = try Store(at: stateDirectory, access: .read)
+        let snapshot = try resolve(volume: name, selector, in: store)
+        let result = try Restorer(store: store, progress: progress).restore(snapshot, subpath: subpath, to: target)
+        return RestoreOutcome(snapshot: snapshot, target: Paths.absolute(target), result: result, safetySnapshot: nil,
+                              seconds: Date().timeIntervalSince(started))
+    }
+
+    /// Replaces the live volume (or one path in it) with the snapshot's version.
+    /// The current state is snapshotted first, so nothing is lost; the swap is a
+    /// single atomic rename once the restored copy is durable.
+    public func restoreInPlace(volume name: String, _ selector: SnapshotSelector, subpath: String?,
+                               progress: ((RestoreStatistics, String) -> Void)? = nil) throws -> RestoreOutcome {
+        let started = Date()
+        let store = try Store(at: stateDirectory, access: .write)
+        let volume = try volume(name, in: store)
+        let snapshot = try resolve(volume: name, selector, in: store)
+        let safety = try self.snapshot(volume: volume, store: store, state: "pre-restore", progress: nil)
+        let live = subpath.map { volume.path + "/" + $0.split(separator: "/").joined(separator: "/") } ?? volume.path
+        let staging = try Paths.makeStaging(beside: volume.path, purpose: "in-place")
+        defer { Paths.removeTree(staging) }
+        let restorer = Restorer(store: store, progress: progress)
+        try restorer.restore(snapshot, subpath: subpath, intoEmpty: staging)
+        Paths.syncFileSystem(of: staging)
+        // A restored directory is the staging dir itself; anything else sits inside it.
+        let isDirectory = try Restorer.isDirectory(snapshot, subpath: subpath, store: store)
+        let replacement = isDirectory ? staging : staging + "/" + (live as NSString).lastPathComponent
+        var info = stat()
+        if lstat(live, &info) == 0 {
+            try Paths.exchange(replacement, live)
+        } else {
+            guard rename(replacement, live) == 0 else { throw RepositoryError.system("rename", path: live) }
+            Paths.syncDirectory((live as NSString).deletingLastPathComponent)
+        }
+        return RestoreOutcome(snapshot: snapshot, target: live, result: restorer.lastResult, safetySnapshot: safety.id,
+                              seconds: Date().timeIntervalSince(started))
+    }
+
+    // MARK: diff and verify
+
+    public func diff(volume: String, from: SnapshotSelector?, to: SnapshotSelector?) throws -> (StoredSnapshot, StoredSnapshot, DiffResult) {
+        let store = try Store(at: stateDirectory, access: .read)
+        let snapshots = try store.snapshots(volume: volume)
+        let new = try to.map { try resolve(volume: volume, $0, in: store) } ?? snapshots.last
+        let old = try from.map { try resolve(volume: volume, $0, in: store) }
+            ?? (snapshots.count >= 2 ? snapshots[snapshots.count - 2] : nil)
+        guard let old, let new else {
+            throw RepositoryError(.notFound, "volume \(volume) needs two snapshots to compare", hint: "take another with `barge snapshot \(volume)`")
+        }
+        return (old, new, try Differ(store: store).diff(from: old, to: new))
+    }
+
+    public func verify(readData: Bool, progress: ((Int) -> Void)? = nil) throws -> VerifyReport {
+        let store = try Store(at: stateDirectory, access: .read)
+        return try Verifier(store: store, readData: readData, progress: progress).run()
+    }
+}

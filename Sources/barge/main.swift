@@ -1,0 +1,2 @@
+import BargeCLI
+BargeMain.main()
