@@ -72,7 +72,9 @@ public struct SnapshotRecord: Sendable, Equatable {
         let volume = try reader.string(limit: maxVolumeNameLength)
         let path = try reader.string(limit: 65536)
         let average = Int(try reader.u32())
-        let parent: BlobID? = try reader.u8() == 1 ? try reader.id() : nil
+        let hasParent = try reader.u8()
+        guard hasParent <= 1 else { throw RepositoryError(.corrupt, "snapshot record: parent flag \(hasParent)") }
+        let parent: BlobID? = hasParent == 1 ? try reader.id() : nil
         let root = try reader.id()
         let rootMetadata = try reader.data(limit: 256 * 1024)
         let time = try reader.i64()

@@ -1,0 +1,117 @@
+import Foundation
+import Testing
+@testable import Repository
+
+@Suite struct StoreTests {
+    /// Writes `count` chunks and a snapshot; returns the chunk ids and bytes.
+    @discardableResult
+    func fill(_ store: Store, count: Int, seed: UInt64, commit: Bool = true) throws -> [(BlobID, [UInt8])] {
+        let writer = BlobWriter(store: store, checkpointBytes: 1 << 20)
+        let compressor = Compressor()
+        var chunks: [(BlobID, [UInt8])] = []
+        for index in 0..<count {
+            let bytes = index % 2 == 0 ? Bytes.random(40_000 + index, seed: seed + UInt64(index)) : Bytes.text(50_000 + index)
+            let id = BlobID.hash(bytes)
+            try writer.append(id: id, kind: .chunk, raw: bytes, compressor: compressor)
+            chunks.append((id, bytes))
+        }
+        if commit { try writer.commit(sampleRecord(root: chunks[0].0), compressor: compressor) }
+        return chunks
+    }
+
+    @Test func blobsRoundTripThroughPacks() throws {
+        let directory = TemporaryDirectory()
+        let store = try Store.initialize(at: directory.path)
+        let chunks = try fill(store, count: 40, seed: 1)
+        let reopened = try Store(at: directory.path, access: .read)
+        let decompressor = Decompressor()
+        for (id, bytes) in chunks {
+            #expect(try reopened.read(id, kind: .chunk, using: decompressor) == bytes)
+        }
+        let location = try #require(try reopened.index.location(of: chunks[1].0))
+        #expect(location.compression == .zstd, "text must be stored compressed")
+        #expect(try reopened.index.location(of: chunks[0].0)?.compression == Compression.none, "random bytes are stored raw")
+        #expect(try reopened.snapshots(volume: "v").count == 1)
+    }
+
+    /// A writer that dies before its transaction leaves bytes past the
+    /// committed size; the next writer cuts them off and nothing points at them.
+    @Test func uncommittedTailIsDiscardedOnOpen() throws {
+        let directory = TemporaryDirectory()
+        var store: Store? = try Store.initialize(at: directory.path)
+        let committed = try fill(store!, count: 4, seed: 2)
+        let sizes = try store!.index.packSizes()
+        do {
+            let writer = BlobWriter(store: store!, checkpointBytes: 1 << 40)
+            // Larger than the writer's 1 MiB buffer, so it reaches the file.
+            let bytes = Bytes.random(1_200_000, seed: 99)
+            try writer.append(id: BlobID.hash(bytes), kind: .chunk, raw: bytes, compressor: Compressor())
+            // Dropped without a checkpoint: as if killed.
+            withExtendedLifetime(writer) {}
+        }
+        store = nil
+        let onDisk = try Store(at: directory.path, access: .read).packFilesOnDisk()
+        #expect(onDisk.values.reduce(0, +) > sizes.values.reduce(0, +), "the test must leave an uncommitted tail")
+        let reopened = try Store(at: directory.path, access: .write)
+        #expect(try reopened.packFilesOnDisk() == sizes, "pack files must be cut back to their committed sizes")
+        #expect(try reopened.read(committed[3].0, kind: .chunk, using: Decompressor()) == committed[3].1)
+        #expect(try reopened.index.blobCount() == 5)
+    }
+
+    @Test func flippedByteIsCaught() throws {
+        let directory = TemporaryDirectory()
+        let store = try Store.initialize(at: directory.path)
+        let chunks = try fill(store, count: 3, seed: 3)
+        let location = try #require(try store.index.location(of: chunks[2].0))
+        let path = store.packPath(location.pack)
+        let handle = try #require(FileHandle(forUpdatingAtPath: path))
+        try handle.seek(toOffset: UInt64(location.offset + PackFormat.headerLength + location.storedLength / 2))
+        let byte = try #require(try handle.read(upToCount: 1))
+        try handle.seek(toOffset: UInt64(location.offset + PackFormat.headerLength + location.storedLength / 2))
+        handle.write(Data([byte[0] ^ 0x40]))
+        try handle.close()
+        let reader = try Store(at: directory.path, access: .read)
+        #expect(throws: RepositoryError.self) { try reader.read(location, using: Decompressor()) }
+        #expect(try reader.read(chunks[1].0, kind: .chunk, using: Decompressor()) == chunks[1].1)
+    }
+
+    @Test func secondWriterIsRefused() throws {
+        let directory = TemporaryDirectory()
+        let first = try Store.initialize(at: directory.path)
+        do {
+            _ = try Store(at: directory.path, access: .write)
+            Issue.record("a second writer must be refused")
+        } catch let error as RepositoryError {
+            #expect(error.code == .locked)
+        }
+        withExtendedLifetime(first) {}
+    }
+
+    @Test func missingStoreSaysHowToCreateOne() throws {
+        let directory = TemporaryDirectory()
+        do {
+            _ = try Store(at: directory.path + "/nothing", access: .read)
+            Issue.record("opening a missing store must fail")
+        } catch let error as RepositoryError {
+            #expect(error.code == .notInitialized)
+            #expect(error.hint?.contains("barge") == true)
+        }
+    }
+
+    @Test func indexRebuildsFromPacksAlone() throws {
+        let directory = TemporaryDirectory()
+        var store: Store? = try Store.initialize(at: directory.path)
+        try store!.index.addVolume(VolumeRecord(name: "v", path: "/srv/v", chunkAverage: 65536))
+        let chunks = try fill(store!, count: 30, seed: 4)
+        let before = try store!.snapshots(volume: nil)
+        store = nil
+        try FileManager.default.removeItem(atPath: Store.indexPath(in: directory.path))
+        let report = try IndexRebuilder(directory: directory.path).run()
+        #expect(report.blobs == 31)
+        #expect(report.snapshots == 1)
+        let rebuilt = try Store(at: directory.path, access: .read)
+        #expect(try rebuilt.snapshots(volume: nil) == before)
+        #expect(try rebuilt.index.volume(named: "v")?.path == "/srv/v")
+        for (id, bytes) in chunks { #expect(try rebuilt.read(id, kind: .chunk, using: Decompressor()) == bytes) }
+    }
+}

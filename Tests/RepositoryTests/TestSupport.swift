@@ -1,0 +1,48 @@
+import Foundation
+@testable import Repository
+
+enum TestData {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    static func json<T: Decodable>(_ path: String, as type: T.Type) -> T? {
+        try? JSONDecoder().decode(T.self, from: Data(contentsOf: root.appendingPathComponent("testdata/" + path)))
+    }
+}
+
+/// A fresh directory under /tmp, removed when the test ends.
+final class TemporaryDirectory {
+    let path: String
+    init() {
+        path = NSTemporaryDirectory() + "barge-test-" + UUID().uuidString
+        try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    }
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+}
+
+/// Deterministic bytes for tests.
+struct Bytes {
+    static func random(_ count: Int, seed: UInt64) -> [UInt8] {
+        var state = seed
+        var out = [UInt8]()
+        out.reserveCapacity(count)
+        while out.count < count {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            z ^= z >> 31
+            withUnsafeBytes(of: z) { out.append(contentsOf: $0) }
+        }
+        return Array(out.prefix(count))
+    }
+
+    static func text(_ count: Int) -> [UInt8] {
+        Array(String(repeating: "the quick brown fox jumps over the lazy dog\n", count: count / 44 + 1).utf8.prefix(count))
+    }
+}
+
+func sampleRecord(root: BlobID, volume: String = "v") -> SnapshotRecord {
+    SnapshotRecord(volume: volume, volumePath: "/srv/\(volume)", chunkAverage: 65536, parent: nil, root: root,
+                   rootMetadata: [1, 2, 3], timeNanoseconds: 1_700_000_000_000_000_000, epoch: 3, origin: "node-a",
+                   state: "complete", files: 1, directories: 0, bytesTotal: 10, bytesAdded: 10, skipped: 0)
+}
