@@ -1,0 +1,48 @@
+# barge: `make demo` runs the main job, `make test` the tests, `make bench` the comparison with peers.
+# Each target installs the Debian packages it needs first (apt-get; sudo when not root).
+
+SWIFT      ?= swift
+BUILD_PKGS := librsync-dev libzstd-dev libsqlite3-dev pkg-config
+TEST_PKGS  := $(BUILD_PKGS) sqlite3 attr
+BENCH_PKGS := $(BUILD_PKGS) restic rsync time
+SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: all build release test demo bench clean deps-build deps-test deps-bench
+
+all: build
+
+define apt_install
+	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
+	fi
+endef
+
+deps-build:
+	$(call apt_install,$(BUILD_PKGS))
+
+deps-test:
+	$(call apt_install,$(TEST_PKGS))
+
+deps-bench:
+	$(call apt_install,$(BENCH_PKGS))
+
+build: deps-build
+	$(SWIFT) build
+
+release: deps-build
+	$(SWIFT) build -c release
+
+test: deps-test
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+demo: build
+	./scripts/demo.sh .build/debug/barge
+
+bench: deps-bench release
+	BARGE=.build/release/barge ./bench/run.sh
+
+clean:
+	rm -rf .build
