@@ -17,6 +17,8 @@ public final class BlobWriter {
     private var bytesSinceCheckpoint = 0
     public let checkpointBytes: Int
     public private(set) var bytesWritten = 0
+    /// Pack bytes written per kind, record headers included.
+    public private(set) var bytesWrittenByKind: [BlobKind: Int] = [:]
 
     public init(store: Store, checkpointBytes: Int = 64 * 1024 * 1024) {
         self.store = store
@@ -55,6 +57,7 @@ public final class BlobWriter {
         let added = PackFormat.headerLength + payload.count
         bytesSinceCheckpoint += added
         bytesWritten += added
+        bytesWrittenByKind[kind, default: 0] += added
         if target.size >= PackFormat.targetPackSize { pack = nil }
         if bytesSinceCheckpoint >= checkpointBytes { try checkpoint() }
     }

@@ -42,10 +42,11 @@ public final class Decompressor {
 
     /// Decompresses exactly `rawLength` bytes; anything else is corruption.
     public func decompress(_ source: UnsafeRawBufferPointer, rawLength: Int) throws -> [UInt8] {
-        var output = [UInt8](repeating: 0, count: rawLength)
-        let produced = output.withUnsafeMutableBytes { destination in
-            ZSTD_decompressDCtx(context, destination.baseAddress, destination.count,
-                                source.baseAddress, source.count)
+        var produced = 0
+        // Uninitialized: zstd writes every byte, and a short result is thrown away below.
+        let output = [UInt8](unsafeUninitializedCapacity: rawLength) { destination, initialized in
+            produced = ZSTD_decompressDCtx(context, destination.baseAddress, rawLength, source.baseAddress, source.count)
+            initialized = ZSTD_isError(produced) == 0 && produced == rawLength ? rawLength : 0
         }
         if ZSTD_isError(produced) != 0 {
             throw RepositoryError(.corrupt, "zstd: \(String(cString: ZSTD_getErrorName(produced)))")

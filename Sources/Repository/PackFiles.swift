@@ -31,6 +31,12 @@ final class PackFiles: Sendable {
         return try result.get()
     }
 
+    /// Asks the kernel to start reading these ranges now (posix_fadvise WILLNEED).
+    func prefetch(pack: Int64, from start: Int, to end: Int) {
+        guard let fd = try? descriptor(for: pack) else { return }
+        _ = posix_fadvise(fd, off_t(start), off_t(end - start), Int32(POSIX_FADV_WILLNEED))
+    }
+
     /// Forgets a descriptor, e.g. after gc replaced the pack.
     func evict(_ pack: Int64) {
         descriptors.withLock { table in
@@ -41,22 +47,27 @@ final class PackFiles: Sendable {
     /// Reads exactly `count` bytes at `offset`, or throws.
     func read(pack: Int64, offset: Int, count: Int) throws -> [UInt8] {
         let fd = try descriptor(for: pack)
-        var buffer = [UInt8](repeating: 0, count: count)
-        var done = 0
-        while done < count {
-            let got = buffer.withUnsafeMutableBytes { raw in
-                pread(fd, raw.baseAddress! + done, count - done, off_t(offset + done))
+        var failure: RepositoryError?
+        // Uninitialized: every byte is overwritten by pread or the array is dropped.
+        let buffer = [UInt8](unsafeUninitializedCapacity: count) { raw, initialized in
+            var done = 0
+            while done < count {
+                let got = pread(fd, raw.baseAddress! + done, count - done, off_t(offset + done))
+                if got < 0 && errno == EINTR { continue }
+                if got < 0 {
+                    failure = RepositoryError.system("pread", path: path(of: pack))
+                    break
+                }
+                if got == 0 {
+                    failure = RepositoryError(.corrupt, "pack \(PackFormat.fileName(pack: pack)) ends at \(offset + done), the index expects \(count - done) more bytes",
+                                              hint: "run `barge verify` to see which snapshots are affected")
+                    break
+                }
+                done += got
             }
-            if got < 0 {
-                if errno == EINTR { continue }
-                throw RepositoryError.system("pread", path: path(of: pack))
-            }
-            if got == 0 {
-                throw RepositoryError(.corrupt, "pack \(PackFormat.fileName(pack: pack)) ends at \(offset + done), the index expects \(count - done) more bytes",
-                                      hint: "run `barge verify` to see which snapshots are affected")
-            }
-            done += got
+            initialized = failure == nil ? count : 0
         }
+        if let failure { throw failure }
         return buffer
     }
 }

@@ -108,6 +108,17 @@ public final class Store: Sendable {
 
     func evictPack(_ pack: Int64) { packs.evict(pack) }
 
+    /// Starts reading the packs around these blobs, so a batch's reads overlap the previous batch's work.
+    public func prefetch(_ locations: some Sequence<BlobLocation>) {
+        var ranges: [Int64: (Int, Int)] = [:]
+        for location in locations {
+            let end = location.offset + PackFormat.headerLength + location.storedLength
+            let range = ranges[location.pack] ?? (location.offset, end)
+            ranges[location.pack] = (min(range.0, location.offset), max(range.1, end))
+        }
+        for (pack, range) in ranges { packs.prefetch(pack: pack, from: range.0, to: range.1) }
+    }
+
     /// Pack files on disk, by number.
     public func packFilesOnDisk() throws -> [Int64: Int] {
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: packs.directory) else {

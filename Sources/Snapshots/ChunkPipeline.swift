@@ -1,84 +1,172 @@
+import Dispatch
 import Repository
+import Synchronization
 
-/// Takes chunks in scan order and stores the new ones, a batch at a time:
-/// hash all (parallel), look up which are new (one query), compress the new
-/// ones (parallel), append them to the pack (serial, in order).
+/// Stores a scan's chunks and trees on a processing thread while the scanner
+/// keeps reading: reading and cutting (scanner thread) overlap with hashing,
+/// compressing and writing (processing thread plus its parallel workers).
 ///
-/// Memory is bounded by `batchBytes`, whatever the volume size.
-final class ChunkPipeline {
+/// Work goes in batches: chunks hashed in parallel, looked up once, the new
+/// ones compressed in parallel and appended in order; then the batch's tree
+/// jobs, which need those chunks' ids. Jobs run in submission order, so a
+/// directory's tree is built after its files' chunks and its subdirectories'
+/// trees. At most two batches exist at a time, so memory stays bounded.
+///
+/// Threading contract: `add`, `buildTree` and `finish` are called from one
+/// thread. `PendingFile` and `PendingTree` are written and read only on the
+/// processing thread until `finish` returns.
+final class ChunkPipeline: @unchecked Sendable {
     /// Receives a file's chunk refs, in order, as batches are stored.
-    final class PendingFile {
+    final class PendingFile: @unchecked Sendable {
         var chunks: [ChunkRef] = []
+    }
+
+    /// A directory whose tree id is known once its job has run.
+    final class PendingTree: @unchecked Sendable {
+        var id: BlobID?
+    }
+
+    private struct TreeJob {
+        var entries: [TreeEntry]
+        let files: [(index: Int, file: PendingFile)]
+        let subtrees: [(index: Int, tree: PendingTree)]
+        let result: PendingTree
+    }
+
+    private final class Batch: @unchecked Sendable {
+        var bytes: [UInt8]
+        var items: [(offset: Int, length: Int, file: PendingFile)] = []
+        var trees: [TreeJob] = []
+        init(bytes: [UInt8]) { self.bytes = bytes }
     }
 
     private let writer: BlobWriter
     private let workers: Int
     private let compressors: [Compressor]
+    private let treeCompressor: Compressor
     private let batchBytes: Int
-    private var batch: [UInt8] = []
-    private var items: [(offset: Int, length: Int, file: PendingFile)] = []
+    private let queue = DispatchQueue(label: "barge.chunk-pipeline")
+    private let slots = DispatchSemaphore(value: 1)
+    private let spare = Mutex<[UInt8]?>(nil)
+    private let failure = Mutex<(any Error)?>(nil)
+    private var current: Batch
 
+    // Written on the processing thread; read after `finish`.
     private(set) var chunksAdded = 0
-    private(set) var rawBytesAdded = 0
+    private(set) var chunkBytesNew = 0
+    private(set) var treesAdded = 0
 
     init(writer: BlobWriter, workers: Int, compressionLevel: Int32, batchBytes: Int = 8 << 20) {
         self.writer = writer
         self.workers = max(1, workers)
         self.compressors = (0..<max(1, workers)).map { _ in Compressor(level: compressionLevel) }
+        self.treeCompressor = Compressor(level: compressionLevel)
         self.batchBytes = batchBytes
-        batch.reserveCapacity(batchBytes + PackFormat.maxChunkLength)
+        current = Batch(bytes: [])
+        current.bytes.reserveCapacity(batchBytes + PackFormat.maxChunkLength)
     }
 
     func add(_ chunk: UnsafeRawBufferPointer, to file: PendingFile) throws {
-        if !items.isEmpty && batch.count + chunk.count > batchBytes { try flush() }
-        items.append((batch.count, chunk.count, file))
-        batch.append(contentsOf: chunk)
+        if !current.items.isEmpty && current.bytes.count + chunk.count > batchBytes { try submit() }
+        current.items.append((current.bytes.count, chunk.count, file))
+        current.bytes.append(contentsOf: chunk)
     }
 
-    /// Stores everything added so far; afterwards every PendingFile is complete.
-    func flush() throws {
-        guard !items.isEmpty else { return }
-        defer {
-            batch.removeAll(keepingCapacity: true)
-            items.removeAll(keepingCapacity: true)
-        }
-        let count = items.count
-        let ids = hashAll()
+    /// Queues the tree of a directory: `entries` get their chunks and subtree
+    /// ids filled in from `files` and `subtrees` once those are known.
+    func buildTree(entries: [TreeEntry], files: [(index: Int, file: PendingFile)],
+                   subtrees: [(index: Int, tree: PendingTree)]) throws -> PendingTree {
+        let result = PendingTree()
+        current.trees.append(TreeJob(entries: entries, files: files, subtrees: subtrees, result: result))
+        if current.trees.count >= 1024 { try submit() }
+        return result
+    }
 
+    /// Waits until everything is stored.
+    func finish() throws {
+        try submit()
+        queue.sync {}
+        if let error = failure.withLock({ $0 }) { throw error }
+    }
+
+    private func submit() throws {
+        if let error = failure.withLock({ $0 }) { throw error }
+        guard !current.items.isEmpty || !current.trees.isEmpty else { return }
+        slots.wait()
+        let batch = current
+        var buffer = spare.withLock { $0.take() } ?? []
+        buffer.removeAll(keepingCapacity: true)
+        buffer.reserveCapacity(batchBytes + PackFormat.maxChunkLength)
+        current = Batch(bytes: buffer)
+        queue.async { [self] in
+            defer { slots.signal() }
+            guard failure.withLock({ $0 }) == nil else { return }
+            do { try process(batch) } catch { failure.withLock { $0 = error } }
+            spare.withLock { $0 = batch.bytes }
+        }
+    }
+
+    // MARK: processing thread
+
+    private func process(_ batch: Batch) throws {
+        if !batch.items.isEmpty { try storeChunks(batch) }
+        if !batch.trees.isEmpty { try storeTrees(batch.trees) }
+    }
+
+    private func storeChunks(_ batch: Batch) throws {
+        let ids = hashAll(batch)
         var firstIndex: [BlobID: Int] = [:]
-        for index in 0..<count {
-            items[index].file.chunks.append(ChunkRef(id: ids[index], length: items[index].length))
+        for (index, item) in batch.items.enumerated() {
+            item.file.chunks.append(ChunkRef(id: ids[index], length: item.length))
             if firstIndex[ids[index]] == nil { firstIndex[ids[index]] = index }
         }
         let known = try writer.known(Array(firstIndex.keys))
         let fresh = firstIndex.filter { !known.contains($0.key) }.map(\.value).sorted()
         guard !fresh.isEmpty else { return }
-
-        let packed = compress(fresh)
-        try batch.withUnsafeBytes { raw in
+        let packed = compress(batch, fresh)
+        try batch.bytes.withUnsafeBytes { raw in
             for (slot, index) in fresh.enumerated() {
-                let item = items[index]
-                let source = UnsafeRawBufferPointer(rebasing: raw[item.offset..<item.offset + item.length])
+                let item = batch.items[index]
                 if let compressed = packed[slot] {
                     try compressed.withUnsafeBytes { payload in
                         try writer.append(id: ids[index], kind: .chunk, rawLength: item.length, compression: .zstd, payload: payload)
                     }
                 } else {
+                    let source = UnsafeRawBufferPointer(rebasing: raw[item.offset..<item.offset + item.length])
                     try writer.append(id: ids[index], kind: .chunk, rawLength: item.length, compression: .none, payload: source)
                 }
                 chunksAdded += 1
-                rawBytesAdded += item.length
+                chunkBytesNew += item.length
             }
         }
     }
 
-    private func hashAll() -> [BlobID] {
-        let count = items.count
-        var ids = [BlobID?](repeating: nil, count: count)
-        batch.withUnsafeBytes { raw in
+    private func storeTrees(_ jobs: [TreeJob]) throws {
+        var encoded: [(id: BlobID, bytes: [UInt8])] = []
+        for var job in jobs {
+            for (index, file) in job.files { job.entries[index].chunks = file.chunks }
+            for (index, tree) in job.subtrees { job.entries[index].subtree = tree.id }
+            let bytes = Tree(entries: job.entries).encoded()
+            guard bytes.count <= PackFormat.maxTreeLength else {
+                throw RepositoryError(.limitExceeded, "a directory of \(job.entries.count) entries exceeds the tree limit of \(PackFormat.maxTreeLength) bytes")
+            }
+            let id = BlobID.hash(bytes)
+            job.result.id = id
+            encoded.append((id, bytes))
+        }
+        let known = try writer.known(encoded.map(\.id))
+        for (id, bytes) in encoded where !known.contains(id) && !writer.isPending(id) {
+            try writer.append(id: id, kind: .tree, raw: bytes, compressor: treeCompressor)
+            treesAdded += 1
+        }
+    }
+
+    private func hashAll(_ batch: Batch) -> [BlobID] {
+        var ids = [BlobID?](repeating: nil, count: batch.items.count)
+        batch.bytes.withUnsafeBytes { raw in
             ids.withUnsafeMutableBufferPointer { out in
-                items.withUnsafeBufferPointer { items in
-                    Parallel.forEach(count, workers: workers) { index, _ in
+                batch.items.withUnsafeBufferPointer { items in
+                    Parallel.forEach(items.count, workers: workers) { index, _ in
                         let item = items[index]
                         out[index] = BlobID.hash(UnsafeRawBufferPointer(rebasing: raw[item.offset..<item.offset + item.length]))
                     }
@@ -89,11 +177,11 @@ final class ChunkPipeline {
     }
 
     /// Compressed payloads for the given item indices; nil where raw is smaller.
-    private func compress(_ indices: [Int]) -> [[UInt8]?] {
+    private func compress(_ batch: Batch, _ indices: [Int]) -> [[UInt8]?] {
         var results = [[UInt8]?](repeating: nil, count: indices.count)
-        batch.withUnsafeBytes { raw in
+        batch.bytes.withUnsafeBytes { raw in
             results.withUnsafeMutableBufferPointer { out in
-                items.withUnsafeBufferPointer { items in
+                batch.items.withUnsafeBufferPointer { items in
                     Parallel.forEach(indices.count, workers: workers) { slot, worker in
                         let item = items[indices[slot]]
                         out[slot] = compressors[worker].compress(UnsafeRawBufferPointer(rebasing: raw[item.offset..<item.offset + item.length]))

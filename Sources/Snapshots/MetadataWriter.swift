@@ -1,17 +1,20 @@
 import CLinux
 import Foundation
+import Synchronization
 import Repository
 
 /// Applies owner, mode, xattrs and times, in the order that keeps them:
 /// chown before chmod (chown clears setuid), times last (xattrs touch ctime only).
 /// Failures are warnings: the data is restored even where metadata cannot be.
-final class MetadataWriter {
+final class MetadataWriter: @unchecked Sendable {
     /// UTIME_OMIT from <sys/stat.h>: leave atime alone.
     private static let utimeOmit = (1 << 30) - 2
 
     let applyOwnership: Bool
     let stagingRoot: [UInt8]
-    private(set) var warnings: [ScanProblem] = []
+    // Files are finished on the restore's writing thread, the rest on its main thread.
+    private let collected = Mutex<[ScanProblem]>([])
+    var warnings: [ScanProblem] { collected.withLock { $0 } }
 
     init(applyOwnership: Bool, stagingRoot: [UInt8]) {
         self.applyOwnership = applyOwnership
@@ -19,7 +22,8 @@ final class MetadataWriter {
     }
 
     func warn(_ path: [UInt8], _ message: String) {
-        warnings.append(ScanProblem(path: TreeEntry.display(path.isEmpty ? [46] : path), message: message))
+        let problem = ScanProblem(path: TreeEntry.display(path.isEmpty ? [46] : path), message: message)
+        collected.withLock { $0.append(problem) }
     }
 
     /// For entries open as a descriptor (files, directories).

@@ -1,12 +1,17 @@
+import Dispatch
 import Foundation
 import Repository
+import Synchronization
 
-/// Writes restored files: chunks are read, decompressed and checked against
-/// their ids in parallel batches across files, then written in order.
-/// A chunk that fails its check aborts the restore: wrong bytes are never written.
-final class RestoreSink {
-    /// A file open for writing until its last chunk lands.
-    final class OpenFile {
+/// Writes restored files. Chunks are read, decompressed and checked against
+/// their ids in parallel batches across files; a writing thread puts them in
+/// place while the next batch is decoded. A chunk that fails its check stops
+/// the restore: wrong bytes are never written.
+///
+/// Threading contract: `add`, `flush` and `drain` are called from one thread;
+/// an `OpenFile` belongs to the writing thread once added.
+final class RestoreSink: @unchecked Sendable {
+    final class OpenFile: @unchecked Sendable {
         let descriptor: Int32
         let entry: TreeEntry
         let path: [UInt8]
@@ -19,16 +24,23 @@ final class RestoreSink {
         }
     }
 
+    private typealias Task = (file: OpenFile, offset: Int, chunk: ChunkRef)
+
     private let store: Store
     private let workers: Int
     private let decompressors: [Decompressor]
     private let metadata: MetadataWriter
-    private var tasks: [(file: OpenFile, offset: Int, chunk: ChunkRef)] = []
+    private var tasks: [Task] = []
     private var batchBytes = 0
-    private var openFiles = 0
+    private let openFiles = Atomic<Int>(0)
+    private let writing = DispatchQueue(label: "barge.restore-writer")
+    private let slots = DispatchSemaphore(value: 1)
+    private let failure = Mutex<RepositoryError?>(nil)
+    private let written = Atomic<UInt64>(0)
     private static let batchLimit = 16 << 20
     private static let openFileLimit = 256
-    private(set) var bytesWritten: UInt64 = 0
+
+    var bytesWritten: UInt64 { written.load(ordering: .relaxed) }
 
     init(store: Store, workers: Int, metadata: MetadataWriter) {
         self.store = store
@@ -40,9 +52,12 @@ final class RestoreSink {
     /// Queues a file that `descriptor` was opened for; the sink closes it.
     func add(descriptor: Int32, entry: TreeEntry, path: [UInt8]) throws {
         let file = OpenFile(descriptor: descriptor, entry: entry, path: path)
-        if entry.chunks.isEmpty { return try finish(file) }
-        if openFiles >= Self.openFileLimit { try flush() }
-        openFiles += 1
+        if openFiles.load(ordering: .relaxed) >= Self.openFileLimit { try drain() }
+        openFiles.add(1, ordering: .relaxed)
+        if entry.chunks.isEmpty {
+            tasks.append((file, 0, ChunkRef(id: BlobID.hash([]), length: 0)))
+            return
+        }
         var offset = 0
         for chunk in entry.chunks {
             if batchBytes + chunk.length > Self.batchLimit && !tasks.isEmpty { try flush() }
@@ -52,11 +67,39 @@ final class RestoreSink {
         }
     }
 
+    /// Decodes the queued chunks and hands them to the writing thread.
     func flush() throws {
+        if let error = failure.withLock({ $0 }) { throw error }
         guard !tasks.isEmpty else { return }
-        let unique = Array(Set(tasks.map(\.chunk.id)))
+        let batch = tasks
+        tasks.removeAll(keepingCapacity: true)
+        batchBytes = 0
+        let data = try decode(batch)
+        slots.wait()
+        writing.async { [self] in
+            defer { slots.signal() }
+            guard failure.withLock({ $0 }) == nil else { return }
+            do { try write(batch, data) } catch let error as RepositoryError {
+                failure.withLock { $0 = error }
+            } catch {
+                failure.withLock { $0 = RepositoryError(.io, "\(error)") }
+            }
+        }
+    }
+
+    /// Flushes and waits until every queued file is written and closed.
+    func drain() throws {
+        try flush()
+        writing.sync {}
+        if let error = failure.withLock({ $0 }) { throw error }
+    }
+
+    private func decode(_ batch: [Task]) throws -> [BlobID: [UInt8]] {
+        let unique = Array(Set(batch.lazy.filter { $0.chunk.length > 0 }.map(\.chunk.id)))
         let locations = try store.index.locations(of: unique)
+        store.prefetch(locations.values)
         var results = [Result<[UInt8], RepositoryError>?](repeating: nil, count: unique.count)
+        let store = store, decompressors = decompressors
         results.withUnsafeMutableBufferPointer { out in
             Parallel.forEach(unique.count, workers: workers) { index, worker in
                 guard let location = locations[unique[index]], location.kind == .chunk else {
@@ -70,28 +113,35 @@ final class RestoreSink {
                 }
             }
         }
-        var data: [BlobID: Result<[UInt8], RepositoryError>] = [:]
-        for (index, id) in unique.enumerated() { data[id] = results[index] }
-        let batch = tasks
-        tasks.removeAll(keepingCapacity: true)
-        batchBytes = 0
-        for task in batch {
-            let bytes: [UInt8]
-            switch data[task.chunk.id]! {
-            case .success(let found): bytes = found
+        var data: [BlobID: [UInt8]] = [:]
+        for (index, id) in unique.enumerated() {
+            switch results[index]! {
+            case .success(let bytes): data[id] = bytes
             case .failure(let error):
-                throw RepositoryError(error.code, "cannot restore \(TreeEntry.display(task.file.path)): \(error.message)",
+                let file = batch.first { $0.chunk.id == id }!.file
+                throw RepositoryError(error.code, "cannot restore \(TreeEntry.display(file.path)): \(error.message)",
                                       hint: "run `barge verify --read-data`; restore from another snapshot or node that has the data")
             }
-            guard bytes.count == task.chunk.length else {
-                throw RepositoryError(.corrupt, "cannot restore \(TreeEntry.display(task.file.path)): chunk \(task.chunk.id.short) is \(bytes.count) bytes, the tree says \(task.chunk.length)")
+        }
+        return data
+    }
+
+    // MARK: writing thread
+
+    private func write(_ batch: [Task], _ data: [BlobID: [UInt8]]) throws {
+        for task in batch {
+            if task.chunk.length > 0 {
+                let bytes = data[task.chunk.id]!
+                guard bytes.count == task.chunk.length else {
+                    throw RepositoryError(.corrupt, "cannot restore \(TreeEntry.display(task.file.path)): chunk \(task.chunk.id.short) is \(bytes.count) bytes, the tree says \(task.chunk.length)")
+                }
+                if !(task.file.entry.sparse && bytes.allSatisfy { $0 == 0 }) {
+                    try write(bytes, to: task.file, at: task.offset)
+                }
+                task.file.remaining -= 1
             }
-            if !(task.file.entry.sparse && bytes.allSatisfy { $0 == 0 }) {
-                try write(bytes, to: task.file, at: task.offset)
-            }
-            task.file.remaining -= 1
             if task.file.remaining == 0 {
-                openFiles -= 1
+                openFiles.subtract(1, ordering: .relaxed)
                 try finish(task.file)
             }
         }
@@ -107,7 +157,7 @@ final class RestoreSink {
             }
             done += wrote
         }
-        bytesWritten += UInt64(bytes.count)
+        written.add(UInt64(bytes.count), ordering: .relaxed)
     }
 
     private func finish(_ file: OpenFile) throws {

@@ -35,6 +35,8 @@ public final class Restorer {
     private let progress: ((RestoreStatistics, String) -> Void)?
     private var statistics = RestoreStatistics()
     private var linked: [UInt64: [UInt8]] = [:]
+    /// Directories in post-order: their times are set once every file is written.
+    private var directories: [(path: [UInt8], entry: TreeEntry)] = []
     private var root: Int32 = -1
     private var sink: RestoreSink!
     private var metadata: MetadataWriter!
@@ -66,12 +68,12 @@ public final class Restorer {
 
     /// Whether `subpath` names a directory (or the root) in `snapshot`.
     static func isDirectory(_ snapshot: StoredSnapshot, subpath: String?, store: Store) throws -> Bool {
-        try Restorer(store: store).resolve(snapshot, subpath: subpath).0.kind == .directory
+        try Restorer(store: store).resolve(snapshot, subpath: subpath).kind == .directory
     }
 
     /// Restores into an existing empty directory (the staging directory).
     func restore(_ snapshot: StoredSnapshot, subpath: String?, intoEmpty directory: String) throws {
-        let (entry, isRoot) = try resolve(snapshot, subpath: subpath)
+        let entry = try resolve(snapshot, subpath: subpath)
         metadata = MetadataWriter(applyOwnership: options.applyOwnership, stagingRoot: FileSystem.bytes(directory))
         sink = RestoreSink(store: store, workers: options.workers, metadata: metadata)
         root = open(directory, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
@@ -79,23 +81,26 @@ public final class Restorer {
         defer { close(root) }
         if entry.kind == .directory, let subtree = entry.subtree {
             try restoreTree(subtree, into: root, relative: [])
-            try sink.flush()
-            var rootEntry = entry
-            if !isRoot { rootEntry.name = [UInt8(ascii: ".")] }
-            metadata.apply(rootEntry, descriptor: root, path: [])
         } else {
             try restoreEntry(entry, in: root, relative: [])
-            try sink.flush()
         }
+        try sink.drain()
+        for (path, directory) in directories {
+            let descriptor = FileSystem.open(at: root, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW)
+            guard descriptor >= 0 else { throw FileSystem.error("open", path) }
+            metadata.apply(directory, descriptor: descriptor, path: path)
+            close(descriptor)
+        }
+        if entry.kind == .directory { metadata.apply(entry, descriptor: root, path: []) }
         statistics.bytesWritten = sink.bytesWritten
     }
 
     /// The entry to restore: the root directory, or the entry `subpath` names.
-    private func resolve(_ snapshot: StoredSnapshot, subpath: String?) throws -> (TreeEntry, Bool) {
+    private func resolve(_ snapshot: StoredSnapshot, subpath: String?) throws -> TreeEntry {
         var entry = try RootMetadata.decode(snapshot.record.rootMetadata)
         entry.subtree = snapshot.record.root
         let components = (subpath ?? "").split(separator: "/", omittingEmptySubsequences: true).map { Array($0.utf8) }
-        if components.isEmpty { return (entry, true) }
+        if components.isEmpty { return entry }
         for (depth, name) in components.enumerated() {
             try Tree.validate(name: name)
             guard entry.kind == .directory, let subtree = entry.subtree else {
@@ -107,7 +112,7 @@ public final class Restorer {
             }
             entry = child
         }
-        return (entry, false)
+        return entry
     }
 
     private func loadTree(_ id: BlobID) throws -> Tree {
@@ -130,8 +135,7 @@ public final class Restorer {
             guard child >= 0 else { throw FileSystem.error("open", path) }
             defer { close(child) }
             if let subtree = entry.subtree { try restoreTree(subtree, into: child, relative: path) }
-            try sink.flush() // the directory's files are complete before its times are set
-            metadata.apply(entry, descriptor: child, path: path)
+            directories.append((path, entry))
             statistics.directories += 1
         case .file:
             if entry.linkGroup != 0, let first = linked[entry.linkGroup] {

@@ -34,6 +34,8 @@ public struct ScanStatistics: Sendable, Equatable {
     public var bytesRead: UInt64 = 0
     public var filesRead = 0
     public var chunksAdded = 0
+    /// Uncompressed size of the chunks this snapshot added to the store.
+    public var chunkBytesNew: UInt64 = 0
     public var treesAdded = 0
     public init() {}
 }

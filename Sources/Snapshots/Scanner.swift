@@ -8,11 +8,9 @@ import Repository
 /// size, mtime, ctime and inode match the parent snapshot.
 public final class Scanner {
     private let store: Store
-    private let writer: BlobWriter
     private let options: ScanOptions
     private let chunker: FastCDC
     private let pipeline: ChunkPipeline
-    private let compressor: Compressor
     private let decompressor = Decompressor()
     private let progress: ((ScanStatistics, String) -> Void)?
     private var readBuffer: [UInt8]
@@ -26,11 +24,9 @@ public final class Scanner {
     public init(store: Store, writer: BlobWriter, options: ScanOptions,
                 progress: ((ScanStatistics, String) -> Void)? = nil) {
         self.store = store
-        self.writer = writer
         self.options = options
         self.chunker = FastCDC(options.chunker)
         self.pipeline = ChunkPipeline(writer: writer, workers: options.workers, compressionLevel: options.compressionLevel)
-        self.compressor = Compressor(level: options.compressionLevel)
         self.progress = progress
         self.readBuffer = [UInt8](repeating: 0, count: max(4 << 20, 2 * options.chunker.maximum))
     }
@@ -46,12 +42,15 @@ public final class Scanner {
         guard let status = FileSystem.status(of: root) else { throw RepositoryError.system("fstat", path: path) }
         rootDevice = status.device
         let parentTree = try parent.map { try loadTree($0) }
-        let tree = try scanDirectory(root, relative: [], parent: parentTree)
-        try pipeline.flush()
+        let pendingRoot = try scanDirectory(root, relative: [], parent: parentTree)
+        try pipeline.finish()
+        guard let tree = pendingRoot.id else { throw RepositoryError(.io, "the root tree of \(path) was not stored") }
         var rootEntry = entry(for: status, name: [UInt8(ascii: ".")])
         rootEntry.subtree = tree
         rootEntry.xattrs = attributes(descriptor: root, relative: [])
         statistics.chunksAdded = pipeline.chunksAdded
+        statistics.chunkBytesNew = UInt64(pipeline.chunkBytesNew)
+        statistics.treesAdded = pipeline.treesAdded
         return ScanResult(root: tree, rootMetadata: RootMetadata.encode(rootEntry), statistics: statistics, problems: problems)
     }
 
@@ -82,7 +81,7 @@ public final class Scanner {
         }
     }
 
-    private func scanDirectory(_ directory: Int32, relative: [UInt8], parent: Tree?) throws -> BlobID {
+    private func scanDirectory(_ directory: Int32, relative: [UInt8], parent: Tree?) throws -> ChunkPipeline.PendingTree {
         let names: [[UInt8]]
         switch FileSystem.names(in: directory) {
         case .success(let found): names = found
@@ -90,6 +89,7 @@ public final class Scanner {
         }
         var entries: [TreeEntry] = []
         var pending: [(index: Int, file: ChunkPipeline.PendingFile)] = []
+        var subtrees: [(index: Int, tree: ChunkPipeline.PendingTree)] = []
         for name in names {
             let path = FileSystem.join(relative, name)
             let status: FileStatus
@@ -103,7 +103,7 @@ public final class Scanner {
             switch status.kind {
             case .directory:
                 guard let subtree = try scanSubdirectory(directory, name: name, relative: path, status: status, old: old, entry: &entry) else { continue }
-                entry.subtree = subtree
+                subtrees.append((entries.count, subtree))
                 statistics.directories += 1
             case .file:
                 guard let file = try scanFile(directory, name: name, relative: path, status: status, old: old, entry: &entry) else { continue }
@@ -126,29 +126,12 @@ public final class Scanner {
             }
             entries.append(entry)
         }
-        if !pending.isEmpty {
-            try pipeline.flush()
-            for (index, file) in pending { entries[index].chunks = file.chunks }
-        }
-        return try store(Tree(entries: entries))
-    }
-
-    private func store(_ tree: Tree) throws -> BlobID {
-        let bytes = tree.encoded()
-        guard bytes.count <= PackFormat.maxTreeLength else {
-            throw RepositoryError(.limitExceeded, "a directory of \(tree.entries.count) entries exceeds the tree limit of \(PackFormat.maxTreeLength) bytes")
-        }
-        let id = BlobID.hash(bytes)
-        if try writer.known([id]).isEmpty {
-            try writer.append(id: id, kind: .tree, raw: bytes, compressor: compressor)
-            statistics.treesAdded += 1
-        }
-        return id
+        return try pipeline.buildTree(entries: entries, files: pending, subtrees: subtrees)
     }
 
     /// Returns nil (and reports) when the directory cannot be read.
     private func scanSubdirectory(_ directory: Int32, name: [UInt8], relative: [UInt8], status: FileStatus,
-                                  old: TreeEntry?, entry: inout TreeEntry) throws -> BlobID? {
+                                  old: TreeEntry?, entry: inout TreeEntry) throws -> ChunkPipeline.PendingTree? {
         let child = FileSystem.open(at: directory, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW)
         guard child >= 0 else {
             if errno != ENOENT { report(relative, "skipped: \(String(cString: strerror(errno)))") }
@@ -158,7 +141,7 @@ public final class Scanner {
         entry.xattrs = attributes(descriptor: child, relative: relative)
         if status.device != rootDevice && !options.crossMounts {
             report(relative, "mount point: recorded empty (use --cross-mounts to include it)")
-            return try store(Tree(entries: []))
+            return try pipeline.buildTree(entries: [], files: [], subtrees: [])
         }
         let oldTree = try old.flatMap { $0.kind == .directory ? $0.subtree : nil }.map { try loadTree($0) }
         do {
@@ -194,6 +177,7 @@ public final class Scanner {
             return nil
         }
         defer { close(descriptor) }
+        _ = posix_fadvise(descriptor, 0, 0, Int32(POSIX_FADV_SEQUENTIAL))
         entry.xattrs = attributes(descriptor: descriptor, relative: relative)
         for attempt in 1...max(1, options.readAttempts) {
             let before = FileSystem.status(of: descriptor) ?? status

@@ -17,6 +17,8 @@ public struct SnapshotOutcome: Sendable {
     public let statistics: ScanStatistics
     public let problems: [ScanProblem]
     public let bytesAdded: Int
+    public let chunkBytesStored: Int
+    public let treeBytesStored: Int
     public let seconds: Double
 }
 
@@ -74,7 +76,8 @@ public final class SnapshotEngine {
             bytesTotal: stats.bytesTotal, bytesAdded: UInt64(writer.bytesWritten), skipped: UInt64(result.problems.count))
         let id = try writer.commit(record, compressor: Compressor())
         return SnapshotOutcome(id: id, record: record, statistics: stats, problems: result.problems,
-                               bytesAdded: writer.bytesWritten, seconds: Date().timeIntervalSince(started))
+                               bytesAdded: writer.bytesWritten, chunkBytesStored: writer.bytesWrittenByKind[.chunk] ?? 0,
+                               treeBytesStored: writer.bytesWrittenByKind[.tree] ?? 0, seconds: Date().timeIntervalSince(started))
     }
 
     static func now() -> Int64 { Int64(Date().timeIntervalSince1970 * 1_000_000_000) }
