@@ -12,7 +12,7 @@ public struct Barge: ParsableCommand {
             The state directory is --state-dir, else $BARGE_STATE_DIR, else /var/lib/barge.
             """,
         subcommands: [InitCommand.self, VolumeCommand.self, SnapshotCommand.self, SnapshotsCommand.self,
-                      RestoreCommand.self, DiffCommand.self, VerifyCommand.self, RepairIndexCommand.self, GCCommand.self]
+                      RestoreCommand.self, DiffCommand.self, VerifyCommand.self, RepairIndexCommand.self, ForgetCommand.self, GCCommand.self]
     )
 
     public init() {}

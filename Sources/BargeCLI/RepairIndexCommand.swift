@@ -22,13 +22,3 @@ struct RepairIndexCommand: ParsableCommand {
     }
 }
 
-struct GCCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "gc", abstract: "Reclaim space held by blobs no snapshot references.")
-
-    @OptionGroup var global: GlobalOptions
-
-    func run() throws {
-        throw RepositoryError(.invalidArgument, "gc is not available yet", hint: "nothing needs collecting until snapshots are forgotten")
-    }
-}

@@ -20,9 +20,13 @@ public final class BlobWriter {
     /// Pack bytes written per kind, record headers included.
     public private(set) var bytesWrittenByKind: [BlobKind: Int] = [:]
 
-    public init(store: Store, checkpointBytes: Int = 64 * 1024 * 1024) {
+    /// Fresh packs only: gc must not append to a pack it is about to delete.
+    private let appendsToExistingPacks: Bool
+
+    public init(store: Store, checkpointBytes: Int = 64 * 1024 * 1024, appendsToExistingPacks: Bool = true) {
         self.store = store
         self.checkpointBytes = checkpointBytes
+        self.appendsToExistingPacks = appendsToExistingPacks
     }
 
     deinit {
@@ -91,15 +95,30 @@ public final class BlobWriter {
         return id
     }
 
-    private func commit(snapshot: StoredSnapshot?) throws {
+    /// For gc: makes the copies durable, then in one transaction points the
+    /// copied blobs at them, deletes `deleted` rows and the emptied packs' rows.
+    public func commitRelocation(deleted: [BlobID], removedPacks: [Int64]) throws {
+        let sizes = try syncPacks()
+        try store.index.relocate(moved: pending, deleted: deleted, removedPacks: removedPacks, packSizes: sizes)
+        pending.removeAll(keepingCapacity: true)
+        pendingIDs.removeAll(keepingCapacity: true)
+        bytesSinceCheckpoint = 0
+    }
+
+    private func syncPacks() throws -> [Int64: Int] {
         var sizes: [Int64: Int] = [:]
         for open in unsynced {
             try open.flushAndSync()
             sizes[open.number] = open.size
             if open !== pack { open.close() }
         }
-        try store.index.commit(blobs: pending, packSizes: sizes, snapshot: snapshot)
         unsynced = pack.map { [$0] } ?? []
+        return sizes
+    }
+
+    private func commit(snapshot: StoredSnapshot?) throws {
+        let sizes = try syncPacks()
+        try store.index.commit(blobs: pending, packSizes: sizes, snapshot: snapshot)
         pending.removeAll(keepingCapacity: true)
         pendingIDs.removeAll(keepingCapacity: true)
         bytesSinceCheckpoint = 0
@@ -110,7 +129,7 @@ public final class BlobWriter {
         if let pack { return pack }
         let sizes = try store.index.packSizes()
         let open: OpenPack
-        if let (number, size) = sizes.max(by: { $0.key < $1.key }), size < PackFormat.targetPackSize / 2,
+        if appendsToExistingPacks, let (number, size) = sizes.max(by: { $0.key < $1.key }), size < PackFormat.targetPackSize / 2,
            !unsynced.contains(where: { $0.number == number }) {
             open = try OpenPack(path: store.packPath(number), number: number, appendingAt: size)
         } else {

@@ -224,6 +224,43 @@ public final class Index: Sendable {
         }
     }
 
+    /// One transaction for gc: moved blobs point at their new packs, dead blob
+    /// rows and emptied packs go. The caller deletes pack files only afterwards.
+    public func relocate(moved: [BlobLocation], deleted: [BlobID], removedPacks: [Int64], packSizes: [Int64: Int]) throws {
+        try run("relocating \(moved.count) blobs") {
+            try pool.write { db in
+                let replace = try db.cachedStatement(sql: """
+                    INSERT OR REPLACE INTO blob (id, kind, pack, offset, stored_length, raw_length, compression)
+                    VALUES (?, ?, ?, ?, ?, ?, ?)
+                    """)
+                for blob in moved {
+                    try replace.execute(arguments: [blob.id.data, Int(blob.kind.rawValue), blob.pack, blob.offset,
+                                                    blob.storedLength, blob.rawLength, Int(blob.compression.rawValue)])
+                }
+                let delete = try db.cachedStatement(sql: "DELETE FROM blob WHERE id = ?")
+                for id in deleted { try delete.execute(arguments: [id.data]) }
+                for (pack, size) in packSizes {
+                    try db.execute(sql: "UPDATE pack SET size = max(size, ?) WHERE id = ?", arguments: [size, pack])
+                }
+                for pack in removedPacks {
+                    guard try Int.fetchOne(db, sql: "SELECT count(*) FROM blob WHERE pack = ?", arguments: [pack]) == 0 else {
+                        throw RepositoryError(.corrupt, "gc: pack \(PackFormat.fileName(pack: pack)) still holds blobs; nothing was changed")
+                    }
+                    try db.execute(sql: "DELETE FROM pack WHERE id = ?", arguments: [pack])
+                }
+            }
+        }
+    }
+
+    /// Removes snapshot rows (their blobs stay until gc).
+    public func deleteSnapshots(_ ids: [BlobID]) throws {
+        try run("forgetting \(ids.count) snapshots") {
+            try pool.write { db in
+                for id in ids { try db.execute(sql: "DELETE FROM snapshot WHERE id = ?", arguments: [id.data]) }
+            }
+        }
+    }
+
     static func insert(_ snapshot: StoredSnapshot, into db: Database) throws {
         let r = snapshot.record
         try db.execute(sql: """

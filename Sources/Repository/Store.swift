@@ -3,12 +3,15 @@ import Foundation
 /// A node's store: `index.sqlite` plus `packs/`. Readers share it freely; one
 /// writer at a time holds `write.lock`.
 public final class Store: Sendable {
-    public enum Access: Sendable { case read, write }
+    /// read: any number at once. write: one at a time (snapshots, repairs).
+    /// exclusive: a writer that also keeps readers out, because it deletes packs (gc).
+    public enum Access: Sendable { case read, write, exclusive }
 
     public let directory: String
     public let index: Index
     let packs: PackFiles
     private let writeLock: FileLock?
+    private let readersLock: FileLock
 
     public var packsDirectory: String { packs.directory }
     public static func indexPath(in directory: String) -> String { directory + "/index.sqlite" }
@@ -36,12 +39,14 @@ public final class Store: Sendable {
             throw RepositoryError(.notInitialized, "no barge store at \(directory)",
                                   hint: "run `barge --state-dir \(directory) init`, or pass the right --state-dir")
         }
-        writeLock = access == .write
-            ? try FileLock(path: directory + "/write.lock", mode: .exclusive, purpose: "write to the store")
-            : nil
+        readersLock = try FileLock(path: directory + "/gc.lock", mode: access == .exclusive ? .exclusive : .shared,
+                                   purpose: access == .exclusive ? "collect garbage while others read the store" : "read the store during gc")
+        writeLock = access == .read
+            ? nil
+            : try FileLock(path: directory + "/write.lock", mode: .exclusive, purpose: "write to the store")
         index = try Index(path: indexPath)
         packs = PackFiles(directory: directory + "/packs")
-        if access == .write { try discardUncommittedTails() }
+        if access != .read { try discardUncommittedTails() }
     }
 
     /// Bytes past a pack's committed size were written by a session that died
@@ -106,7 +111,13 @@ public final class Store: Sendable {
         return try PackFormat.RecordHeader.decode(bytes, what: "pack \(PackFormat.fileName(pack: location.pack)) offset \(location.offset)")
     }
 
-    func evictPack(_ pack: Int64) { packs.evict(pack) }
+    /// Closes a pack's descriptor before gc removes the file.
+    public func forgetPack(_ pack: Int64) { packs.evict(pack) }
+
+    /// A blob's stored payload (still compressed), for copying it unchanged.
+    public func readRecord(_ location: BlobLocation) throws -> [UInt8] {
+        Array(try packs.read(pack: location.pack, offset: location.offset + PackFormat.headerLength, count: location.storedLength))
+    }
 
     /// Starts reading the packs around these blobs, so a batch's reads overlap the previous batch's work.
     public func prefetch(_ locations: some Sequence<BlobLocation>) {

@@ -204,7 +204,15 @@ public final class Scanner {
         var filled = 0, start = 0, total = 0
         var endOfFile = false
         guard lseek(descriptor, 0, SEEK_SET) == 0 else { throw FileSystem.error("lseek", FileSystem.join(volumePath, relative)) }
+        // Our own readahead, well past the kernel's window: the disk reads the
+        // next 32 MiB while this thread cuts and the pipeline hashes and compresses.
+        var prefetched = 0
+        let readahead = 32 << 20
         while true {
+            if total + filled + readahead / 2 > prefetched {
+                _ = posix_fadvise(descriptor, off_t(prefetched), off_t(readahead), Int32(POSIX_FADV_WILLNEED))
+                prefetched += readahead
+            }
             while !endOfFile && filled < readBuffer.count {
                 let got = readBuffer.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress! + filled, $0.count - filled) }
                 if got == 0 { endOfFile = true } else if got > 0 { filled += got } else if errno != EINTR {

@@ -171,6 +171,29 @@ public final class SnapshotEngine {
         return (old, new, try Differ(store: store).diff(from: old, to: new))
     }
 
+    /// Removes snapshots from the index: `ids` as named, plus with `keepLast`
+    /// all but the newest N complete ones. Snapshots in any other state
+    /// (pre-restore, diverged) go only when named. Space returns with `gc`.
+    public func forget(volume: String, ids: [SnapshotSelector], keepLast: Int?) throws -> [StoredSnapshot] {
+        let store = try Store(at: stateDirectory, access: .write)
+        var doomed: [BlobID: StoredSnapshot] = [:]
+        for selector in ids {
+            let snapshot = try resolve(volume: volume, selector, in: store)
+            doomed[snapshot.id] = snapshot
+        }
+        if let keepLast {
+            let complete = try store.snapshots(volume: volume).filter { $0.record.state == "complete" }
+            for snapshot in complete.dropLast(keepLast) { doomed[snapshot.id] = snapshot }
+        }
+        try store.index.deleteSnapshots(Array(doomed.keys))
+        return doomed.values.sorted { $0.record.timeNanoseconds < $1.record.timeNanoseconds }
+    }
+
+    public func collectGarbage() throws -> CollectionReport {
+        let store = try Store(at: stateDirectory, access: .exclusive)
+        return try GarbageCollector(store: store).run()
+    }
+
     public func verify(readData: Bool, progress: ((Int) -> Void)? = nil) throws -> VerifyReport {
         let store = try Store(at: stateDirectory, access: .read)
         return try Verifier(store: store, readData: readData, progress: progress).run()

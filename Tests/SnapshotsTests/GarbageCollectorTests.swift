@@ -1,0 +1,71 @@
+import Foundation
+import Testing
+import Repository
+@testable import Snapshots
+
+@Suite struct GarbageCollectorTests {
+    @Test func forgottenSnapshotsSpaceIsReclaimedAndTheRestStaysExact() throws {
+        let fixture = try Fixture()
+        let versions = (0..<3).map { randomBytes(3 << 20, seed: 100 + UInt64($0)) }
+        var ids: [BlobID] = []
+        for version in versions {
+            try fixture.write("data.bin", version)
+            try fixture.write("stable.txt", Array("unchanged".utf8))
+            ids.append(try fixture.engine.snapshot(volume: "v").id)
+        }
+        let forgotten = try fixture.engine.forget(volume: "v", ids: [.id(ids[0].hex)], keepLast: nil)
+        #expect(forgotten.map(\.id) == [ids[0]])
+        let report = try fixture.engine.collectGarbage()
+        #expect(report.deadBlobs > 0)
+        #expect(report.bytesReclaimed >= 2 << 20, "the first version's chunks are gone: \(report.bytesReclaimed) bytes")
+        #expect(try fixture.engine.verify(readData: true).ok)
+        for (index, id) in ids.enumerated().dropFirst() {
+            let target = fixture.root + "/r\(index)"
+            _ = try fixture.engine.restore(volume: "v", .id(id.hex), subpath: nil, target: target)
+            #expect(fixture.read(target + "/data.bin") == versions[index])
+        }
+        let again = try fixture.engine.collectGarbage()
+        #expect(again.deadBlobs == 0 && again.bytesReclaimed == 0, "a second gc finds nothing")
+    }
+
+    /// Chunks committed by a snapshot that was killed before its record are debris.
+    @Test func debrisOfAnInterruptedSnapshotIsCollected() throws {
+        let fixture = try Fixture()
+        try fixture.write("f", randomBytes(100_000, seed: 1))
+        let kept = try fixture.engine.snapshot(volume: "v")
+        do {
+            let store = try Store(at: fixture.state, access: .write)
+            let writer = BlobWriter(store: store)
+            let orphan = randomBytes(2 << 20, seed: 2)
+            try writer.append(id: BlobID.hash(orphan), kind: .chunk, raw: orphan, compressor: Compressor())
+            try writer.checkpoint()
+        }
+        let report = try fixture.engine.collectGarbage()
+        #expect(report.deadBlobs == 1)
+        #expect(try fixture.engine.verify(readData: true).ok)
+        _ = try fixture.engine.restore(volume: "v", .id(kept.id.hex), subpath: nil, target: fixture.root + "/r")
+        #expect(fixture.read(fixture.root + "/r/f") == randomBytes(100_000, seed: 1))
+    }
+
+    @Test func keepLastKeepsTheNewestCompleteSnapshots() throws {
+        let fixture = try Fixture()
+        var ids: [BlobID] = []
+        for index in 0..<4 {
+            try fixture.write("f", [UInt8(index)])
+            ids.append(try fixture.engine.snapshot(volume: "v").id)
+        }
+        let removed = try fixture.engine.forget(volume: "v", ids: [], keepLast: 2)
+        #expect(Set(removed.map(\.id)) == Set(ids.prefix(2)))
+        let store = try Store(at: fixture.state, access: .read)
+        #expect(try store.snapshots(volume: "v").map(\.id) == Array(ids.suffix(2)))
+    }
+
+    @Test func gcRefusesToRunWhileAReaderHoldsTheStore() throws {
+        let fixture = try Fixture()
+        try fixture.write("f", [1])
+        _ = try fixture.engine.snapshot(volume: "v")
+        let reader = try Store(at: fixture.state, access: .read)
+        #expect(throws: RepositoryError.self) { try fixture.engine.collectGarbage() }
+        withExtendedLifetime(reader) {}
+    }
+}
