@@ -45,7 +45,7 @@ let package = Package(
         .testTarget(name: "DeltaTests", dependencies: ["Delta"]),
         .testTarget(name: "RepositoryTests", dependencies: ["Repository"]),
         .testTarget(name: "SnapshotsTests", dependencies: ["Snapshots", "Repository"]),
-        .testTarget(name: "BargeCLITests", dependencies: ["BargeCLI"]),
+        .testTarget(name: "BargeCLITests", dependencies: ["BargeCLI", "Snapshots", "Repository", "CLinux"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -30,6 +30,21 @@ public struct BlobID: Hashable, Comparable, Sendable, CustomStringConvertible {
         bytes.withUnsafeBytes { hash($0) }
     }
 
+    /// The id of an object of `kind`. Chunks are the plain SHA-256 of their
+    /// bytes; trees and snapshots hash a kind prefix first, so no file content
+    /// can ever have the id of a tree or a snapshot record.
+    public static func of(_ kind: BlobKind, _ bytes: UnsafeRawBufferPointer) -> BlobID {
+        guard let prefix = kind.idPrefix else { return hash(bytes) }
+        var hasher = SHA256()
+        hasher.update(data: prefix)
+        hasher.update(bufferPointer: bytes)
+        return BlobID(bytes: Array(hasher.finalize()))!
+    }
+
+    public static func of(_ kind: BlobKind, _ bytes: [UInt8]) -> BlobID {
+        bytes.withUnsafeBytes { of(kind, $0) }
+    }
+
     public var bytes: [UInt8] {
         var out = [UInt8]()
         out.reserveCapacity(32)

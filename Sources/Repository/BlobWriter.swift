@@ -88,8 +88,9 @@ public final class BlobWriter {
     /// row together with every pending blob row. Returns the snapshot id.
     @discardableResult
     public func commit(_ record: SnapshotRecord, compressor: Compressor) throws -> BlobID {
+        try record.validate()
         let encoded = record.encoded()
-        let id = BlobID.hash(encoded)
+        let id = BlobID.of(.snapshot, encoded)
         try append(id: id, kind: .snapshot, raw: encoded, compressor: compressor)
         try commit(snapshot: StoredSnapshot(id: id, record: record))
         return id
@@ -124,13 +125,19 @@ public final class BlobWriter {
         bytesSinceCheckpoint = 0
     }
 
-    /// The pack to append to: the newest one below the target size, or a new one.
+    private static func fileSize(_ path: String) -> Int? {
+        var info = stat()
+        return stat(path, &info) == 0 ? Int(info.st_size) : nil
+    }
+
+    /// The pack to append to: the newest one below the target size whose file
+    /// is exactly its committed size (never one that looks damaged), or a new one.
     private func currentPack() throws -> OpenPack {
         if let pack { return pack }
         let sizes = try store.index.packSizes()
         let open: OpenPack
         if appendsToExistingPacks, let (number, size) = sizes.max(by: { $0.key < $1.key }), size < PackFormat.targetPackSize / 2,
-           !unsynced.contains(where: { $0.number == number }) {
+           !unsynced.contains(where: { $0.number == number }), Self.fileSize(store.packPath(number)) == size {
             open = try OpenPack(path: store.packPath(number), number: number, appendingAt: size)
         } else {
             let number = try store.index.allocatePack(headerLength: PackFormat.fileMagic.count)
@@ -149,7 +156,9 @@ final class OpenPack {
     private var descriptor: Int32
     private(set) var size: Int
     private var buffer: [UInt8] = []
-    private var isNew: Bool
+    /// The directory entry is fsynced on the first sync of every pack we
+    /// write: a pack created by a writer that died may exist without it.
+    private var needsDirectorySync = true
     private var writtenSinceWriteback = 0
     private static let bufferLimit = 1 << 20
 
@@ -162,14 +171,20 @@ final class OpenPack {
         descriptor = fd
         var info = stat()
         fstat(fd, &info)
-        if let committed, Int(info.st_size) >= committed, committed >= PackFormat.fileMagic.count {
+        if let committed {
+            guard Int(info.st_size) == committed, committed >= PackFormat.fileMagic.count else {
+                _ = closeDescriptor(fd)
+                throw RepositoryError(.corrupt, "pack \(path) is \(info.st_size) bytes, \(committed) were committed; not appending to it",
+                                      hint: "run `barge verify` to see what it affects")
+            }
             size = committed
-            isNew = false
-            guard ftruncate(fd, off_t(committed)) == 0 else { throw RepositoryError.system("ftruncate", path: path) }
         } else {
+            guard info.st_size == 0 else {
+                _ = closeDescriptor(fd)
+                throw RepositoryError(.corrupt, "new pack \(path) already exists with \(info.st_size) bytes; not overwriting it",
+                                      hint: "run `barge repair-index` to take its contents into the index")
+            }
             size = 0
-            isNew = true
-            guard ftruncate(fd, 0) == 0 else { throw RepositoryError.system("ftruncate", path: path) }
             buffer = PackFormat.fileMagic
             size = buffer.count
         }
@@ -207,12 +222,12 @@ final class OpenPack {
     func flushAndSync() throws {
         try flush()
         guard fsync(descriptor) == 0 else { throw RepositoryError.system("fsync", path: path) }
-        if isNew {
-            // The new directory entry must be durable before any row names the pack.
+        if needsDirectorySync {
+            // The directory entry must be durable before any row names the pack.
             let directory = (path as NSString).deletingLastPathComponent
             let fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
             if fd >= 0 { fsync(fd); _ = closeDescriptor(fd) }
-            isNew = false
+            needsDirectorySync = false
         }
     }
 

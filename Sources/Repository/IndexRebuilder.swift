@@ -73,54 +73,94 @@ public struct IndexRebuilder {
         var end = 0
     }
 
-    /// Reads records until the end or the first unreadable header (a torn tail).
+    /// Reads every record it can. After damage it searches forward for the next
+    /// record that decodes and hashes correctly, so one bad byte costs one
+    /// record, not the rest of the pack. The pack's committed size becomes its
+    /// file size: nothing in it is ever truncated because of a repair.
     private func scanPack(number: Int64, path: String, decompressor: Decompressor, report: inout Report) throws -> PackScan {
-        guard let handle = FileHandle(forReadingAtPath: path) else { throw RepositoryError.system("open", path: path) }
-        defer { try? handle.close() }
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw RepositoryError.system("open", path: path) }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw RepositoryError.system("fstat", path: path) }
+        let size = Int(info.st_size)
         let name = PackFormat.fileName(pack: number)
         var scan = PackScan()
-        let magic = (try handle.read(upToCount: PackFormat.fileMagic.count)).map { [UInt8]($0) } ?? []
-        guard magic == PackFormat.fileMagic else {
-            report.notes.append("\(name): not a barge pack (bad file magic), skipped")
+        scan.end = size
+        guard readAt(fd, 0, PackFormat.fileMagic.count) == PackFormat.fileMagic else {
+            report.notes.append("\(name): not a barge pack (bad file magic); kept, nothing read from it")
             return scan
         }
-        var offset = magic.count
-        scan.end = offset
-        while true {
-            guard let headerData = try handle.read(upToCount: PackFormat.headerLength), headerData.count == PackFormat.headerLength else { break }
-            let header: PackFormat.RecordHeader
-            do { header = try PackFormat.RecordHeader.decode([UInt8](headerData), what: "\(name) offset \(offset)") } catch {
-                report.notes.append("\(name): stopped at offset \(offset): \(error)")
-                break
-            }
-            guard let payload = try handle.read(upToCount: header.storedLength), payload.count == header.storedLength else {
-                report.notes.append("\(name): the record at offset \(offset) is cut short (an interrupted write)")
-                break
-            }
-            let location = BlobLocation(id: header.id, kind: header.kind, pack: number, offset: offset,
-                                        storedLength: header.storedLength, rawLength: header.rawLength, compression: header.compression)
-            offset += PackFormat.headerLength + header.storedLength
-            scan.end = offset
-            let raw: [UInt8]
-            do {
-                raw = try [UInt8](payload).withUnsafeBytes { bytes in
-                    header.compression == .zstd ? try decompressor.decompress(bytes, rawLength: header.rawLength) : Array(bytes)
+        var offset = PackFormat.fileMagic.count
+        var damagedFrom: Int?
+        while offset + PackFormat.headerLength <= size {
+            if let (location, raw) = record(at: offset, in: fd, pack: number, size: size, decompressor: decompressor) {
+                if let start = damagedFrom {
+                    report.notes.append("\(name): bytes \(start)..<\(offset) are damaged or not a record; skipped")
+                    report.skippedRecords += 1
+                    damagedFrom = nil
                 }
-            } catch {
-                report.skippedRecords += 1
-                report.notes.append("\(name): \(header.kind.name) \(header.id.short) does not decompress; skipped")
-                continue
-            }
-            guard BlobID.hash(raw) == header.id else {
-                report.skippedRecords += 1
-                report.notes.append("\(name): \(header.kind.name) \(header.id.short) fails its hash; skipped")
-                continue
-            }
-            scan.blobs.append(location)
-            if header.kind == .snapshot, let record = try? SnapshotRecord.decode(raw) {
-                scan.snapshots.append(StoredSnapshot(id: header.id, record: record))
+                scan.blobs.append(location)
+                if location.kind == .snapshot, let record = try? SnapshotRecord.decode(raw) {
+                    scan.snapshots.append(StoredSnapshot(id: location.id, record: record))
+                }
+                offset += PackFormat.headerLength + location.storedLength
+            } else {
+                if damagedFrom == nil { damagedFrom = offset }
+                offset = nextCandidate(after: offset, in: fd, size: size)
             }
         }
+        if let start = damagedFrom ?? (offset < size ? offset : nil) {
+            report.notes.append("\(name): bytes \(start)..<\(size) hold no complete record (an interrupted write or damage); skipped")
+        }
         return scan
+    }
+
+    /// The record at `offset` if its header decodes, its payload fits and its hash matches.
+    private func record(at offset: Int, in fd: Int32, pack: Int64, size: Int, decompressor: Decompressor) -> (BlobLocation, [UInt8])? {
+        guard let headerBytes = readAt(fd, offset, PackFormat.headerLength),
+              let header = try? PackFormat.RecordHeader.decode(headerBytes, what: "repair"),
+              offset + PackFormat.headerLength + header.storedLength <= size,
+              let payload = readAt(fd, offset + PackFormat.headerLength, header.storedLength) else { return nil }
+        let raw: [UInt8]
+        if header.compression == .zstd {
+            guard let decoded = try? payload.withUnsafeBytes({ try decompressor.decompress($0, rawLength: header.rawLength) }) else { return nil }
+            raw = decoded
+        } else {
+            raw = payload
+        }
+        guard BlobID.of(header.kind, raw) == header.id else { return nil }
+        return (BlobLocation(id: header.id, kind: header.kind, pack: pack, offset: offset, storedLength: header.storedLength,
+                             rawLength: header.rawLength, compression: header.compression), raw)
+    }
+
+    /// The next offset after `offset` where the record magic appears (or the end).
+    private func nextCandidate(after offset: Int, in fd: Int32, size: Int) -> Int {
+        var magic = [UInt8]()
+        withUnsafeBytes(of: PackFormat.recordMagic.littleEndian) { magic.append(contentsOf: $0) }
+        var position = offset + 1
+        while position + magic.count <= size {
+            let window = min(1 << 20, size - position)
+            guard let bytes = readAt(fd, position, window) else { return size }
+            var index = 0
+            while index + magic.count <= bytes.count {
+                if bytes[index] == magic[0] && Array(bytes[index..<index + magic.count]) == magic { return position + index }
+                index += 1
+            }
+            position += max(1, window - magic.count + 1)
+        }
+        return size
+    }
+
+    private func readAt(_ fd: Int32, _ offset: Int, _ count: Int) -> [UInt8]? {
+        var buffer = [UInt8](repeating: 0, count: count)
+        var done = 0
+        while done < count {
+            let got = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + done, count - done, off_t(offset + done)) }
+            if got < 0 && errno == EINTR { continue }
+            if got <= 0 { return nil }
+            done += got
+        }
+        return buffer
     }
 }

@@ -12,6 +12,15 @@ public enum BlobKind: UInt8, Sendable, CaseIterable {
         }
     }
 
+    /// Hashed before the bytes of trees and snapshot records (domain separation).
+    var idPrefix: [UInt8]? {
+        switch self {
+        case .chunk: nil
+        case .tree: Array("barge tree\n".utf8)
+        case .snapshot: Array("barge snapshot\n".utf8)
+        }
+    }
+
     /// The largest raw object of this kind a reader accepts.
     public var rawLimit: Int {
         switch self {

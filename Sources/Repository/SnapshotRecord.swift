@@ -3,6 +3,7 @@
 public struct SnapshotRecord: Sendable, Equatable {
     public static let formatVersion: UInt8 = 1
     public static let maxVolumeNameLength = 255
+    public static let maxRootMetadataLength = 256 * 1024
 
     public var volume: String
     public var volumePath: String
@@ -42,6 +43,14 @@ public struct SnapshotRecord: Sendable, Equatable {
         self.skipped = skipped
     }
 
+    /// Refuses a record no reader would accept: the limits hold on both sides.
+    public func validate() throws {
+        guard rootMetadata.count <= Self.maxRootMetadataLength, volume.utf8.count <= Self.maxVolumeNameLength,
+              volumePath.utf8.count <= 65536, origin.utf8.count <= 4096, state.utf8.count <= 256 else {
+            throw RepositoryError(.limitExceeded, "snapshot record of \(volume) exceeds a field limit; nothing was committed")
+        }
+    }
+
     public func encoded() -> [UInt8] {
         var writer = BinaryWriter()
         writer.u8(Self.formatVersion)
@@ -60,7 +69,7 @@ public struct SnapshotRecord: Sendable, Equatable {
     }
 
     /// The snapshot's id: the hash of its encoding.
-    public var id: BlobID { BlobID.hash(encoded()) }
+    public var id: BlobID { BlobID.of(.snapshot, encoded()) }
 
     public static func decode(_ bytes: [UInt8]) throws -> SnapshotRecord {
         var reader = BinaryReader(bytes, what: "snapshot record")
@@ -76,7 +85,7 @@ public struct SnapshotRecord: Sendable, Equatable {
         guard hasParent <= 1 else { throw RepositoryError(.corrupt, "snapshot record: parent flag \(hasParent)") }
         let parent: BlobID? = hasParent == 1 ? try reader.id() : nil
         let root = try reader.id()
-        let rootMetadata = try reader.data(limit: 256 * 1024)
+        let rootMetadata = try reader.data(limit: maxRootMetadataLength)
         let time = try reader.i64()
         let epoch = try reader.u64()
         let origin = try reader.string(limit: 4096)

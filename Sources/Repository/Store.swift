@@ -87,7 +87,7 @@ public final class Store: Sendable {
                 }
             }
         }
-        guard BlobID.hash(raw) == location.id else {
+        guard BlobID.of(location.kind, raw) == location.id else {
             throw RepositoryError(.corrupt, "\(where_): \(location.kind.name) \(location.id.short) fails its SHA-256 check",
                                   hint: "the pack is damaged; run `barge verify --read-data` to list what it affects")
         }
@@ -120,14 +120,16 @@ public final class Store: Sendable {
     }
 
     /// Starts reading the packs around these blobs, so a batch's reads overlap the previous batch's work.
-    public func prefetch(_ locations: some Sequence<BlobLocation>) {
+    /// `ahead` bytes past each range are asked for too: data written in order
+    /// is read in order, so the next batch is most likely right behind this one.
+    public func prefetch(_ locations: some Sequence<BlobLocation>, ahead: Int = 0) {
         var ranges: [Int64: (Int, Int)] = [:]
         for location in locations {
             let end = location.offset + PackFormat.headerLength + location.storedLength
             let range = ranges[location.pack] ?? (location.offset, end)
             ranges[location.pack] = (min(range.0, location.offset), max(range.1, end))
         }
-        for (pack, range) in ranges { packs.prefetch(pack: pack, from: range.0, to: range.1) }
+        for (pack, range) in ranges { packs.prefetch(pack: pack, from: range.0, to: range.1 + ahead) }
     }
 
     /// Pack files on disk, by number.

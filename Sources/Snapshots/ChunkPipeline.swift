@@ -144,13 +144,19 @@ final class ChunkPipeline: @unchecked Sendable {
     private func storeTrees(_ jobs: [TreeJob]) throws {
         var encoded: [(id: BlobID, bytes: [UInt8])] = []
         for var job in jobs {
-            for (index, file) in job.files { job.entries[index].chunks = file.chunks }
+            for (index, file) in job.files {
+                guard file.chunks.count <= Tree.Limits.chunksPerFile else {
+                    throw RepositoryError(.limitExceeded, "\(job.entries[index].displayName) has \(file.chunks.count) chunks, more than the \(Tree.Limits.chunksPerFile) one tree entry holds; nothing was committed",
+                                          hint: "use a larger --chunk-size for this volume")
+                }
+                job.entries[index].chunks = file.chunks
+            }
             for (index, tree) in job.subtrees { job.entries[index].subtree = tree.id }
             let bytes = Tree(entries: job.entries).encoded()
             guard bytes.count <= PackFormat.maxTreeLength else {
                 throw RepositoryError(.limitExceeded, "a directory of \(job.entries.count) entries exceeds the tree limit of \(PackFormat.maxTreeLength) bytes")
             }
-            let id = BlobID.hash(bytes)
+            let id = BlobID.of(.tree, bytes)
             job.result.id = id
             encoded.append((id, bytes))
         }

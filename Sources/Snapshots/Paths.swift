@@ -56,12 +56,80 @@ public enum Paths {
         syncDirectory(parent(target))
     }
 
-    /// Atomically swaps two directories (renameat2 RENAME_EXCHANGE).
-    static func exchange(_ a: String, _ b: String) throws {
-        guard barge_exchange(AT_FDCWD, a, AT_FDCWD, b) == 0 else {
-            throw RepositoryError.system("renameat2(RENAME_EXCHANGE)", path: "\(a) <-> \(b)")
+    /// Opens `base`, then each of `components` below it with O_NOFOLLOW: a
+    /// symlink (or anything but a directory) on the way is refused, not followed.
+    static func openDirectory(_ base: String, below components: some Sequence<String>) throws -> Int32 {
+        var fd = open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw RepositoryError.system("open", path: base) }
+        var path = base
+        for component in components {
+            path += "/" + component
+            let next = openat(fd, component, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+            let code = errno
+            close(fd)
+            guard next >= 0 else {
+                let planted = code == ELOOP || code == ENOTDIR
+                throw RepositoryError(planted ? .invalidArgument : .io,
+                                      "\(path) is not a directory in the live volume: \(String(cString: strerror(code)))",
+                                      hint: planted ? "it may be a symlink; restore with --target and move the data yourself" : nil)
+            }
+            fd = next
         }
-        syncDirectory(parent(a))
+        return fd
+    }
+
+    /// Puts `source` (in `sourceDirectory`) at `name` in `parent`: exchanged
+    /// atomically with what is there, which ends up at `source`, or renamed
+    /// when nothing is. A symlink at `name` is replaced, never followed.
+    /// `path` names the place for errors.
+    static func replace(_ name: String, in parent: Int32, with source: String, from sourceDirectory: Int32, path: String) throws {
+        var info = stat()
+        let exists = fstatat(parent, name, &info, AT_SYMLINK_NOFOLLOW) == 0
+        let result = exists ? barge_exchange(sourceDirectory, source, parent, name) : renameat(sourceDirectory, source, parent, name)
+        guard result == 0 else { throw RepositoryError.system(exists ? "renameat2(RENAME_EXCHANGE)" : "rename", path: path) }
+        fsync(parent)
+        if sourceDirectory != parent { fsync(sourceDirectory) }
+    }
+
+    /// A directory that is its own file system cannot be swapped by rename.
+    static func refuseMountPoint(_ path: String, parent: Int32) throws {
+        var own = stat(), above = stat()
+        guard lstat(path, &own) == 0, fstat(parent, &above) == 0 else { return }
+        if own.st_dev != above.st_dev {
+            throw RepositoryError(.invalidArgument, "\(path) is a mount point: an in-place restore of the whole volume cannot swap it",
+                                  hint: "restore each top-level entry with --in-place --path NAME, or use --target")
+        }
+    }
+
+    /// A fresh mode-0700 directory inside `parent`; returns its name.
+    static func makeStaging(in parent: Int32, purpose: String) throws -> String {
+        for attempt in 0..<100 {
+            let name = ".barge-\(purpose)-\(getpid())-\(attempt)"
+            if mkdirat(parent, name, 0o700) == 0 { return name }
+            guard errno == EEXIST else { throw RepositoryError.system("mkdir", path: name) }
+        }
+        throw RepositoryError(.io, "cannot create a staging directory")
+    }
+
+    /// Removes `name` in `parent` and everything below it, never following a symlink.
+    static func removeEntry(in parent: Int32, name: String) {
+        removeEntry(in: parent, bytes: Array(name.utf8))
+    }
+
+    private static func removeEntry(in parent: Int32, bytes name: [UInt8]) {
+        guard case .success(let status) = FileSystem.status(at: parent, name) else { return }
+        if status.kind == .directory {
+            let child = FileSystem.open(at: parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW)
+            if child >= 0 {
+                if case .success(let names) = FileSystem.names(in: child) {
+                    for entry in names { removeEntry(in: child, bytes: entry) }
+                }
+                close(child)
+            }
+            _ = FileSystem.withCString(name) { unlinkat(parent, $0, AT_REMOVEDIR) }
+        } else {
+            _ = FileSystem.withCString(name) { unlinkat(parent, $0, 0) }
+        }
     }
 
     static func syncDirectory(_ path: String) {

@@ -1,3 +1,4 @@
+import CLinux
 import Dispatch
 import Foundation
 import Repository
@@ -16,6 +17,7 @@ final class RestoreSink: @unchecked Sendable {
         let entry: TreeEntry
         let path: [UInt8]
         var remaining: Int
+        var bytesSinceWriteback = 0
         init(descriptor: Int32, entry: TreeEntry, path: [UInt8]) {
             self.descriptor = descriptor
             self.entry = entry
@@ -97,7 +99,7 @@ final class RestoreSink: @unchecked Sendable {
     private func decode(_ batch: [Task]) throws -> [BlobID: [UInt8]] {
         let unique = Array(Set(batch.lazy.filter { $0.chunk.length > 0 }.map(\.chunk.id)))
         let locations = try store.index.locations(of: unique)
-        store.prefetch(locations.values)
+        store.prefetch(locations.values, ahead: Self.batchLimit)
         var results = [Result<[UInt8], RepositoryError>?](repeating: nil, count: unique.count)
         let store = store, decompressors = decompressors
         results.withUnsafeMutableBufferPointer { out in
@@ -158,6 +160,13 @@ final class RestoreSink: @unchecked Sendable {
             done += wrote
         }
         written.add(UInt64(bytes.count), ordering: .relaxed)
+        // Start writeback as we go, so the data is on disk soon after the
+        // restore ends instead of all at the final sync.
+        file.bytesSinceWriteback += bytes.count
+        if file.bytesSinceWriteback >= 8 << 20 {
+            _ = barge_start_writeback(file.descriptor)
+            file.bytesSinceWriteback = 0
+        }
     }
 
     private func finish(_ file: OpenFile) throws {

@@ -1,3 +1,4 @@
+import CLinux
 import Foundation
 import Repository
 
@@ -73,12 +74,20 @@ public final class Restorer {
 
     /// Restores into an existing empty directory (the staging directory).
     func restore(_ snapshot: StoredSnapshot, subpath: String?, intoEmpty directory: String) throws {
+        let descriptor = open(directory, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        guard descriptor >= 0 else { throw RepositoryError.system("open", path: directory) }
+        defer { close(descriptor) }
+        try restore(snapshot, subpath: subpath, intoEmptyDirectory: descriptor)
+    }
+
+    /// Restores into the empty directory open as `directory`. Everything,
+    /// including path-based calls, goes through that descriptor, so renaming
+    /// or replacing the directory's ancestors meanwhile changes nothing.
+    func restore(_ snapshot: StoredSnapshot, subpath: String?, intoEmptyDirectory directory: Int32) throws {
         let entry = try resolve(snapshot, subpath: subpath)
-        metadata = MetadataWriter(applyOwnership: options.applyOwnership, stagingRoot: FileSystem.bytes(directory))
+        root = directory
+        metadata = MetadataWriter(applyOwnership: options.applyOwnership, stagingRoot: FileSystem.bytes("/proc/self/fd/\(directory)"))
         sink = RestoreSink(store: store, workers: options.workers, metadata: metadata)
-        root = open(directory, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-        guard root >= 0 else { throw RepositoryError.system("open", path: directory) }
-        defer { close(root) }
         if entry.kind == .directory, let subtree = entry.subtree {
             try restoreTree(subtree, into: root, relative: [])
         } else {
@@ -93,6 +102,7 @@ public final class Restorer {
         }
         if entry.kind == .directory { metadata.apply(entry, descriptor: root, path: []) }
         statistics.bytesWritten = sink.bytesWritten
+        _ = barge_syncfs(root)
     }
 
     /// The entry to restore: the root directory, or the entry `subpath` names.
@@ -143,6 +153,7 @@ public final class Restorer {
                     FileSystem.withCString(name) { linkat(root, from, directory, $0, 0) }
                 }
                 if result == 0 { statistics.hardLinks += 1; return }
+                metadata.warn(path, "hard link to \(TreeEntry.display(first)) failed (\(String(cString: strerror(errno)))); restored as a separate copy")
             }
             let descriptor = FileSystem.open(at: directory, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600)
             guard descriptor >= 0 else { throw FileSystem.error("create", path) }

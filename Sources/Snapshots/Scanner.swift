@@ -13,7 +13,12 @@ public final class Scanner {
     private let pipeline: ChunkPipeline
     private let decompressor = Decompressor()
     private let progress: ((ScanStatistics, String) -> Void)?
-    private var readBuffer: [UInt8]
+    /// Allocated on the first file that must be read, and never zeroed: an
+    /// incremental snapshot that reads nothing does not pay for it.
+    private lazy var readBuffer: [UInt8] = {
+        let size = max(4 << 20, 2 * options.chunker.maximum)
+        return [UInt8](unsafeUninitializedCapacity: size) { _, initialized in initialized = size }
+    }()
     private var rootDevice: UInt64 = 0
     private var volumePath: [UInt8] = []
     private var statistics = ScanStatistics()
@@ -28,7 +33,6 @@ public final class Scanner {
         self.chunker = FastCDC(options.chunker)
         self.pipeline = ChunkPipeline(writer: writer, workers: options.workers, compressionLevel: options.compressionLevel)
         self.progress = progress
-        self.readBuffer = [UInt8](repeating: 0, count: max(4 << 20, 2 * options.chunker.maximum))
     }
 
     /// Scans `path`; `parent` (a tree id) lets unchanged files skip reading.
@@ -42,12 +46,19 @@ public final class Scanner {
         guard let status = FileSystem.status(of: root) else { throw RepositoryError.system("fstat", path: path) }
         rootDevice = status.device
         let parentTree = try parent.map { try loadTree($0) }
-        let pendingRoot = try scanDirectory(root, relative: [], parent: parentTree)
+        let pendingRoot: ChunkPipeline.PendingTree
+        do { pendingRoot = try scanDirectory(root, relative: [], parent: parentTree) } catch let error as SourceError {
+            throw RepositoryError(.io, "cannot read the volume root \(path): \(error.message)", hint: "check the path and its permissions")
+        }
         try pipeline.finish()
         guard let tree = pendingRoot.id else { throw RepositoryError(.io, "the root tree of \(path) was not stored") }
         var rootEntry = entry(for: status, name: [UInt8(ascii: ".")])
         rootEntry.subtree = tree
         rootEntry.xattrs = attributes(descriptor: root, relative: [])
+        if RootMetadata.encode(rootEntry).count > SnapshotRecord.maxRootMetadataLength {
+            report([], "extended attributes of the volume root exceed \(SnapshotRecord.maxRootMetadataLength) bytes; stored without them")
+            rootEntry.xattrs = []
+        }
         statistics.chunksAdded = pipeline.chunksAdded
         statistics.chunkBytesNew = UInt64(pipeline.chunkBytesNew)
         statistics.treesAdded = pipeline.treesAdded
@@ -74,6 +85,9 @@ public final class Scanner {
 
     private func attributes(descriptor: Int32?, relative: [UInt8]) -> [ExtendedAttribute] {
         switch FileSystem.xattrs(descriptor: descriptor, path: FileSystem.join(volumePath, relative)) {
+        case .success(let attributes) where attributes.count > Tree.Limits.xattrs:
+            report(relative, "\(attributes.count) extended attributes; only the first \(Tree.Limits.xattrs) are stored")
+            return Array(attributes.prefix(Tree.Limits.xattrs))
         case .success(let attributes): return attributes
         case .failure(let error):
             report(relative, "extended attributes not read: \(error.text)")
@@ -85,7 +99,7 @@ public final class Scanner {
         let names: [[UInt8]]
         switch FileSystem.names(in: directory) {
         case .success(let found): names = found
-        case .failure(let error): throw FileSystem.error("readdir", FileSystem.join(volumePath, relative), error.code)
+        case .failure(let error): throw SourceError(message: "readdir: \(error.text)")
         }
         var entries: [TreeEntry] = []
         var pending: [(index: Int, file: ChunkPipeline.PendingFile)] = []
@@ -129,6 +143,12 @@ public final class Scanner {
         return try pipeline.buildTree(entries: entries, files: pending, subtrees: subtrees)
     }
 
+    /// Hard-link groups are per file system: an inode number is unique only on its device.
+    private func linkGroup(_ status: FileStatus) -> UInt64 {
+        let group = status.device == rootDevice ? status.inode : status.inode ^ (status.device &* 0x9E37_79B9_7F4A_7C15)
+        return group == 0 ? 1 : group
+    }
+
     /// Returns nil (and reports) when the directory cannot be read.
     private func scanSubdirectory(_ directory: Int32, name: [UInt8], relative: [UInt8], status: FileStatus,
                                   old: TreeEntry?, entry: inout TreeEntry) throws -> ChunkPipeline.PendingTree? {
@@ -146,7 +166,7 @@ public final class Scanner {
         let oldTree = try old.flatMap { $0.kind == .directory ? $0.subtree : nil }.map { try loadTree($0) }
         do {
             return try scanDirectory(child, relative: relative, parent: oldTree)
-        } catch let error as RepositoryError where error.code == .io {
+        } catch let error as SourceError {
             report(relative, "skipped: \(error.message)")
             return nil
         }
@@ -156,9 +176,13 @@ public final class Scanner {
     /// already known, `.some(file)` when they arrive with the next flush, nil to skip.
     private func scanFile(_ directory: Int32, name: [UInt8], relative: [UInt8], status: FileStatus,
                           old: TreeEntry?, entry: inout TreeEntry) throws -> ChunkPipeline.PendingFile?? {
+        if status.device != rootDevice && !options.crossMounts {
+            report(relative, "mount point (a bind-mounted file): not included (use --cross-mounts to include it)")
+            return nil
+        }
         entry.size = status.size
         entry.sparse = status.allocatedBytes < status.size
-        if status.links > 1 { entry.linkGroup = status.inode }
+        if status.links > 1 { entry.linkGroup = linkGroup(status) }
         if let old, old.kind == .file, old.size == status.size, old.mtimeNanoseconds == status.mtimeNanoseconds,
            old.ctimeNanoseconds == status.ctimeNanoseconds, old.inode == status.inode {
             entry.chunks = old.chunks
@@ -166,7 +190,7 @@ public final class Scanner {
             entry.sparse = old.sparse
             return .some(nil)
         }
-        if status.links > 1, let seen = linkGroups[status.inode], seen.status.sameVersion(as: status) {
+        if status.links > 1, let seen = linkGroups[entry.linkGroup], seen.status.sameVersion(as: status) {
             entry.xattrs = seen.xattrs
             return .some(seen.file)
         }
@@ -179,19 +203,24 @@ public final class Scanner {
         defer { close(descriptor) }
         _ = posix_fadvise(descriptor, 0, 0, Int32(POSIX_FADV_SEQUENTIAL))
         entry.xattrs = attributes(descriptor: descriptor, relative: relative)
-        for attempt in 1...max(1, options.readAttempts) {
+        let attempts = max(1, options.readAttempts)
+        for attempt in 1...attempts {
             let before = FileSystem.status(of: descriptor) ?? status
             let file = ChunkPipeline.PendingFile()
-            let length = try read(descriptor, into: file, relative: relative)
+            let length: Int
+            do { length = try read(descriptor, into: file, relative: relative) } catch let error as SourceError {
+                report(relative, "skipped: \(error.message)")
+                return nil
+            }
             let after = FileSystem.status(of: descriptor) ?? before
             let stable = before.sameVersion(as: after) && UInt64(length) == after.size
-            if stable || attempt == options.readAttempts {
+            if stable || attempt == attempts {
                 if !stable { report(relative, "changed while being read (\(attempt) attempts); stored as last read, may be inconsistent") }
                 entry.size = UInt64(length)
                 entry.mtimeNanoseconds = after.mtimeNanoseconds
                 entry.ctimeNanoseconds = after.ctimeNanoseconds
                 statistics.filesRead += 1
-                if status.links > 1 { linkGroups[status.inode] = (after, file, entry.xattrs) }
+                if status.links > 1 { linkGroups[entry.linkGroup] = (after, file, entry.xattrs) }
                 return .some(file)
             }
         }
@@ -203,7 +232,7 @@ public final class Scanner {
         let maximum = options.chunker.maximum
         var filled = 0, start = 0, total = 0
         var endOfFile = false
-        guard lseek(descriptor, 0, SEEK_SET) == 0 else { throw FileSystem.error("lseek", FileSystem.join(volumePath, relative)) }
+        guard lseek(descriptor, 0, SEEK_SET) == 0 else { throw SourceError(message: "lseek: \(Errno(errno).text)") }
         // Our own readahead, well past the kernel's window: the disk reads the
         // next 32 MiB while this thread cuts and the pipeline hashes and compresses.
         var prefetched = 0
@@ -216,7 +245,7 @@ public final class Scanner {
             while !endOfFile && filled < readBuffer.count {
                 let got = readBuffer.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress! + filled, $0.count - filled) }
                 if got == 0 { endOfFile = true } else if got > 0 { filled += got } else if errno != EINTR {
-                    throw FileSystem.error("read", FileSystem.join(volumePath, relative))
+                    throw SourceError(message: "read: \(Errno(errno).text)")
                 }
             }
             try readBuffer.withUnsafeBytes { raw in
@@ -237,4 +266,10 @@ public final class Scanner {
             start = 0
         }
     }
+}
+
+/// A failure to read the volume (not the store): the entry is skipped and
+/// reported, the snapshot goes on. Store failures abort the snapshot instead.
+struct SourceError: Error {
+    let message: String
 }

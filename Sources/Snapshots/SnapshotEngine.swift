@@ -106,7 +106,9 @@ public final class SnapshotEngine {
             }
             return matches[0]
         case .at(let date):
-            let limit = Int64(date.timeIntervalSince1970 * 1_000_000_000)
+            // Int64 nanoseconds span 1677..2262: clamp rather than trap on dates outside.
+            let scaled = date.timeIntervalSince1970 * 1_000_000_000
+            let limit = scaled >= Double(Int64.max) ? Int64.max : scaled <= Double(Int64.min) ? Int64.min : Int64(scaled)
             guard let found = snapshots.last(where: { $0.record.timeNanoseconds <= limit }) else {
                 throw RepositoryError(.notFound, "volume \(volume) has no snapshot at or before \(date)",
                                       hint: "the oldest is from \(Date(timeIntervalSince1970: Double(snapshots[0].record.timeNanoseconds) / 1e9))")
@@ -128,30 +130,54 @@ public final class SnapshotEngine {
     }
 
     /// Replaces the live volume (or one path in it) with the snapshot's version.
-    /// The current state is snapshotted first, so nothing is lost; the swap is a
-    /// single atomic rename once the restored copy is durable.
+    /// The current state is snapshotted first, and the restore refuses to go on
+    /// if that snapshot skipped anything, so nothing is lost. The copy is staged
+    /// in the same directory as what it replaces, made durable, then swapped in
+    /// with one atomic rename; the old data is removed last.
+    ///
+    /// Whoever writes the volume may have planted symlinks: the path is walked
+    /// with O_NOFOLLOW and every later step is relative to that directory.
     public func restoreInPlace(volume name: String, _ selector: SnapshotSelector, subpath: String?,
                                progress: ((RestoreStatistics, String) -> Void)? = nil) throws -> RestoreOutcome {
         let started = Date()
         let store = try Store(at: stateDirectory, access: .write)
         let volume = try volume(name, in: store)
         let snapshot = try resolve(volume: name, selector, in: store)
-        let safety = try self.snapshot(volume: volume, store: store, state: "pre-restore", progress: nil)
-        let live = subpath.map { volume.path + "/" + $0.split(separator: "/").joined(separator: "/") } ?? volume.path
-        let staging = try Paths.makeStaging(beside: volume.path, purpose: "in-place")
-        defer { Paths.removeTree(staging) }
-        let restorer = Restorer(store: store, progress: progress)
-        try restorer.restore(snapshot, subpath: subpath, intoEmpty: staging)
-        Paths.syncFileSystem(of: staging)
-        // A restored directory is the staging dir itself; anything else sits inside it.
+        let components = (subpath ?? "").split(separator: "/").map(String.init)
+        for component in components { try Tree.validate(name: Array(component.utf8)) }
         let isDirectory = try Restorer.isDirectory(snapshot, subpath: subpath, store: store)
-        let replacement = isDirectory ? staging : staging + "/" + (live as NSString).lastPathComponent
-        var info = stat()
-        if lstat(live, &info) == 0 {
-            try Paths.exchange(replacement, live)
+
+        let parent: Int32, entryName: String
+        if let last = components.last {
+            parent = try Paths.openDirectory(volume.path, below: components.dropLast())
+            entryName = last
         } else {
-            guard rename(replacement, live) == 0 else { throw RepositoryError.system("rename", path: live) }
-            Paths.syncDirectory((live as NSString).deletingLastPathComponent)
+            parent = try Paths.openDirectory(Paths.parent(volume.path), below: [])
+            entryName = (volume.path as NSString).lastPathComponent
+            try Paths.refuseMountPoint(volume.path, parent: parent)
+        }
+        defer { close(parent) }
+        let live = components.isEmpty ? volume.path : volume.path + "/" + components.joined(separator: "/")
+
+        let safety = try self.snapshot(volume: volume, store: store, state: "pre-restore", progress: nil)
+        guard safety.problems.isEmpty else {
+            let listed = safety.problems.prefix(5).map { "\($0.path): \($0.message)" }.joined(separator: "; ")
+            throw RepositoryError(.io, "the current state of \(name) could not be saved completely (\(safety.problems.count) problems: \(listed)); nothing was changed",
+                                  hint: "fix those entries and retry, or restore into a new directory with --target")
+        }
+
+        let staging = try Paths.makeStaging(in: parent, purpose: "in-place")
+        defer { Paths.removeEntry(in: parent, name: staging) }
+        let stagingFD = FileSystem.open(at: parent, Array(staging.utf8), O_RDONLY | O_DIRECTORY | O_NOFOLLOW)
+        guard stagingFD >= 0 else { throw RepositoryError.system("open", path: live + " staging") }
+        defer { close(stagingFD) }
+        let restorer = Restorer(store: store, progress: progress)
+        try restorer.restore(snapshot, subpath: subpath, intoEmptyDirectory: stagingFD)
+        // A restored directory is the staging directory itself; anything else sits inside it.
+        if isDirectory {
+            try Paths.replace(entryName, in: parent, with: staging, from: parent, path: live)
+        } else {
+            try Paths.replace(entryName, in: parent, with: entryName, from: stagingFD, path: live)
         }
         return RestoreOutcome(snapshot: snapshot, target: live, result: restorer.lastResult, safetySnapshot: safety.id,
                               seconds: Date().timeIntervalSince(started))

@@ -30,6 +30,9 @@ public final class Verifier {
     private let decompressor = Decompressor()
     private var report = VerifyReport()
     private var damage: [BlobID: Damage] = [:]
+    /// Packs whose file magic is wrong: every read by offset still works, but
+    /// `repair-index` would skip the whole pack.
+    private var packDamage: [Damage] = []
     /// Per tree: the paths below it that are damaged, relative to the tree.
     private var damagedBelow: [BlobID: [(path: [UInt8], blob: BlobID)]] = [:]
     private let progress: ((Int) -> Void)?
@@ -45,7 +48,7 @@ public final class Verifier {
         try checkPacks()
         try checkBlobs()
         try checkSnapshots()
-        report.damaged = damage.values.sorted { ($0.pack, $0.blob) < ($1.pack, $1.blob) }
+        report.damaged = packDamage + damage.values.sorted { ($0.pack, $0.blob) < ($1.pack, $1.blob) }
         return report
     }
 
@@ -60,6 +63,14 @@ public final class Verifier {
                 continue
             }
             if actual < size { report.notes.append("pack \(name) is \(actual) bytes, \(size) were committed: it was truncated") }
+            if size > PackFormat.fileMagic.count, let handle = FileHandle(forReadingAtPath: store.packPath(pack)) {
+                let magic = (try? handle.read(upToCount: PackFormat.fileMagic.count)).map { [UInt8]($0) }
+                try? handle.close()
+                if magic != PackFormat.fileMagic {
+                    packDamage.append(Damage(pack: name, blob: "-", kind: "pack",
+                                             error: "the file does not start with the pack magic: `barge repair-index` would skip it and every record in it"))
+                }
+            }
         }
         for pack in onDisk.keys where committed[pack] == nil {
             report.notes.append("pack \(PackFormat.fileName(pack: pack)) is not in the index; `barge repair-index` would read it")

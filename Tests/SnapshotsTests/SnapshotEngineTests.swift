@@ -144,4 +144,20 @@ func randomBytes(_ count: Int, seed: UInt64) -> [UInt8] {
             #expect(error.message.contains("other"))
         }
     }
+
+    /// Regression: a file whose bytes equal an encoded tree (here the empty
+    /// directory's) must not be mistaken for that tree, nor the tree for it.
+    @Test func fileContentEqualToATreeEncodingRoundTrips() throws {
+        let fixture = try Fixture()
+        let emptyTree = Tree(entries: []).encoded()
+        try fixture.write("empty-dir/.keep-none", [])
+        try FileManager.default.removeItem(atPath: fixture.volume + "/empty-dir/.keep-none")
+        try fixture.write("looks-like-a-tree", emptyTree)
+        let snapshot = try fixture.engine.snapshot(volume: "v")
+        let target = fixture.root + "/r"
+        _ = try fixture.engine.restore(volume: "v", .id(snapshot.id.hex), subpath: nil, target: target)
+        #expect(fixture.read(target + "/looks-like-a-tree") == emptyTree)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: target + "/empty-dir").isEmpty)
+        #expect(try fixture.engine.verify(readData: true).ok)
+    }
 }

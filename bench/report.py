@@ -1,0 +1,428 @@
+#!/usr/bin/env python3
+"""Build the benchmark table from the JSON-lines file that bench/run.sh writes.
+
+  report.py RESULTS.jsonl [--json results.json] [--md results.md]
+
+Prints the markdown table on stdout. Exit 0 when no target was missed (n/a counts as not
+missed), 3 when at least one target was missed, 1 on error.
+MB/s is decimal: bytes / 1e6 / seconds.
+"""
+
+import argparse
+import json
+import os
+import statistics
+import sys
+
+NA = "n/a"
+
+
+def load_records(path):
+    recs = []
+    with open(path) as fh:
+        for ln, line in enumerate(fh, 1):
+            line = line.strip()
+            if line:
+                try:
+                    recs.append(json.loads(line))
+                except ValueError as e:
+                    raise SystemExit("report: %s:%d: bad JSON line: %s" % (path, ln, e))
+    return recs
+
+
+def load_doc(path):
+    """A JSON document from a file: the whole file, else the last parsable line
+    (restic --json prints status lines before its summary)."""
+    if not path or not os.path.isfile(path):
+        return None
+    with open(path, errors="replace") as fh:
+        text = fh.read()
+    try:
+        return json.loads(text)
+    except ValueError:
+        pass
+    summary = None
+    last = None
+    for line in text.splitlines():
+        line = line.strip()
+        if not line.startswith("{"):
+            continue
+        try:
+            d = json.loads(line)
+        except ValueError:
+            continue
+        last = d
+        if d.get("message_type") == "summary":
+            summary = d
+    return summary or last
+
+
+class Results:
+    def __init__(self, recs):
+        self.recs = recs
+        self.by_name = {}
+        for r in recs:
+            self.by_name[r.get("name")] = r  # last one wins
+
+    def rec(self, name):
+        return self.by_name.get(name)
+
+    def ok(self, name):
+        r = self.rec(name)
+        return r is not None and r.get("rc", 0) == 0 and "wall_s" in r
+
+    def wall(self, name):
+        return self.rec(name)["wall_s"] if self.ok(name) else None
+
+    def doc(self, name):
+        r = self.rec(name)
+        if r is None or r.get("rc", 0) != 0:
+            return None
+        return load_doc(r.get("stdout"))
+
+    def bytes_of(self, name):
+        r = self.rec(name)
+        return r.get("bytes") if r else None
+
+    def walls(self, prefix):
+        return [r["wall_s"] for r in self.recs
+                if str(r.get("name", "")).startswith(prefix) and r.get("rc", 0) == 0 and "wall_s" in r]
+
+    def max_rss_kib(self, tool):
+        v = [r["rss_kib"] for r in self.recs if r.get("tool") == tool and "rss_kib" in r]
+        return max(v) if v else None
+
+
+# ------------------------------------------------------------------ formatting
+
+def fmt_rate(v):
+    return NA if v is None else "%.1f MB/s" % v
+
+
+def fmt_s(v):
+    return NA if v is None else "%.3f s" % v
+
+
+def fmt_bytes(v):
+    if v is None:
+        return NA
+    a = abs(v)
+    for unit, div in (("GB", 1e9), ("MB", 1e6), ("KB", 1e3)):
+        if a >= div:
+            return "%.2f %s" % (v / div, unit)
+    return "%d B" % v
+
+
+def fmt_mib(kib):
+    return NA if kib is None else "%.1f MiB" % (kib / 1024.0)
+
+
+def fmt_x(v):
+    return NA if v is None else "%.2fx" % v
+
+
+def div(a, b):
+    if a is None or b is None or b == 0:
+        return None
+    return a / b
+
+
+def verdict(cond):
+    if cond is None:
+        return NA
+    return "PASS" if cond else "FAIL"
+
+
+# ------------------------------------------------------------------ table
+
+def build(res):
+    rows = []
+    notes = []
+    cfg = res.rec("config") or {}
+    gen_tree = res.doc("gen_tree") or {}
+    gen_db = res.doc("gen_db") or {}
+    mut_tree = res.doc("mutate_tree") or {}
+    mut_tree2 = res.doc("mutate_tree2") or {}
+    mut_big = res.doc("mutate_big") or {}
+    mut_db = res.doc("mutate_db") or {}
+    tree_bytes = gen_tree.get("bytes")
+    # the tree restores restore the final state (after every mutation)
+    tree_after = tree_bytes
+    for m in (mut_tree, mut_tree2, mut_big):
+        tree_after = m.get("bytes_after", tree_after)
+    db_bytes = gen_db.get("bytes")
+    db_after = mut_db.get("bytes_after", db_bytes)
+
+    def rate(name, nbytes):
+        w = res.wall(name)
+        if w is None or nbytes is None or w <= 0:
+            return None
+        return nbytes / 1e6 / w
+
+    def row(c_measure, c_barge, c_restic, c_rsync, c_ratio, c_target, ok, **raw):
+        rows.append({"measure": c_measure, "barge": c_barge, "restic": c_restic, "rsync": c_rsync,
+                     "ratio": c_ratio, "target": c_target, "result": verdict(ok), "raw": raw})
+
+    def info_row(*cells, **raw):
+        row(*cells, None, **raw)
+        rows[-1]["result"] = "-"
+
+    def walk_ratio(x, xr, what):
+        if x is None:
+            return NA if xr is None else "barge n/a (restic %s %s)" % (fmt_x(xr), what)
+        return "%s %s" % (fmt_x(x), what) + ("" if xr is None else " (restic %s)" % fmt_x(xr))
+
+    def xs(v, what):
+        return NA if v is None else "%s %s" % (fmt_x(v), what)
+
+    # full snapshots -------------------------------------------------------------
+    for label, suffix, nbytes in (("tree", "tree", tree_bytes), ("SQLite DB", "db", db_bytes)):
+        b = rate("barge_snap_full_" + suffix, nbytes)
+        r = rate("restic_snap_full_" + suffix, nbytes)
+        y = rate("rsync_copy_full_" + suffix, nbytes)
+        x = div(b, r)
+        row("full snapshot, %s, cold (MB/s)" % label, fmt_rate(b), fmt_rate(r), fmt_rate(y),
+            xs(x, "restic"), ">= 3x restic",
+            None if x is None else x >= 3.0, barge=b, restic=r, rsync=y, ratio=x)
+
+    # stat walk + incremental, small change, warm -----------------------------------
+    walk = res.walls("statwalk_warm_")
+    walk_med = statistics.median(walk) if walk else None
+    info_row("bare stat walk, tree, warm: %s (find -printf, median of %d)" % (fmt_s(walk_med), len(walk)),
+             "-", "-", "-", "-", "reference", seconds=walk_med, all=walk)
+    rows[-1]["result"] = "-"
+    b = res.wall("barge_snap_incr_tree")
+    r = res.wall("restic_snap_incr_tree")
+    x = div(b, walk_med)
+    xr = div(r, walk_med)
+    ratio = walk_ratio(x, xr, "stat walk")
+    row("incremental snapshot, tree, small change, warm (s)", fmt_s(b), fmt_s(r), "-", ratio,
+        "<= 1.5x stat walk (%s)" % fmt_s(walk_med), None if x is None else x <= 1.5,
+        barge=b, restic=r, stat_walk=walk_med, ratio=x, restic_ratio=xr,
+        barge_sync_s=(res.rec("barge_snap_incr_tree") or {}).get("sync_s"),
+        barge_duration_s=(res.doc("barge_snap_incr_tree") or {}).get("duration_s"),
+        barge_bytes_read=(res.doc("barge_snap_incr_tree") or {}).get("bytes_read"))
+
+    # the same, cold (info) ------------------------------------------------------------
+    cwalk = res.walls("statwalk_cold_")
+    cwalk_med = statistics.median(cwalk) if cwalk else None
+    b = res.wall("barge_snap_incr2_tree")
+    r = res.wall("restic_snap_incr2_tree")
+    x, xr = div(b, cwalk_med), div(r, cwalk_med)
+    ratio = walk_ratio(x, xr, "cold stat walk")
+    info_row("incremental snapshot, tree, another small change, cold (s); cold stat walk %s"
+             % fmt_s(cwalk_med), fmt_s(b), fmt_s(r), "-", ratio, "(info)",
+             barge=b, restic=r, stat_walk_cold=cwalk_med, stat_walk_cold_all=cwalk, ratio=x,
+             restic_ratio=xr, barge_duration_s=(res.doc("barge_snap_incr2_tree") or {}).get("duration_s"),
+             barge_bytes_read=(res.doc("barge_snap_incr2_tree") or {}).get("bytes_read"))
+
+    # 8 x 4 KiB in the largest file (info) ----------------------------------------------
+    b = res.wall("barge_snap_big_tree")
+    r = res.wall("restic_snap_big_tree")
+    x = div(b, r)
+    info_row("incremental snapshot, tree, 8x4 KiB in the largest file (%s), metadata warm, data cold (s)"
+             % fmt_bytes(mut_big.get("file_size")), fmt_s(b), fmt_s(r), "-", xs(x, "restic"), "(info)",
+             barge=b, restic=r, ratio=x, file=mut_big.get("file"),
+             barge_duration_s=(res.doc("barge_snap_big_tree") or {}).get("duration_s"),
+             barge_bytes_read=(res.doc("barge_snap_big_tree") or {}).get("bytes_read"))
+
+    b = res.wall("barge_snap_incr_db")
+    r = res.wall("restic_snap_incr_db")
+    x = div(b, r)
+    info_row("incremental snapshot, SQLite DB, cold (s)", fmt_s(b), fmt_s(r), "-", xs(x, "restic"),
+             "(info)", barge=b, restic=r, ratio=x)
+
+    # store growth ---------------------------------------------------------------------
+    def growth_rows(label, bname, rname, mut, target):
+        changed = mut.get("bytes_changed")
+        bdoc = res.doc(bname) or {}
+        rdoc = res.doc(rname) or {}
+        ok_b = res.ok(bname)
+        bg = res.rec(bname + "_growth") or {}
+        packs = bg.get("packs_bytes") if ok_b else None
+        state = bg.get("state_bytes") if ok_b else None
+        rg = (res.rec(rname + "_growth") or {}).get("bytes") if res.ok(rname) else None
+        c_new = bdoc.get("chunk_bytes_new")
+        c_st = bdoc.get("chunk_bytes_stored")
+        t_st = bdoc.get("tree_bytes_stored")
+        added = bdoc.get("bytes_added")
+        allowed = None if c_st is None or t_st is None else c_st + t_st + 4096
+        ok = None if packs is None or allowed is None else packs <= allowed
+        x = div(packs, rg)
+        raw = dict(packs_growth=packs, allowed=allowed, chunk_bytes_new=c_new,
+                   chunk_bytes_stored=c_st, tree_bytes_stored=t_st, bytes_added=added,
+                   restic_repo_growth=rg, restic_data_added=rdoc.get("data_added"),
+                   changed=changed, ratio_restic=x)
+        if target:
+            row("%s store growth (packs)" % label, fmt_bytes(packs),
+                fmt_bytes(rg) + " (repo)" if rg is not None else NA, "-", xs(x, "restic"),
+                "<= new chunks + trees stored + 4 KiB (%s)" % fmt_bytes(allowed), ok, **raw)
+        else:
+            info_row("%s store growth (packs)" % label, fmt_bytes(packs),
+                     fmt_bytes(rg) + " (repo)" if rg is not None else NA, "-", xs(x, "restic"),
+                     "(info) new chunks + trees stored + 4 KiB: %s%s" % (
+                         fmt_bytes(allowed), "" if ok is None else (" (within)" if ok else " (EXCEEDED)")),
+                     **raw)
+        xc = div(c_new, changed)
+        info_row("%s new chunk bytes (raw) vs bytes changed" % label, fmt_bytes(c_new),
+                 fmt_bytes(rdoc.get("data_added")) + " (data_added)" if rdoc.get("data_added") is not None else NA,
+                 "-", xs(xc, "changed"), "(info) changed: %s" % fmt_bytes(changed), chunk_bytes_new=c_new,
+                 changed=changed, ratio=xc, restic_data_added=rdoc.get("data_added"))
+        xs_ = div(state, rg)
+        info_row("%s state dir growth (du -sb, incl. SQLite WAL)" % label, fmt_bytes(state),
+                 fmt_bytes(rg) + " (repo)" if rg is not None else NA, "-", xs(xs_, "restic"),
+                 "(info) bytes_added: %s" % fmt_bytes(added), state_growth=state, bytes_added=added,
+                 restic_repo_growth=rg, ratio=xs_)
+
+    growth_rows("2nd snapshot, tree, small change:", "barge_snap_incr_tree", "restic_snap_incr_tree",
+                mut_tree, True)
+    growth_rows("2nd snapshot, SQLite DB:", "barge_snap_incr_db", "restic_snap_incr_db", mut_db, True)
+    growth_rows("snapshot after 8x4 KiB in the largest file, tree:", "barge_snap_big_tree",
+                "restic_snap_big_tree", mut_big, False)
+
+    # restore --------------------------------------------------------------------
+    for label, suffix, nbytes in (("tree (final state)", "tree", tree_after), ("SQLite DB", "db", db_after)):
+        b = rate("barge_restore_" + suffix, nbytes)
+        r = rate("restic_restore_" + suffix, nbytes)
+        y = rate("rsync_restore_" + suffix, nbytes)
+        xr, xy = div(b, r), div(b, y)
+        ok = None if xr is None or xy is None else (xr >= 2.0 and xy >= 1.0)
+        ratio = NA if xr is None else "%s restic, %s rsync" % (fmt_x(xr), fmt_x(xy))
+        row("restore, %s, cold (MB/s)" % label, fmt_rate(b), fmt_rate(r), fmt_rate(y), ratio,
+            ">= 2x restic and >= rsync", ok, barge=b, restic=r, rsync=y, vs_restic=xr, vs_rsync=xy)
+
+    # verification ---------------------------------------------------------------
+    def ident(tool):
+        cells = []
+        oks = []
+        for suffix in ("tree", "db"):
+            rec = res.rec("verify_%s_%s" % (tool, suffix))
+            if rec is None:
+                continue
+            oks.append(rec.get("rc") == 0)
+            cells.append("%s %s" % (suffix, "yes" if rec.get("rc") == 0 else "NO"))
+        return (", ".join(cells) if cells else NA), (all(oks) if oks else None)
+
+    bi, bok = ident("barge")
+    ri, _ = ident("restic")
+    yi, _ = ident("rsync")
+    row("restore byte-identical", bi, ri, yi, "-", "identical", bok)
+
+    # store size after the full tree snapshot ----------------------------------------
+    bsr = res.rec("barge_state_after_full_tree") or {}
+    bs = bsr.get("bytes")
+    rs = res.bytes_of("restic_repo_after_full_tree")
+    x = div(bs, rs)
+    info_row("store size after full tree snapshot (du -sb)", fmt_bytes(bs), fmt_bytes(rs), "-",
+             xs(x, "restic"), "(info) barge packs: %s" % fmt_bytes(bsr.get("packs_bytes")),
+             barge=bs, barge_packs=bsr.get("packs_bytes"), restic=rs, ratio=x)
+
+    # peak RSS -------------------------------------------------------------------
+    b = res.max_rss_kib("barge")
+    row("peak RSS, max over all commands", fmt_mib(b), fmt_mib(res.max_rss_kib("restic")),
+        fmt_mib(res.max_rss_kib("rsync")), "-", "<= 100 MiB", None if b is None else b <= 100 * 1024,
+        barge_kib=b, restic_kib=res.max_rss_kib("restic"), rsync_kib=res.max_rss_kib("rsync"))
+
+    # notes ----------------------------------------------------------------------
+    if gen_tree:
+        notes.append("tree: %d files, %d dirs, %d symlinks, %s" % (
+            gen_tree.get("files", 0), gen_tree.get("dirs", 0), gen_tree.get("symlinks", 0),
+            fmt_bytes(tree_bytes)))
+    for lbl, m in (("small change (2nd snapshot, warm)", mut_tree),
+                   ("another small change (3rd snapshot, cold)", mut_tree2)):
+        if m:
+            notes.append("%s: %d small/medium files modified (largest %s), %d added, %d deleted, "
+                         "%s changed; the large files untouched" % (
+                             lbl, m.get("modified", 0), fmt_bytes(m.get("largest_modified")),
+                             m.get("added", 0), m.get("deleted", 0), fmt_bytes(m.get("bytes_changed"))))
+    if mut_big:
+        notes.append("big-file change (4th snapshot): 8 x 4 KiB overwritten in %s (%s)" % (
+            mut_big.get("file"), fmt_bytes(mut_big.get("file_size"))))
+    if gen_db:
+        notes.append("SQLite DB: %d rows, %s (page 4096); mutation: %d rows updated, %d of %d pages "
+                     "changed (%s)" % (gen_db.get("rows", 0), fmt_bytes(db_bytes),
+                                       mut_db.get("rows_updated", 0), mut_db.get("pages_changed", 0),
+                                       mut_db.get("pages_total", 0), fmt_bytes(mut_db.get("bytes_changed"))))
+    caches = cfg.get("caches")
+    if caches == "cold":
+        notes.append("cold = page cache (data, dentries, inodes) dropped before the measurement, tool "
+                     "binaries re-warmed; warm = no drop, one untimed `find` of the tree right before "
+                     "the timed command (the small-change row: stat walk and both snapshots); "
+                     "metadata warm, data cold = drop, then the untimed `find`. barge's state and "
+                     "restic's repository/cache are never warmed on purpose")
+    else:
+        notes.append("page cache could NOT be dropped: every measurement ran warm")
+    rrepo = res.rec("restic_repo") or {}
+    notes.append("%s at its default: repository v%s, compression %s (zstd; restic's sizes are "
+                 "compressed); %s" % (
+                     cfg.get("restic", "restic"), rrepo.get("version", "?"), rrepo.get("compression", "?"),
+                     cfg.get("rsync", "rsync")))
+    notes.append("times are wall clock, one run each (stat walks: median of 3), including process "
+                 "start; snapshot, copy and restore times include a trailing `sync`; MB/s = bytes / "
+                 "1e6 / s; restores restore the final state of the tree")
+    notes.append("store growth (packs) = growth of the sizes of the files in barge's packs/ (no "
+                 "directory sizes); target: <= chunk_bytes_stored + tree_bytes_stored + 4096 from "
+                 "barge's snapshot --json; restic's growth is `du -sb` of the whole repository")
+    if not cfg.get("have_barge"):
+        notes.append("barge binary not available (%s): barge cells are n/a" % cfg.get("barge"))
+    for name in ("barge_snap_full_tree", "barge_snap_incr_tree", "barge_snap_incr2_tree",
+                 "barge_snap_big_tree", "barge_snap_full_db", "barge_snap_incr_db"):
+        d = res.doc(name) or {}
+        if d.get("skipped"):
+            notes.append("barge skipped files in %s: %s" % (name, d["skipped"][:5]))
+    el = res.rec("elapsed")
+    if el:
+        notes.append("whole run: %d s" % el.get("seconds", 0))
+    failed = [r["name"] for r in res.recs if r.get("rc", 0) not in (0, None) and "wall_s" in r]
+    if failed:
+        notes.append("FAILED commands: %s" % ", ".join(failed))
+    return rows, notes
+
+
+def markdown(rows, notes, cfg):
+    out = ["# barge benchmark (%s MiB tree, %s MiB SQLite DB, %s)" % (
+        cfg.get("size_mib"), cfg.get("db_size_mib"), cfg.get("started", "")), ""]
+    for n in notes:
+        out.append("- " + n)
+    out.append("")
+    cols = ["measure", "barge", "restic", "rsync", "ratio", "target", "pass/fail"]
+    out.append("| " + " | ".join(cols) + " |")
+    out.append("|" + "|".join("---" for _ in cols) + "|")
+    for r in rows:
+        cells = [r["measure"], r["barge"], r["restic"], r["rsync"], r["ratio"], r["target"], r["result"]]
+        out.append("| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |")
+    return "\n".join(out) + "\n"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("results")
+    ap.add_argument("--json", dest="json_out")
+    ap.add_argument("--md", dest="md_out")
+    args = ap.parse_args()
+    res = Results(load_records(args.results))
+    rows, notes = build(res)
+    cfg = res.rec("config") or {}
+    md = markdown(rows, notes, cfg)
+    missed = [r["measure"] for r in rows if r["result"] == "FAIL"]
+    passed = [r["measure"] for r in rows if r["result"] == "PASS"]
+    if args.md_out:
+        with open(args.md_out, "w") as fh:
+            fh.write(md)
+    if args.json_out:
+        data = {k: res.doc(k) for k in ("gen_tree", "gen_db", "mutate_tree", "mutate_tree2",
+                                        "mutate_big", "mutate_db")}
+        doc = {"config": cfg, "notes": notes, "data": data, "rows": rows, "passed": len(passed),
+               "failed": len(missed), "missed": missed, "records": res.recs}
+        with open(args.json_out, "w") as fh:
+            json.dump(doc, fh, indent=2)
+            fh.write("\n")
+    sys.stdout.write(md)
+    print("\ntargets met: %d of %d checked (%d n/a)%s" % (
+        len(passed), len(passed) + len(missed), sum(1 for r in rows if r["result"] == NA),
+        "; missed: " + "; ".join(missed) if missed else ""))
+    return 3 if missed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,380 @@
+#!/usr/bin/env bash
+# barge benchmark (`make bench`): barge vs restic 0.14 vs rsync on a generated tree and a
+# SQLite database. See bench/README.md. bash + python3 standard library only.
+#
+# Environment:
+#   BARGE              barge binary (default .build/release/barge; missing -> barge cells n/a)
+#   BENCH_DIR          work dir, wiped at start (default /tmp/barge-bench)
+#   BENCH_SIZE_MIB     size of the generated tree (default 1024)
+#   BENCH_DB_SIZE_MIB  size of the SQLite database (default BENCH_SIZE_MIB)
+#   BENCH_SEED         data seed (default 42)
+#   BENCH_TIMEOUT      seconds allowed per measured command (default 300)
+#   BENCH_DROP_CACHES  1 (default): drop the page cache before each measurement when allowed
+#   BENCH_STRICT       1: exit 1 when a target is missed (default 0: only errors fail)
+#   RESTIC_COMPRESSION restic's compression, auto (default: restic 0.14's default) or off
+set -euo pipefail
+
+BENCH_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+BARGE=${BARGE:-.build/release/barge}
+BENCH_DIR=${BENCH_DIR:-/tmp/barge-bench}
+BENCH_SIZE_MIB=${BENCH_SIZE_MIB:-1024}
+BENCH_DB_SIZE_MIB=${BENCH_DB_SIZE_MIB:-$BENCH_SIZE_MIB}
+BENCH_SEED=${BENCH_SEED:-42}
+BENCH_TIMEOUT=${BENCH_TIMEOUT:-300}
+BENCH_DROP_CACHES=${BENCH_DROP_CACHES:-1}
+BENCH_STRICT=${BENCH_STRICT:-0}
+export LC_ALL=C
+
+T_START=$(date +%s)
+log() { printf '[bench %4ds] %s\n' $(( $(date +%s) - T_START )) "$*" >&2; }
+die() { printf '\nbench: FATAL: %s\n' "$*" >&2; exit 1; }
+
+# ------------------------------------------------------------------ tools
+SUDO=""
+if [[ $(id -u) != 0 ]] && command -v sudo >/dev/null 2>&1; then SUDO="sudo"; fi
+APT_UPDATED=0
+ensure() { # ensure COMMAND DEBIAN_PACKAGE
+  command -v "$1" >/dev/null 2>&1 && return 0
+  log "installing $2 (for $1)"
+  if [[ $APT_UPDATED == 0 ]]; then
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get update -qq >/dev/null 2>&1 || true
+    APT_UPDATED=1
+  fi
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "$2" >/dev/null \
+    || die "could not install $2 (needed for $1)"
+  command -v "$1" >/dev/null 2>&1 || die "$1 still missing after installing $2"
+}
+ensure python3 python3
+ensure /usr/bin/time time
+ensure restic restic
+ensure rsync rsync
+ensure find findutils
+ensure timeout coreutils
+ensure du coreutils
+
+# ------------------------------------------------------------------ work dir
+case "$BENCH_DIR" in
+  /*) ;;
+  *) die "BENCH_DIR must be an absolute path (got '$BENCH_DIR')" ;;
+esac
+BENCH_DIR=${BENCH_DIR%/}
+[[ -n $BENCH_DIR && $BENCH_DIR != "/" && $BENCH_DIR != "$HOME" ]] || die "refusing BENCH_DIR='$BENCH_DIR'"
+if [[ -e $BENCH_DIR ]]; then
+  if [[ -n $(ls -A "$BENCH_DIR" 2>/dev/null) && ! -e $BENCH_DIR/.barge-bench ]]; then
+    die "$BENCH_DIR is not empty and was not made by this script (no .barge-bench marker); not wiping it"
+  fi
+  # restic makes its pack files read-only; rm -rf as root does not care, chmod for non-root
+  chmod -R u+w "$BENCH_DIR" 2>/dev/null || true
+  rm -rf "$BENCH_DIR"
+fi
+mkdir -p "$BENCH_DIR"/{data/db,out,logs}
+touch "$BENCH_DIR/.barge-bench"
+
+TREE=$BENCH_DIR/data/tree
+DBDIR=$BENCH_DIR/data/db
+DB=$DBDIR/bench.db
+STATE=$BENCH_DIR/barge-state
+OUT=$BENCH_DIR/out
+LOGS=$BENCH_DIR/logs
+RESULTS=$BENCH_DIR/results.jsonl
+: >"$RESULTS"
+export RESTIC_REPOSITORY=$BENCH_DIR/restic-repo
+export RESTIC_PASSWORD=barge-bench
+export RESTIC_CACHE_DIR=$BENCH_DIR/restic-cache
+export RESTIC_PROGRESS_FPS=0.2
+# restic 0.14 creates repository format v2 and compresses (zstd) by default ("auto")
+export RESTIC_COMPRESSION=${RESTIC_COMPRESSION:-auto}
+unset BARGE_STATE_DIR || true
+
+# ------------------------------------------------------------------ barge present?
+if [[ $BARGE != */* ]]; then
+  BARGE=$(command -v "$BARGE" 2>/dev/null || echo "$BARGE")
+elif [[ $BARGE != /* ]]; then
+  # relative: to the current directory, else to the repository root
+  if [[ -e $PWD/$BARGE ]]; then BARGE=$PWD/$BARGE; else BARGE=$(dirname "$BENCH_SRC")/$BARGE; fi
+fi
+HAVE_BARGE=0
+if [[ -x $BARGE ]] && "$BARGE" --help >/dev/null 2>&1; then
+  HAVE_BARGE=1
+  log "barge: $BARGE"
+else
+  cat >&2 <<EOF
+
+  ************************************************************************
+  bench: no working barge binary at '$BARGE'
+         (build it with 'swift build -c release', or set BARGE=path).
+         Running the peers (restic, rsync) only; barge cells will be n/a.
+  ************************************************************************
+
+EOF
+fi
+BARGE_ERRORS=()
+VERIFY_FAILED=0
+
+# ------------------------------------------------------------------ caches
+CACHE_STATE=warm
+if [[ $BENCH_DROP_CACHES == 1 ]]; then
+  sync
+  if { echo 3 >/proc/sys/vm/drop_caches; } 2>/dev/null; then CACHE_STATE=cold; fi
+fi
+log "page cache before each measurement: $CACHE_STATE"
+# Cache mode of a measurement: MEASURE_CACHE=cold|warm|meta (default cold)
+#   cold  sync, drop the page cache (dentries, inodes, data), re-warm the tool binaries
+#   warm  sync, NO drop; re-warm the binaries, then one untimed stat walk of the tree
+#         (`find TREE -printf ...`) right before the timed command: the tree's metadata is warm
+#   meta  like cold, then the untimed stat walk: metadata warm, file data and tool state cold
+STATWALK=(find "$TREE" -printf '%s %T@ %C@ %i\n')
+prepare() {
+  local mode=${MEASURE_CACHE:-cold}
+  sync
+  if [[ $CACHE_STATE == cold && $mode != warm ]]; then
+    { echo 3 >/proc/sys/vm/drop_caches; } 2>/dev/null || true
+  fi
+  restic version >/dev/null 2>&1 || true
+  rsync --version >/dev/null 2>&1 || true
+  find --version >/dev/null 2>&1 || true
+  sync --version >/dev/null 2>&1 || true
+  timeout --version >/dev/null 2>&1 || true
+  /usr/bin/time --version >/dev/null 2>&1 || true
+  if [[ $HAVE_BARGE == 1 ]]; then "$BARGE" --help >/dev/null 2>&1 || true; fi
+  if [[ $mode != cold && -d $TREE ]]; then "${STATWALK[@]}" >/dev/null 2>&1 || true; fi
+}
+
+# ------------------------------------------------------------------ recording
+record() { # record key=value ...   (integers and decimals stay numbers)
+  local doc="{" sep="" kv k v
+  for kv in "$@"; do
+    k=${kv%%=*}; v=${kv#*=}
+    if [[ $v =~ ^-?[0-9]+(\.[0-9]+)?$ ]]; then
+      doc+="$sep\"$k\":$v"
+    else
+      v=${v//\\/\\\\}; v=${v//\"/\\\"}
+      doc+="$sep\"$k\":\"$v\""
+    fi
+    sep=","
+  done
+  printf '%s}\n' "$doc" >>"$RESULTS"
+}
+
+# measure NAME TOOL SYNC CMD...
+#   Runs CMD once under /usr/bin/time (peak RSS, %M) and timeout; wall time is taken with
+#   date +%s%N around it. SYNC=1 puts a trailing `sync` inside the timed interval, so the
+#   data written is durable when the clock stops. MEASURE_STDOUT overrides where stdout goes.
+LAST_RC=0
+LAST_WALL=0
+measure() {
+  local name=$1 tool=$2 dosync=$3; shift 3
+  local base=$LOGS/$name
+  local sout=${MEASURE_STDOUT:-$base.out}
+  printf '%s\n' "$*" >"$base.cmd"
+  prepare
+  local t0 tc t1 rc=0
+  t0=$(date +%s%N)
+  /usr/bin/time -q -f '%e %M' -o "$base.time" \
+    timeout -k 10 "$BENCH_TIMEOUT" "$@" >"$sout" 2>"$base.err" || rc=$?
+  tc=$(date +%s%N)
+  if [[ $dosync == 1 ]]; then sync; fi
+  t1=$(date +%s%N)
+  local us=$(( (t1 - t0) / 1000 )) sus=$(( (t1 - tc) / 1000 ))
+  LAST_WALL=$(printf '%d.%06d' $(( us / 1000000 )) $(( us % 1000000 )))
+  local rss
+  rss=$(tail -n 1 "$base.time" 2>/dev/null | awk 'NF==2 {print $2}')
+  [[ -n $rss ]] || rss=0
+  LAST_RC=$rc
+  record name="$name" tool="$tool" wall_s="$LAST_WALL" rss_kib="$rss" rc="$rc" \
+    synced="$dosync" sync_s="$(printf '%d.%06d' $(( sus / 1000000 )) $(( sus % 1000000 )))" \
+    cache="${MEASURE_CACHE:-cold}" stdout="$sout" stderr="$base.err"
+  if [[ $rc != 0 ]]; then
+    [[ $rc == 124 ]] && log "$name: TIMED OUT after ${BENCH_TIMEOUT}s"
+    log "$name ($tool) FAILED with exit $rc: $*"
+    tail -n 15 "$base.err" | sed 's/^/    | /' >&2
+    return "$rc"
+  fi
+  log "$(printf '%-28s %-7s %9.3f s  %7d KiB  (%s)' "$name" "$tool" "$LAST_WALL" "$rss" "${MEASURE_CACHE:-cold}")"
+  return 0
+}
+
+peer() { measure "$@" || die "$1 ($2) failed; see $LOGS/$1.err"; }
+
+# barge steps run only while barge works; the first failure disables the rest
+barge_step() { # barge_step NAME SYNC ARGS...   (runs: barge --state-dir STATE ARGS...)
+  local name=$1 dosync=$2; shift 2
+  [[ $HAVE_BARGE == 1 ]] || return 1
+  if measure "$name" barge "$dosync" "$BARGE" --state-dir "$STATE" "$@"; then return 0; fi
+  BARGE_ERRORS+=("$name (exit $LAST_RC)")
+  HAVE_BARGE=0
+  log "barge disabled for the rest of the run after: $name"
+  return 1
+}
+
+dusize() { du -sb "$1" 2>/dev/null | cut -f1; }
+# bytes in barge's pack files: `du -sb STATE/packs` without the directory inodes' own sizes
+# (a directory's size jumps by 4096 as it gains entries, which is not data barge wrote)
+packsize() { find "$STATE/packs" -type f -printf '%s\n' 2>/dev/null | awk '{s += $1} END {print s + 0}'; }
+
+# barge_snapshot NAME VOLUME: a measured `barge snapshot VOLUME --json` (sync in the timed
+# interval), then NAME_growth: growth of STATE/packs (packs_bytes) and of the whole state dir
+# (state_bytes, du -sb; includes SQLite's WAL). Returns 1 when barge is off or fails.
+barge_snapshot() {
+  local name=$1 vol=$2 p0 s0
+  [[ $HAVE_BARGE == 1 ]] || return 1
+  p0=$(packsize); s0=$(dusize "$STATE")
+  barge_step "$name" 1 snapshot "$vol" --json || return 1
+  record name="${name}_growth" tool=barge packs_bytes="$(( $(packsize) - p0 ))" \
+    state_bytes="$(( $(dusize "$STATE") - s0 ))" packs_total="$(packsize)" state_total="$(dusize "$STATE")"
+}
+# restic_snapshot NAME PATH: a measured `restic backup --json PATH`, then NAME_growth (du -sb of
+# the whole repository; restic's cache lives outside it)
+restic_snapshot() {
+  local name=$1 path=$2 r0
+  r0=$(dusize "$RESTIC_REPOSITORY")
+  peer "$name" restic 1 restic backup --json "$path"
+  record name="${name}_growth" tool=restic bytes="$(( $(dusize "$RESTIC_REPOSITORY") - r0 ))" \
+    total="$(dusize "$RESTIC_REPOSITORY")"
+}
+statwalks() { # statwalks PREFIX: 3 measured stat walks of the tree (cache mode from MEASURE_CACHE)
+  local i
+  for i in 1 2 3; do
+    MEASURE_STDOUT=/dev/null peer "${1}_$i" find 0 "${STATWALK[@]}"
+  done
+}
+mutate() { # mutate NAME ARGS...: gen_data.py ARGS, its JSON report recorded as NAME
+  python3 "$BENCH_SRC/gen_data.py" "${@:2}" >"$LOGS/$1.json"
+  info "$1" "$LOGS/$1.json"
+  log "$1: $(cat "$LOGS/$1.json")"
+}
+info() { # info NAME FILE   (a JSON document produced by a helper)
+  record name="$1" tool=info stdout="$2"
+}
+verify() { # verify NAME TOOL A B  -> records the comparison; returns its status
+  local name=$1 tool=$2 a=$3 b=$4 rc=0
+  python3 "$BENCH_SRC/treecmp.py" --json "$a" "$b" >"$LOGS/$name.json" || rc=$?
+  record name="$name" tool="$tool" rc="$rc" stdout="$LOGS/$name.json"
+  if [[ $rc != 0 ]]; then
+    log "$name: restore by $tool is NOT identical to the source:"
+    python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); [print("    |", p["path"], "-", p["problem"], file=sys.stderr) for p in d["first_problems"]]' "$LOGS/$name.json" || true
+  else
+    log "$name: restore by $tool identical ($(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["entries"], "entries,", d["mode_diffs"], "mode diffs,", d["mtime_diffs"], "file mtime diffs")' "$LOGS/$name.json"))"
+  fi
+  return "$rc"
+}
+
+record name=config tool=info size_mib="$BENCH_SIZE_MIB" db_size_mib="$BENCH_DB_SIZE_MIB" \
+  seed="$BENCH_SEED" caches="$CACHE_STATE" barge="$BARGE" have_barge="$HAVE_BARGE" \
+  restic="$(restic version | head -n 1)" rsync="$(rsync --version | head -n 1)" \
+  nproc="$(nproc)" kernel="$(uname -r)" started="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+
+# ================================================================== data
+log "generating ${BENCH_SIZE_MIB} MiB tree and ${BENCH_DB_SIZE_MIB} MiB SQLite database (seed $BENCH_SEED)"
+python3 "$BENCH_SRC/gen_data.py" tree "$TREE" --size-mib "$BENCH_SIZE_MIB" --seed "$BENCH_SEED" >"$LOGS/gen_tree.json"
+info gen_tree "$LOGS/gen_tree.json"
+python3 "$BENCH_SRC/gen_data.py" sqlite "$DB" --size-mib "$BENCH_DB_SIZE_MIB" --seed "$BENCH_SEED" >"$LOGS/gen_db.json"
+info gen_db "$LOGS/gen_db.json"
+log "data: $(cat "$LOGS/gen_tree.json")"
+log "data: $(cat "$LOGS/gen_db.json")"
+
+# ================================================================== b. full snapshot, tree (cold)
+if [[ $HAVE_BARGE == 1 ]]; then
+  barge_step barge_init 0 init || true
+  barge_step barge_volume_add_tree 0 volume add t "$TREE" || true
+  barge_snapshot barge_snap_full_tree t || true
+  if [[ $HAVE_BARGE == 1 ]]; then
+    record name=barge_state_after_full_tree tool=barge bytes="$(dusize "$STATE")" packs_bytes="$(packsize)"
+  fi
+fi
+peer restic_init restic 1 restic init
+record name=restic_repo tool=info \
+  version="$(restic cat config 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["version"])' || echo unknown)" \
+  compression="$RESTIC_COMPRESSION"
+restic_snapshot restic_snap_full_tree "$TREE"
+record name=restic_repo_after_full_tree tool=restic bytes="$(dusize "$RESTIC_REPOSITORY")"
+peer rsync_copy_full_tree rsync 1 rsync -a --whole-file "$TREE/" "$OUT/rsync-copy-tree/"
+rm -rf "$OUT/rsync-copy-tree"
+
+# ================================================================== c. small change, WARM (target)
+# ~1% of the small/medium files; the large files are untouched. Stat walk and both incremental
+# snapshots run with the tree's metadata warm: no cache drop, one untimed `find` right before each.
+mutate mutate_tree mutate-tree "$TREE" --seed "$BENCH_SEED"
+MEASURE_CACHE=warm statwalks statwalk_warm
+MEASURE_CACHE=warm barge_snapshot barge_snap_incr_tree t || true
+MEASURE_CACHE=warm restic_snapshot restic_snap_incr_tree "$TREE"
+
+# ================================================================== c2. another small change, COLD (info)
+mutate mutate_tree2 mutate-tree "$TREE" --seed "$BENCH_SEED" --round 1
+MEASURE_CACHE=cold statwalks statwalk_cold
+MEASURE_CACHE=cold barge_snapshot barge_snap_incr2_tree t || true
+MEASURE_CACHE=cold restic_snapshot restic_snap_incr2_tree "$TREE"
+
+# ================================================================== d. 8 x 4 KiB in the largest file (info)
+# metadata warm, data cold (drop, then the untimed find) for each tool, so that restic does not
+# read the large file from the page cache barge filled
+mutate mutate_big mutate-big "$TREE" --seed "$BENCH_SEED"
+MEASURE_CACHE=meta barge_snapshot barge_snap_big_tree t || true
+MEASURE_CACHE=meta restic_snapshot restic_snap_big_tree "$TREE"
+
+# ================================================================== e. restore, tree (final state, cold)
+if [[ $HAVE_BARGE == 1 ]]; then
+  if barge_step barge_restore_tree 1 restore t --target "$OUT/barge-restore-tree" --json; then
+    verify verify_barge_tree barge "$TREE" "$OUT/barge-restore-tree" || VERIFY_FAILED=1
+  fi
+  rm -rf "$OUT/barge-restore-tree"
+fi
+peer restic_restore_tree restic 1 restic restore latest --path "$TREE" --target "$OUT/restic-restore-tree"
+verify verify_restic_tree restic "$TREE" "$OUT/restic-restore-tree$TREE" || true
+rm -rf "$OUT/restic-restore-tree"
+peer rsync_restore_tree rsync 1 rsync -a --whole-file "$TREE/" "$OUT/rsync-restore-tree/"
+verify verify_rsync_tree rsync "$TREE" "$OUT/rsync-restore-tree" || true
+rm -rf "$OUT/rsync-restore-tree"
+
+# ================================================================== f. SQLite database (cold)
+if [[ $HAVE_BARGE == 1 ]]; then
+  barge_step barge_volume_add_db 0 volume add db "$DBDIR" || true
+  barge_snapshot barge_snap_full_db db || true
+fi
+restic_snapshot restic_snap_full_db "$DBDIR"
+peer rsync_copy_full_db rsync 1 rsync -a --whole-file "$DBDIR/" "$OUT/rsync-copy-db/"
+rm -rf "$OUT/rsync-copy-db"
+
+mutate mutate_db mutate-sqlite "$DB" --percent 1 --seed "$BENCH_SEED"
+barge_snapshot barge_snap_incr_db db || true
+restic_snapshot restic_snap_incr_db "$DBDIR"
+
+if [[ $HAVE_BARGE == 1 ]]; then
+  if barge_step barge_restore_db 1 restore db --target "$OUT/barge-restore-db" --json; then
+    verify verify_barge_db barge "$DBDIR" "$OUT/barge-restore-db" || VERIFY_FAILED=1
+  fi
+  rm -rf "$OUT/barge-restore-db"
+fi
+peer restic_restore_db restic 1 restic restore latest --path "$DBDIR" --target "$OUT/restic-restore-db"
+verify verify_restic_db restic "$DBDIR" "$OUT/restic-restore-db$DBDIR" || true
+rm -rf "$OUT/restic-restore-db"
+peer rsync_restore_db rsync 1 rsync -a --whole-file "$DBDIR/" "$OUT/rsync-restore-db/"
+verify verify_rsync_db rsync "$DBDIR" "$OUT/rsync-restore-db" || true
+rm -rf "$OUT/rsync-restore-db"
+
+if [[ -d $STATE ]]; then record name=barge_state_final tool=barge bytes="$(dusize "$STATE")"; fi
+record name=restic_repo_final tool=restic bytes="$(dusize "$RESTIC_REPOSITORY")"
+record name=elapsed tool=info seconds="$(( $(date +%s) - T_START ))"
+
+# ================================================================== report
+rep_rc=0
+python3 "$BENCH_SRC/report.py" "$RESULTS" --json "$BENCH_DIR/results.json" --md "$BENCH_DIR/results.md" || rep_rc=$?
+echo
+log "results: $BENCH_DIR/results.md, $BENCH_DIR/results.json (raw: $RESULTS, logs: $LOGS)"
+
+status=0
+if [[ ${#BARGE_ERRORS[@]} -gt 0 ]]; then
+  printf '\nbench: barge FAILED: %s (logs in %s)\n' "${BARGE_ERRORS[*]}" "$LOGS" >&2
+  status=1
+fi
+if [[ $VERIFY_FAILED == 1 ]]; then
+  printf '\nbench: barge restore is NOT byte-identical to the source (see %s/verify_barge_*.json)\n' "$LOGS" >&2
+  status=1
+fi
+if [[ $rep_rc == 3 && $BENCH_STRICT == 1 ]]; then
+  printf '\nbench: some targets were missed (BENCH_STRICT=1)\n' >&2
+  status=1
+elif [[ $rep_rc != 0 && $rep_rc != 3 ]]; then
+  status=1
+fi
+exit "$status"
