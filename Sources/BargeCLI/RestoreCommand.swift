@@ -52,5 +52,6 @@ struct RestoreCommand: ParsableCommand {
             }
             for warning in outcome.result.warnings { Terminal.warning("\(warning.path): \(warning.message)") }
         }
+        if !outcome.result.warnings.isEmpty { throw ExitCode(ExitStatus.partial.rawValue) }
     }
 }

@@ -10,11 +10,13 @@ struct SnapshotCommand: ParsableCommand {
 
     @OptionGroup var global: GlobalOptions
     @Argument(help: "The volume.") var name: String
+    @Flag(help: "Read every file, even those unchanged since the last snapshot (after `verify --repair`).")
+    var rehash = false
 
     func run() throws {
         let engine = SnapshotEngine(stateDirectory: global.resolvedStateDirectory)
         let progress = ProgressLine()
-        let outcome = try engine.snapshot(volume: name) { stats, path in
+        let outcome = try engine.snapshot(volume: name, rehash: rehash) { stats, path in
             progress.update("\(stats.files) files, \(Terminal.bytes(stats.bytesRead)) read  \(path)")
         }
         progress.finish()
@@ -27,7 +29,7 @@ struct SnapshotCommand: ParsableCommand {
                 "chunk_bytes_new": stats.chunkBytesNew, "chunk_bytes_stored": outcome.chunkBytesStored,
                 "tree_bytes_stored": outcome.treeBytesStored, "trees_added": stats.treesAdded,
                 "duration_s": outcome.seconds,
-                "skipped": outcome.problems.map { ["path": $0.path, "error": $0.message] },
+                "skipped": outcome.problems.map { ["path": $0.path, "error": $0.message] }, "notes": outcome.notes,
             ] as [String: Any])
         } else {
             print(outcome.id.hex)
@@ -38,6 +40,7 @@ struct SnapshotCommand: ParsableCommand {
                 added \(Terminal.bytes(outcome.bytesAdded)) in \(String(format: "%.2f", outcome.seconds)) s (\(Terminal.bytes(UInt64(rate)))/s)
 
                 """.utf8))
+            for note in outcome.notes { Terminal.warning(note) }
             for problem in outcome.problems { Terminal.warning("\(problem.path): \(problem.message)") }
         }
         if !outcome.problems.isEmpty { throw ExitCode(ExitStatus.partial.rawValue) }
@@ -59,7 +62,8 @@ struct SnapshotsCommand: ParsableCommand {
         if global.json {
             Terminal.json(snapshots.map { snapshot -> [String: Any] in
                 let r = snapshot.record
-                return ["id": snapshot.id.hex, "time": Terminal.time(r.timeNanoseconds), "parent": r.parent?.hex ?? NSNull(),
+                return ["id": snapshot.id.hex, "time": Terminal.time(r.timeNanoseconds), "time_ns": r.timeNanoseconds,
+                        "parent": r.parent?.hex ?? NSNull(),
                         "files": r.files, "bytes_total": r.bytesTotal, "bytes_added": r.bytesAdded, "state": r.state,
                         "epoch": r.epoch, "origin": r.origin, "skipped": r.skipped]
             })

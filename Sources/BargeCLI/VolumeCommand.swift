@@ -36,7 +36,7 @@ struct VolumeCommand: ParsableCommand {
                 throw RepositoryError(.invalidArgument, "volume path \(absolute) is not an existing directory",
                                       hint: "create it first, or check the spelling")
             }
-            let store = try Store(at: global.resolvedStateDirectory, access: .read)
+            let store = try Store(at: global.resolvedStateDirectory, access: .write)
             let volume = VolumeRecord(name: name, path: absolute, chunkAverage: Self.parseSize(chunkSize)!, crossMounts: crossMounts)
             try store.index.addVolume(volume)
             if global.json {
@@ -82,7 +82,7 @@ struct VolumeCommand: ParsableCommand {
         @Argument var name: String
 
         func run() throws {
-            let store = try Store(at: global.resolvedStateDirectory, access: .read)
+            let store = try Store(at: global.resolvedStateDirectory, access: .write)
             guard try store.index.removeVolume(named: name) else {
                 throw RepositoryError(.notFound, "no volume named \(name)", hint: "see `barge volume list`")
             }

@@ -137,7 +137,8 @@ public final class BlobWriter {
         let sizes = try store.index.packSizes()
         let open: OpenPack
         if appendsToExistingPacks, let (number, size) = sizes.max(by: { $0.key < $1.key }), size < PackFormat.targetPackSize / 2,
-           !unsynced.contains(where: { $0.number == number }), Self.fileSize(store.packPath(number)) == size {
+           size >= PackFormat.fileMagic.count, !unsynced.contains(where: { $0.number == number }),
+           Self.fileSize(store.packPath(number)) == size {
             open = try OpenPack(path: store.packPath(number), number: number, appendingAt: size)
         } else {
             let number = try store.index.allocatePack(headerLength: PackFormat.fileMagic.count)

@@ -8,14 +8,16 @@ public final class FileLock: Sendable {
 
     public enum Mode: Sendable { case shared, exclusive }
 
-    public init(path: String, mode: Mode, purpose: String) throws {
+    /// `recordsHolder`: write our pid into the file, for the message another
+    /// process shows when it finds the lock taken.
+    public init(path: String, mode: Mode, purpose: String, recordsHolder: Bool = false) throws {
         self.path = path
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw RepositoryError.system("open", path: path) }
         let operation = (mode == .exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB
         if flock(fd, operation) != 0 {
             let code = errno
-            let holder = (try? String(contentsOfFile: path, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+            let holder = recordsHolder ? (try? String(contentsOfFile: path, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "" : ""
             close(fd)
             if code == EWOULDBLOCK {
                 throw RepositoryError(.locked, "cannot \(purpose): another barge process\(holder.isEmpty ? "" : " (pid \(holder))") is using \(path)",
@@ -23,7 +25,7 @@ public final class FileLock: Sendable {
             }
             throw RepositoryError.system("flock", path: path, errno: code)
         }
-        if mode == .exclusive {
+        if recordsHolder {
             let pid = Array("\(getpid())\n".utf8)
             _ = ftruncate(fd, 0)
             _ = pid.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }

@@ -22,7 +22,7 @@ public struct IndexRebuilder {
         guard FileManager.default.fileExists(atPath: packsDirectory) else {
             throw RepositoryError(.notInitialized, "no packs at \(packsDirectory)", hint: "check --state-dir")
         }
-        let lock = try FileLock(path: directory + "/write.lock", mode: .exclusive, purpose: "rebuild the index")
+        let lock = try FileLock(path: directory + "/write.lock", mode: .exclusive, purpose: "rebuild the index", recordsHolder: true)
         defer { withExtendedLifetime(lock) {} }
         var report = Report()
         let indexPath = Store.indexPath(in: directory)
@@ -61,7 +61,7 @@ public struct IndexRebuilder {
             }
         }
         for (name, record) in newest.sorted(by: { $0.key < $1.key }) {
-            try index.addVolume(VolumeRecord(name: name, path: record.volumePath, chunkAverage: record.chunkAverage))
+            try index.addVolume(VolumeRecord(name: name, path: record.volumePath, chunkAverage: record.chunkAverage, crossMounts: record.crossMounts))
             report.volumes += 1
         }
         return report

@@ -8,6 +8,7 @@ public struct SnapshotRecord: Sendable, Equatable {
     public var volume: String
     public var volumePath: String
     public var chunkAverage: Int
+    public var crossMounts: Bool
     public var parent: BlobID?
     public var root: BlobID
     /// The volume root directory's own metadata, encoded by the Snapshots module.
@@ -23,12 +24,13 @@ public struct SnapshotRecord: Sendable, Equatable {
     public var bytesAdded: UInt64
     public var skipped: UInt64
 
-    public init(volume: String, volumePath: String, chunkAverage: Int, parent: BlobID?, root: BlobID, rootMetadata: [UInt8],
+    public init(volume: String, volumePath: String, chunkAverage: Int, crossMounts: Bool = false, parent: BlobID?, root: BlobID, rootMetadata: [UInt8],
                 timeNanoseconds: Int64, epoch: UInt64, origin: String, state: String,
                 files: UInt64, directories: UInt64, bytesTotal: UInt64, bytesAdded: UInt64, skipped: UInt64) {
         self.volume = volume
         self.volumePath = volumePath
         self.chunkAverage = chunkAverage
+        self.crossMounts = crossMounts
         self.parent = parent
         self.root = root
         self.rootMetadata = rootMetadata
@@ -57,6 +59,7 @@ public struct SnapshotRecord: Sendable, Equatable {
         writer.string(volume)
         writer.string(volumePath)
         writer.u32(UInt32(chunkAverage))
+        writer.u8(crossMounts ? 1 : 0)
         if let parent { writer.u8(1); writer.id(parent) } else { writer.u8(0) }
         writer.id(root)
         writer.data(rootMetadata)
@@ -81,6 +84,8 @@ public struct SnapshotRecord: Sendable, Equatable {
         let volume = try reader.string(limit: maxVolumeNameLength)
         let path = try reader.string(limit: 65536)
         let average = Int(try reader.u32())
+        let crossMountsFlag = try reader.u8()
+        guard crossMountsFlag <= 1 else { throw RepositoryError(.corrupt, "snapshot record: cross-mounts flag \(crossMountsFlag)") }
         let hasParent = try reader.u8()
         guard hasParent <= 1 else { throw RepositoryError(.corrupt, "snapshot record: parent flag \(hasParent)") }
         let parent: BlobID? = hasParent == 1 ? try reader.id() : nil
@@ -93,7 +98,7 @@ public struct SnapshotRecord: Sendable, Equatable {
         var counters: [UInt64] = []
         for _ in 0..<5 { counters.append(try reader.u64()) }
         try reader.expectEnd()
-        return SnapshotRecord(volume: volume, volumePath: path, chunkAverage: average, parent: parent, root: root,
+        return SnapshotRecord(volume: volume, volumePath: path, chunkAverage: average, crossMounts: crossMountsFlag == 1, parent: parent, root: root,
                               rootMetadata: rootMetadata, timeNanoseconds: time, epoch: epoch, origin: origin, state: state,
                               files: counters[0], directories: counters[1], bytesTotal: counters[2],
                               bytesAdded: counters[3], skipped: counters[4])

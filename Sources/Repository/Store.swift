@@ -43,7 +43,7 @@ public final class Store: Sendable {
                                    purpose: access == .exclusive ? "collect garbage while others read the store" : "read the store during gc")
         writeLock = access == .read
             ? nil
-            : try FileLock(path: directory + "/write.lock", mode: .exclusive, purpose: "write to the store")
+            : try FileLock(path: directory + "/write.lock", mode: .exclusive, purpose: "write to the store", recordsHolder: true)
         index = try Index(path: indexPath)
         packs = PackFiles(directory: directory + "/packs")
         if access != .read { try discardUncommittedTails() }

@@ -38,10 +38,11 @@ public final class GarbageCollector {
         report.deadBlobs = byPack.values.reduce(0) { $0 + $1.dead.count }
         let sizes = try store.index.packSizes()
         let newest = sizes.keys.max() ?? 0
+        // One writer: rewritten packs share new packs instead of one each.
+        let writer = BlobWriter(store: store, checkpointBytes: .max, appendsToExistingPacks: false)
         for (pack, blobs) in byPack.sorted(by: { $0.key < $1.key }) where !blobs.dead.isEmpty {
             let deadBytes = blobs.dead.reduce(0) { $0 + PackFormat.headerLength + $1.storedLength }
             let total = max(1, sizes[pack] ?? 1)
-            let writer = BlobWriter(store: store, checkpointBytes: .max, appendsToExistingPacks: false)
             if blobs.live.isEmpty {
                 try writer.commitRelocation(deleted: blobs.dead.map(\.id), removedPacks: [pack])
                 try remove(pack)

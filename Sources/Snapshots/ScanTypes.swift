@@ -45,4 +45,5 @@ public struct ScanResult: Sendable {
     public let rootMetadata: [UInt8]
     public let statistics: ScanStatistics
     public let problems: [ScanProblem]
+    public let notes: [String]
 }

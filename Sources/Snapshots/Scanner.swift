@@ -23,6 +23,8 @@ public final class Scanner {
     private var volumePath: [UInt8] = []
     private var statistics = ScanStatistics()
     private var problems: [ScanProblem] = []
+    /// Things the user should know that skipped nothing.
+    private var notes: [String] = []
     /// Files with several links seen in this scan, by inode.
     private var linkGroups: [UInt64: (status: FileStatus, file: ChunkPipeline.PendingFile, xattrs: [ExtendedAttribute])] = [:]
 
@@ -45,7 +47,7 @@ public final class Scanner {
         defer { close(root) }
         guard let status = FileSystem.status(of: root) else { throw RepositoryError.system("fstat", path: path) }
         rootDevice = status.device
-        let parentTree = try parent.map { try loadTree($0) }
+        let parentTree = parent.flatMap { loadParentTree($0) }
         let pendingRoot: ChunkPipeline.PendingTree
         do { pendingRoot = try scanDirectory(root, relative: [], parent: parentTree) } catch let error as SourceError {
             throw RepositoryError(.io, "cannot read the volume root \(path): \(error.message)", hint: "check the path and its permissions")
@@ -62,11 +64,21 @@ public final class Scanner {
         statistics.chunksAdded = pipeline.chunksAdded
         statistics.chunkBytesNew = UInt64(pipeline.chunkBytesNew)
         statistics.treesAdded = pipeline.treesAdded
-        return ScanResult(root: tree, rootMetadata: RootMetadata.encode(rootEntry), statistics: statistics, problems: problems)
+        return ScanResult(root: tree, rootMetadata: RootMetadata.encode(rootEntry), statistics: statistics, problems: problems, notes: notes)
     }
 
-    private func loadTree(_ id: BlobID) throws -> Tree {
-        try Tree.decode(try store.read(id, kind: .tree, using: decompressor))
+    /// The parent snapshot's tree, or nil when it cannot be read (damaged):
+    /// then every file below is read again, which also re-stores lost chunks.
+    /// A tree that fails its check is dropped from the index, so that this
+    /// snapshot stores it again instead of deduplicating against bad bytes.
+    private func loadParentTree(_ id: BlobID) -> Tree? {
+        do {
+            return try Tree.decode(try store.read(id, kind: .tree, using: decompressor))
+        } catch {
+            notes.append("the previous snapshot's tree \(id.short) is damaged (\(error)); its directory was read again in full")
+            try? store.index.relocate(moved: [], deleted: [id], removedPacks: [], packSizes: [:])
+            return nil
+        }
     }
 
     private func report(_ relative: [UInt8], _ message: String) {
@@ -163,7 +175,7 @@ public final class Scanner {
             report(relative, "mount point: recorded empty (use --cross-mounts to include it)")
             return try pipeline.buildTree(entries: [], files: [], subtrees: [])
         }
-        let oldTree = try old.flatMap { $0.kind == .directory ? $0.subtree : nil }.map { try loadTree($0) }
+        let oldTree = old.flatMap { $0.kind == .directory ? $0.subtree : nil }.flatMap { loadParentTree($0) }
         do {
             return try scanDirectory(child, relative: relative, parent: oldTree)
         } catch let error as SourceError {

@@ -16,6 +16,7 @@ public struct SnapshotOutcome: Sendable {
     public let record: SnapshotRecord
     public let statistics: ScanStatistics
     public let problems: [ScanProblem]
+    public let notes: [String]
     public let bytesAdded: Int
     public let chunkBytesStored: Int
     public let treeBytesStored: Int
@@ -55,27 +56,29 @@ public final class SnapshotEngine {
 
     // MARK: snapshot
 
-    public func snapshot(volume name: String, progress: ((ScanStatistics, String) -> Void)? = nil) throws -> SnapshotOutcome {
+    /// `rehash` reads every file instead of trusting the parent snapshot: after
+    /// `verify --repair` dropped damaged chunks, it stores them again.
+    public func snapshot(volume name: String, rehash: Bool = false, progress: ((ScanStatistics, String) -> Void)? = nil) throws -> SnapshotOutcome {
         let store = try Store(at: stateDirectory, access: .write)
-        return try snapshot(volume: try volume(name, in: store), store: store, state: "complete", progress: progress)
+        return try snapshot(volume: try volume(name, in: store), store: store, state: "complete", rehash: rehash, progress: progress)
     }
 
-    func snapshot(volume: VolumeRecord, store: Store, state: String,
+    func snapshot(volume: VolumeRecord, store: Store, state: String, rehash: Bool = false,
                   progress: ((ScanStatistics, String) -> Void)?) throws -> SnapshotOutcome {
         let started = Date()
         let parent = try store.snapshots(volume: volume.name).last
         let writer = BlobWriter(store: store)
         let options = ScanOptions(chunker: try ChunkerParameters(average: volume.chunkAverage), crossMounts: volume.crossMounts)
         let scanner = Scanner(store: store, writer: writer, options: options, progress: progress)
-        let result = try scanner.scan(path: volume.path, parent: parent?.record.root)
+        let result = try scanner.scan(path: volume.path, parent: rehash ? nil : parent?.record.root)
         let stats = result.statistics
         let record = SnapshotRecord(
-            volume: volume.name, volumePath: volume.path, chunkAverage: volume.chunkAverage, parent: parent?.id,
+            volume: volume.name, volumePath: volume.path, chunkAverage: volume.chunkAverage, crossMounts: volume.crossMounts, parent: parent?.id,
             root: result.root, rootMetadata: result.rootMetadata, timeNanoseconds: Self.now(), epoch: 0,
             origin: nodeName, state: state, files: UInt64(stats.files), directories: UInt64(stats.directories),
             bytesTotal: stats.bytesTotal, bytesAdded: UInt64(writer.bytesWritten), skipped: UInt64(result.problems.count))
         let id = try writer.commit(record, compressor: Compressor())
-        return SnapshotOutcome(id: id, record: record, statistics: stats, problems: result.problems,
+        return SnapshotOutcome(id: id, record: record, statistics: stats, problems: result.problems, notes: result.notes,
                                bytesAdded: writer.bytesWritten, chunkBytesStored: writer.bytesWrittenByKind[.chunk] ?? 0,
                                treeBytesStored: writer.bytesWrittenByKind[.tree] ?? 0, seconds: Date().timeIntervalSince(started))
     }
@@ -91,7 +94,8 @@ public final class SnapshotEngine {
         }
         switch selector {
         case .latest:
-            return snapshots.last!
+            // Safety copies (pre-restore) and diverged states are never "latest" unless alone.
+            return snapshots.last { $0.record.state == "complete" } ?? snapshots.last!
         case .id(let prefix):
             let lower = prefix.lowercased()
             guard lower.count >= 4, lower.allSatisfy(\.isHexDigit) else {
@@ -220,8 +224,16 @@ public final class SnapshotEngine {
         return try GarbageCollector(store: store).run()
     }
 
-    public func verify(readData: Bool, progress: ((Int) -> Void)? = nil) throws -> VerifyReport {
-        let store = try Store(at: stateDirectory, access: .read)
-        return try Verifier(store: store, readData: readData, progress: progress).run()
+    /// With `repair`, damaged blobs are dropped from the index afterwards, so
+    /// the next `snapshot --rehash` stores them again from the live data.
+    public func verify(readData: Bool, repair: Bool = false, progress: ((Int) -> Void)? = nil) throws -> VerifyReport {
+        let store = try Store(at: stateDirectory, access: repair ? .write : .read)
+        var report = try Verifier(store: store, readData: readData, progress: progress).run()
+        if repair {
+            let ids = report.damaged.compactMap { BlobID(hex: $0.blob) }
+            try store.index.relocate(moved: [], deleted: ids, removedPacks: [], packSizes: [:])
+            report.dropped = ids.count
+        }
+        return report
     }
 }

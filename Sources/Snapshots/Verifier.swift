@@ -17,6 +17,8 @@ public struct VerifyReport: Sendable {
     public var snapshotsChecked = 0
     public var damaged: [Damage] = []
     public var notes: [String] = []
+    /// Damaged blobs removed from the index by `--repair`.
+    public var dropped = 0
     public var ok: Bool { damaged.isEmpty }
 }
 
@@ -99,7 +101,8 @@ public final class Verifier {
                         _ = try store.read(location, using: decompressors[worker])
                     } else {
                         let header = try store.readHeader(location)
-                        if header.id != location.id || header.kind != location.kind || header.storedLength != location.storedLength {
+                        if header.id != location.id || header.kind != location.kind || header.storedLength != location.storedLength
+                            || header.rawLength != location.rawLength || header.compression != location.compression {
                             out[index] = "the record at this offset is not this blob"
                         }
                     }
