@@ -11,7 +11,7 @@ public struct BinaryWriter: Sendable {
     public mutating func u64(_ value: UInt64) { integer(value) }
     public mutating func i64(_ value: Int64) { integer(value) }
     public mutating func raw(_ value: [UInt8]) { bytes.append(contentsOf: value) }
-    public mutating func id(_ value: BlobID) { bytes.append(contentsOf: value.bytes) }
+    public mutating func id(_ value: BlobID) { value.append(to: &bytes) }
 
     /// A length-prefixed byte string (u32 length).
     public mutating func data(_ value: [UInt8]) {

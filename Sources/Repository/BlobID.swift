@@ -10,11 +10,26 @@ public struct BlobID: Hashable, Comparable, Sendable, CustomStringConvertible {
 
     public init?(bytes: some Collection<UInt8>) {
         guard bytes.count == Self.byteCount else { return nil }
-        var words: [UInt64] = [0, 0, 0, 0]
-        for (index, byte) in bytes.enumerated() {
-            words[index / 8] = words[index / 8] << 8 | UInt64(byte)
+        // Big-endian words, built without an intermediate allocation.
+        var words = (UInt64(0), UInt64(0), UInt64(0), UInt64(0))
+        var index = 0
+        for byte in bytes {
+            switch index >> 3 {
+            case 0: words.0 = words.0 << 8 | UInt64(byte)
+            case 1: words.1 = words.1 << 8 | UInt64(byte)
+            case 2: words.2 = words.2 << 8 | UInt64(byte)
+            default: words.3 = words.3 << 8 | UInt64(byte)
+            }
+            index += 1
         }
-        (w0, w1, w2, w3) = (words[0], words[1], words[2], words[3])
+        (w0, w1, w2, w3) = words
+    }
+
+    /// Appends the 32 bytes to `buffer` (big-endian words).
+    public func append(to buffer: inout [UInt8]) {
+        for word in [w0.bigEndian, w1.bigEndian, w2.bigEndian, w3.bigEndian] {
+            withUnsafeBytes(of: word) { buffer.append(contentsOf: $0) }
+        }
     }
 
     public init?(hex: String) {
@@ -48,9 +63,7 @@ public struct BlobID: Hashable, Comparable, Sendable, CustomStringConvertible {
     public var bytes: [UInt8] {
         var out = [UInt8]()
         out.reserveCapacity(32)
-        for word in [w0, w1, w2, w3] {
-            for shift in stride(from: 56, through: 0, by: -8) { out.append(UInt8(truncatingIfNeeded: word >> UInt64(shift))) }
-        }
+        append(to: &out)
         return out
     }
 

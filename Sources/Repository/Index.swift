@@ -54,7 +54,9 @@ public final class Index: Sendable {
         }
         do {
             pool = try DatabasePool(path: path, configuration: config)
-            try IndexSchema.migrator.migrate(pool)
+            // Only migrate (a write transaction and an fsync) when something is missing.
+            let migrator = IndexSchema.migrator
+            if try !pool.read({ try migrator.hasCompletedMigrations($0) }) { try migrator.migrate(pool) }
         } catch {
             throw RepositoryError(.index, "cannot open the index \(path)", hint: Self.repairHint, underlying: error)
         }

@@ -10,7 +10,7 @@ import Synchronization
 /// ones compressed in parallel and appended in order; then the batch's tree
 /// jobs, which need those chunks' ids. Jobs run in submission order, so a
 /// directory's tree is built after its files' chunks and its subdirectories'
-/// trees. At most two batches exist at a time, so memory stays bounded.
+/// trees. At most three batches exist at a time, so memory stays bounded.
 ///
 /// Threading contract: `add`, `buildTree` and `finish` are called from one
 /// thread. `PendingFile` and `PendingTree` are written and read only on the
@@ -24,6 +24,10 @@ final class ChunkPipeline: @unchecked Sendable {
     /// A directory whose tree id is known once its job has run.
     final class PendingTree: @unchecked Sendable {
         var id: BlobID?
+        /// The same directory's tree in the parent snapshot: if the new tree
+        /// hashes the same, it is stored already and needs no lookup.
+        let previous: BlobID?
+        init(previous: BlobID?) { self.previous = previous }
     }
 
     private struct TreeJob {
@@ -46,8 +50,12 @@ final class ChunkPipeline: @unchecked Sendable {
     private let treeCompressor: Compressor
     private let batchBytes: Int
     private let queue = DispatchQueue(label: "barge.chunk-pipeline")
-    private let slots = DispatchSemaphore(value: 1)
-    private let spare = Mutex<[UInt8]?>(nil)
+    /// Two batches queued or processing while a third fills: enough to keep
+    /// both cores busy through the serial steps, 3 × 4 MiB at most.
+    private let slots = DispatchSemaphore(value: 2)
+    /// Batch buffers handed back by the processing thread, for reuse.
+    private let spares = Mutex<[[UInt8]]>([])
+    private let capacity: Int
     private let failure = Mutex<(any Error)?>(nil)
     private var current: Batch
 
@@ -56,14 +64,15 @@ final class ChunkPipeline: @unchecked Sendable {
     private(set) var chunkBytesNew = 0
     private(set) var treesAdded = 0
 
-    init(writer: BlobWriter, workers: Int, compressionLevel: Int32, batchBytes: Int = 8 << 20) {
+    init(writer: BlobWriter, workers: Int, compressionLevel: Int32, maximumChunk: Int, batchBytes: Int = 4 << 20) {
         self.writer = writer
         self.workers = max(1, workers)
         self.compressors = (0..<max(1, workers)).map { _ in Compressor(level: compressionLevel) }
         self.treeCompressor = Compressor(level: compressionLevel)
         self.batchBytes = batchBytes
+        self.capacity = batchBytes + maximumChunk
         current = Batch(bytes: [])
-        current.bytes.reserveCapacity(batchBytes + PackFormat.maxChunkLength)
+        current.bytes.reserveCapacity(capacity)
     }
 
     func add(_ chunk: UnsafeRawBufferPointer, to file: PendingFile) throws {
@@ -75,8 +84,8 @@ final class ChunkPipeline: @unchecked Sendable {
     /// Queues the tree of a directory: `entries` get their chunks and subtree
     /// ids filled in from `files` and `subtrees` once those are known.
     func buildTree(entries: [TreeEntry], files: [(index: Int, file: PendingFile)],
-                   subtrees: [(index: Int, tree: PendingTree)]) throws -> PendingTree {
-        let result = PendingTree()
+                   subtrees: [(index: Int, tree: PendingTree)], previous: BlobID?) throws -> PendingTree {
+        let result = PendingTree(previous: previous)
         current.trees.append(TreeJob(entries: entries, files: files, subtrees: subtrees, result: result))
         if current.trees.count >= 1024 { try submit() }
         return result
@@ -94,15 +103,15 @@ final class ChunkPipeline: @unchecked Sendable {
         guard !current.items.isEmpty || !current.trees.isEmpty else { return }
         slots.wait()
         let batch = current
-        var buffer = spare.withLock { $0.take() } ?? []
+        var buffer = spares.withLock { $0.popLast() } ?? []
         buffer.removeAll(keepingCapacity: true)
-        buffer.reserveCapacity(batchBytes + PackFormat.maxChunkLength)
+        buffer.reserveCapacity(capacity)
         current = Batch(bytes: buffer)
         queue.async { [self] in
             defer { slots.signal() }
             guard failure.withLock({ $0 }) == nil else { return }
             do { try process(batch) } catch { failure.withLock { $0 = error } }
-            spare.withLock { $0 = batch.bytes }
+            spares.withLock { $0.append(batch.bytes) }
         }
     }
 
@@ -158,8 +167,9 @@ final class ChunkPipeline: @unchecked Sendable {
             }
             let id = BlobID.of(.tree, bytes)
             job.result.id = id
-            encoded.append((id, bytes))
+            if id != job.result.previous { encoded.append((id, bytes)) }
         }
+        guard !encoded.isEmpty else { return }
         let known = try writer.known(encoded.map(\.id))
         for (id, bytes) in encoded where !known.contains(id) && !writer.isPending(id) {
             try writer.append(id: id, kind: .tree, raw: bytes, compressor: treeCompressor)

@@ -36,10 +36,10 @@ final class RestoreSink: @unchecked Sendable {
     private var batchBytes = 0
     private let openFiles = Atomic<Int>(0)
     private let writing = DispatchQueue(label: "barge.restore-writer")
-    private let slots = DispatchSemaphore(value: 1)
+    private let slots = DispatchSemaphore(value: 2)
     private let failure = Mutex<RepositoryError?>(nil)
     private let written = Atomic<UInt64>(0)
-    private static let batchLimit = 16 << 20
+    private static let batchLimit = 8 << 20
     private static let openFileLimit = 256
 
     var bytesWritten: UInt64 { written.load(ordering: .relaxed) }

@@ -34,6 +34,7 @@ public final class Restorer {
     private let options: RestoreOptions
     private let decompressor = Decompressor()
     private let progress: ((RestoreStatistics, String) -> Void)?
+    private var throttle = ProgressThrottle()
     private var statistics = RestoreStatistics()
     private var linked: [UInt64: [UInt8]] = [:]
     /// Directories in post-order: their times are set once every file is written.
@@ -160,7 +161,7 @@ public final class Restorer {
             if entry.linkGroup != 0 { linked[entry.linkGroup] = path }
             try sink.add(descriptor: descriptor, entry: entry, path: path)
             statistics.files += 1
-            progress?(statistics, TreeEntry.display(path))
+            if let progress, throttle.due() { progress(statistics, TreeEntry.display(path)) }
         case .symlink:
             let result = FileSystem.withCString(entry.symlinkTarget) { target in
                 FileSystem.withCString(name) { symlinkat(target, directory, $0) }

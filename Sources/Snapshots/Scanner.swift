@@ -13,6 +13,7 @@ public final class Scanner {
     private let pipeline: ChunkPipeline
     private let decompressor = Decompressor()
     private let progress: ((ScanStatistics, String) -> Void)?
+    private var throttle = ProgressThrottle()
     /// Allocated on the first file that must be read, and never zeroed: an
     /// incremental snapshot that reads nothing does not pay for it.
     private lazy var readBuffer: [UInt8] = {
@@ -33,7 +34,8 @@ public final class Scanner {
         self.store = store
         self.options = options
         self.chunker = FastCDC(options.chunker)
-        self.pipeline = ChunkPipeline(writer: writer, workers: options.workers, compressionLevel: options.compressionLevel)
+        self.pipeline = ChunkPipeline(writer: writer, workers: options.workers, compressionLevel: options.compressionLevel,
+                                      maximumChunk: options.chunker.maximum)
         self.progress = progress
     }
 
@@ -49,7 +51,7 @@ public final class Scanner {
         rootDevice = status.device
         let parentTree = parent.flatMap { loadParentTree($0) }
         let pendingRoot: ChunkPipeline.PendingTree
-        do { pendingRoot = try scanDirectory(root, relative: [], parent: parentTree) } catch let error as SourceError {
+        do { pendingRoot = try scanDirectory(root, relative: [], parent: parentTree, previous: parentTree == nil ? nil : parent) } catch let error as SourceError {
             throw RepositoryError(.io, "cannot read the volume root \(path): \(error.message)", hint: "check the path and its permissions")
         }
         try pipeline.finish()
@@ -107,7 +109,7 @@ public final class Scanner {
         }
     }
 
-    private func scanDirectory(_ directory: Int32, relative: [UInt8], parent: Tree?) throws -> ChunkPipeline.PendingTree {
+    private func scanDirectory(_ directory: Int32, relative: [UInt8], parent: Tree?, previous: BlobID?) throws -> ChunkPipeline.PendingTree {
         let names: [[UInt8]]
         switch FileSystem.names(in: directory) {
         case .success(let found): names = found
@@ -116,10 +118,17 @@ public final class Scanner {
         var entries: [TreeEntry] = []
         var pending: [(index: Int, file: ChunkPipeline.PendingFile)] = []
         var subtrees: [(index: Int, tree: ChunkPipeline.PendingTree)] = []
-        for name in names {
+        let statuses = names.map { FileSystem.status(at: directory, $0) }
+        let toRead = zip(names, statuses).compactMap { name, result -> (name: [UInt8], size: UInt64)? in
+            guard case .success(let status) = result, status.kind == .file, status.size > 0,
+                  !isUnchanged(status, since: parent?.entry(named: name)) else { return nil }
+            return (name, status.size)
+        }
+        let readAhead = toRead.isEmpty ? nil : ReadAhead(directory: directory, files: toRead)
+        for (name, result) in zip(names, statuses) {
             let path = FileSystem.join(relative, name)
             let status: FileStatus
-            switch FileSystem.status(at: directory, name) {
+            switch result {
             case .success(let found): status = found
             case .failure(let error) where error.code == ENOENT: continue // deleted while we walked
             case .failure(let error): report(path, "skipped: \(error.text)"); continue
@@ -128,15 +137,18 @@ public final class Scanner {
             let old = parent?.entry(named: name)
             switch status.kind {
             case .directory:
+                readAhead?.pause()
+                defer { readAhead?.resume() }
                 guard let subtree = try scanSubdirectory(directory, name: name, relative: path, status: status, old: old, entry: &entry) else { continue }
                 subtrees.append((entries.count, subtree))
                 statistics.directories += 1
             case .file:
-                guard let file = try scanFile(directory, name: name, relative: path, status: status, old: old, entry: &entry) else { continue }
+                guard let file = try scanFile(directory, name: name, relative: path, status: status, old: old, entry: &entry,
+                                              opened: readAhead?.take(name)) else { continue }
                 if let file { pending.append((entries.count, file)) }
                 statistics.files += 1
                 statistics.bytesTotal += entry.size
-                progress?(statistics, TreeEntry.display(path))
+                if let progress, throttle.due() { progress(statistics, TreeEntry.display(path)) }
             case .symlink:
                 switch FileSystem.readLink(at: directory, name) {
                 case .success(let target) where !target.isEmpty: entry.symlinkTarget = target
@@ -152,7 +164,7 @@ public final class Scanner {
             }
             entries.append(entry)
         }
-        return try pipeline.buildTree(entries: entries, files: pending, subtrees: subtrees)
+        return try pipeline.buildTree(entries: entries, files: pending, subtrees: subtrees, previous: previous)
     }
 
     /// Hard-link groups are per file system: an inode number is unique only on its device.
@@ -173,11 +185,12 @@ public final class Scanner {
         entry.xattrs = attributes(descriptor: child, relative: relative)
         if status.device != rootDevice && !options.crossMounts {
             report(relative, "mount point: recorded empty (use --cross-mounts to include it)")
-            return try pipeline.buildTree(entries: [], files: [], subtrees: [])
+            return try pipeline.buildTree(entries: [], files: [], subtrees: [], previous: nil)
         }
-        let oldTree = old.flatMap { $0.kind == .directory ? $0.subtree : nil }.flatMap { loadParentTree($0) }
+        let oldID = old.flatMap { $0.kind == .directory ? $0.subtree : nil }
+        let oldTree = oldID.flatMap { loadParentTree($0) }
         do {
-            return try scanDirectory(child, relative: relative, parent: oldTree)
+            return try scanDirectory(child, relative: relative, parent: oldTree, previous: oldTree == nil ? nil : oldID)
         } catch let error as SourceError {
             report(relative, "skipped: \(error.message)")
             return nil
@@ -186,8 +199,17 @@ public final class Scanner {
 
     /// Fills `entry` for a regular file. Returns `.some(nil)` when the chunks are
     /// already known, `.some(file)` when they arrive with the next flush, nil to skip.
+    /// The incremental rule: same size, mtime, ctime and inode as in the parent snapshot.
+    private func isUnchanged(_ status: FileStatus, since old: TreeEntry?) -> Bool {
+        guard let old, old.kind == .file else { return false }
+        return old.size == status.size && old.mtimeNanoseconds == status.mtimeNanoseconds
+            && old.ctimeNanoseconds == status.ctimeNanoseconds && old.inode == status.inode
+    }
+
     private func scanFile(_ directory: Int32, name: [UInt8], relative: [UInt8], status: FileStatus,
-                          old: TreeEntry?, entry: inout TreeEntry) throws -> ChunkPipeline.PendingFile?? {
+                          old: TreeEntry?, entry: inout TreeEntry, opened: Int32?) throws -> ChunkPipeline.PendingFile?? {
+        var opened = opened
+        defer { if let fd = opened { close(fd) } }
         if status.device != rootDevice && !options.crossMounts {
             report(relative, "mount point (a bind-mounted file): not included (use --cross-mounts to include it)")
             return nil
@@ -195,8 +217,7 @@ public final class Scanner {
         entry.size = status.size
         entry.sparse = status.allocatedBytes < status.size
         if status.links > 1 { entry.linkGroup = linkGroup(status) }
-        if let old, old.kind == .file, old.size == status.size, old.mtimeNanoseconds == status.mtimeNanoseconds,
-           old.ctimeNanoseconds == status.ctimeNanoseconds, old.inode == status.inode {
+        if let old, isUnchanged(status, since: old) {
             entry.chunks = old.chunks
             entry.xattrs = old.xattrs
             entry.sparse = old.sparse
@@ -206,7 +227,8 @@ public final class Scanner {
             entry.xattrs = seen.xattrs
             return .some(seen.file)
         }
-        var descriptor = FileSystem.open(at: directory, name, O_RDONLY | O_NOFOLLOW | barge_o_noatime())
+        var descriptor = opened ?? FileSystem.open(at: directory, name, O_RDONLY | O_NOFOLLOW | barge_o_noatime())
+        opened = nil
         if descriptor < 0 && errno == EPERM { descriptor = FileSystem.open(at: directory, name, O_RDONLY | O_NOFOLLOW) }
         guard descriptor >= 0 else {
             if errno != ENOENT { report(relative, "skipped: \(String(cString: strerror(errno)))") }
