@@ -41,11 +41,13 @@ let package = Package(
         ]),
         .executableTarget(name: "barge", dependencies: ["BargeCLI"]),
 
-        .testTarget(name: "ChunkingTests", dependencies: ["Chunking"]),
-        .testTarget(name: "DeltaTests", dependencies: ["Delta"]),
-        .testTarget(name: "RepositoryTests", dependencies: ["Repository"]),
-        .testTarget(name: "SnapshotsTests", dependencies: ["Snapshots", "Repository"]),
-        .testTarget(name: "BargeCLITests", dependencies: ["BargeCLI", "Snapshots", "Repository", "CLinux"]),
+        // Seeded test data shared by the test targets.
+        .target(name: "TestSupport", dependencies: ["Chunking"], path: "Tests/Support"),
+        .testTarget(name: "ChunkingTests", dependencies: ["Chunking", "TestSupport"]),
+        .testTarget(name: "DeltaTests", dependencies: ["Delta", "TestSupport"]),
+        .testTarget(name: "RepositoryTests", dependencies: ["Repository", "TestSupport"]),
+        .testTarget(name: "SnapshotsTests", dependencies: ["Snapshots", "Repository", "TestSupport"]),
+        .testTarget(name: "BargeCLITests", dependencies: ["BargeCLI", "Snapshots", "Repository", "CLinux", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

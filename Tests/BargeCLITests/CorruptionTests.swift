@@ -1,6 +1,7 @@
 import Foundation
 import Repository
 import Testing
+import TestSupport
 
 #if canImport(Glibc)
 import Glibc

@@ -1,47 +1,12 @@
 import CLinux
 import Foundation
 import Testing
+import TestSupport
 
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// SplitMix64: a tiny seeded PRNG, so every generated tree is the same on every run.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    mutating func below(_ bound: Int) -> Int { Int(next() % UInt64(bound)) }
-
-    /// Incompressible bytes.
-    mutating func bytes(_ count: Int) -> [UInt8] {
-        var out = [UInt8](repeating: 0, count: count)
-        out.withUnsafeMutableBytes { raw in
-            var offset = 0
-            while offset + 8 <= count { raw.storeBytes(of: next(), toByteOffset: offset, as: UInt64.self); offset += 8 }
-            var tail = next()
-            while offset < count { raw[offset] = UInt8(truncatingIfNeeded: tail); tail >>= 8; offset += 1 }
-        }
-        return out
-    }
-
-    /// Compressible text: lines of words from a small vocabulary.
-    mutating func text(_ count: Int) -> [UInt8] {
-        let words = ["barge ", "chunk ", "pack ", "tree ", "index ", "volume ", "snapshot ", "restore ", "42 ", "ok\n"].map { Array($0.utf8) }
-        var out = [UInt8]()
-        out.reserveCapacity(count + 16)
-        while out.count < count { out += words[below(words.count)] }
-        return Array(out.prefix(count))
-    }
-}
 
 /// File system calls on byte-string paths, so names that are not UTF-8 work.
 enum RawFS {

@@ -1,6 +1,7 @@
 import Chunking
 import Foundation
 import Testing
+import TestSupport
 
 struct ChunkVector: Codable, Sendable, CustomTestStringConvertible {
     let kind: String
@@ -20,11 +21,7 @@ struct ChunkVector: Codable, Sendable, CustomTestStringConvertible {
             let alphabet = Array("abc \n".utf8)
             return (0..<length).map { _ in alphabet[Int(generator.next() % UInt64(alphabet.count))] }
         default:
-            var generator = SplitMix64(seed: seed)
-            var out: [UInt8] = []
-            out.reserveCapacity(length + 8)
-            while out.count < length { withUnsafeBytes(of: generator.next().littleEndian) { out.append(contentsOf: $0) } }
-            return Array(out.prefix(length))
+            return randomBytes(length, seed: seed)
         }
     }
 }

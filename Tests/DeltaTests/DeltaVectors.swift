@@ -2,38 +2,9 @@ import Foundation
 import Testing
 
 import Delta
+import TestSupport
 
 // Test vectors (testdata/delta/cases.json), a seeded PRNG and helpers shared by the suites.
-
-/// Deterministic bytes for vectors and fuzzing (SplitMix64), so failures reproduce.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    mutating func bytes(_ count: Int) -> [UInt8] {
-        var out = [UInt8](repeating: 0, count: count)
-        out.withUnsafeMutableBytes { raw in
-            var i = 0
-            while i < raw.count {
-                var word = next()
-                for _ in 0..<min(8, raw.count - i) {
-                    raw[i] = UInt8(truncatingIfNeeded: word)
-                    word >>= 8
-                    i += 1
-                }
-            }
-        }
-        return out
-    }
-}
 
 struct Edit: Decodable, Sendable {
     enum Kind: String, Decodable, Sendable { case overwrite, insert, delete, replace }

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 @testable import Repository
 
 enum TestData {
@@ -21,20 +22,7 @@ final class TemporaryDirectory {
 
 /// Deterministic bytes for tests.
 struct Bytes {
-    static func random(_ count: Int, seed: UInt64) -> [UInt8] {
-        var state = seed
-        var out = [UInt8]()
-        out.reserveCapacity(count)
-        while out.count < count {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            z ^= z >> 31
-            withUnsafeBytes(of: z) { out.append(contentsOf: $0) }
-        }
-        return Array(out.prefix(count))
-    }
+    static func random(_ count: Int, seed: UInt64) -> [UInt8] { randomBytes(count, seed: seed) }
 
     static func text(_ count: Int) -> [UInt8] {
         Array(String(repeating: "the quick brown fox jumps over the lazy dog\n", count: count / 44 + 1).utf8.prefix(count))

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 import Repository
 @testable import Snapshots
 
@@ -34,19 +35,6 @@ final class Fixture {
         let store = try Store(at: state, access: .read)
         return try Tree.decode(try store.read(id, kind: .tree, using: Decompressor()))
     }
-}
-
-func randomBytes(_ count: Int, seed: UInt64) -> [UInt8] {
-    var state = seed, out = [UInt8]()
-    out.reserveCapacity(count + 8)
-    while out.count < count {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        withUnsafeBytes(of: z ^ (z >> 31)) { out.append(contentsOf: $0) }
-    }
-    return Array(out.prefix(count))
 }
 
 @Suite struct SnapshotEngineTests {
