@@ -14,6 +14,7 @@ public final class Scanner {
     private let decompressor = Decompressor()
     private let progress: ((ScanStatistics, String) -> Void)?
     private var throttle = ProgressThrottle()
+    private var prefetcher: TreePrefetcher?
     /// Allocated on the first file that must be read, and never zeroed: an
     /// incremental snapshot that reads nothing does not pay for it.
     private lazy var readBuffer: [UInt8] = {
@@ -50,6 +51,12 @@ public final class Scanner {
         guard let status = FileSystem.status(of: root) else { throw RepositoryError.system("fstat", path: path) }
         rootDevice = status.device
         let parentTree = parent.flatMap { loadParentTree($0) }
+        // Without a parent every file is read: let a second thread read ahead.
+        if parentTree == nil {
+            prefetcher = TreePrefetcher(root: path, crossMounts: options.crossMounts)
+            prefetcher?.start()
+        }
+        defer { prefetcher?.stop() }
         let pendingRoot: ChunkPipeline.PendingTree
         do { pendingRoot = try scanDirectory(root, relative: [], parent: parentTree, previous: parentTree == nil ? nil : parent) } catch let error as SourceError {
             throw RepositoryError(.io, "cannot read the volume root \(path): \(error.message)", hint: "check the path and its permissions")
@@ -292,6 +299,7 @@ public final class Scanner {
             }
             total += start
             statistics.bytesRead += UInt64(start)
+            prefetcher?.consume(start)
             if endOfFile { return total }
             readBuffer.withUnsafeMutableBytes { raw in
                 raw.baseAddress!.copyMemory(from: raw.baseAddress! + start, byteCount: filled - start)
