@@ -98,6 +98,13 @@ final class ChunkPipeline: @unchecked Sendable {
         if let error = failure.withLock({ $0 }) { throw error }
     }
 
+    /// After a failed scan: queued batches are skipped, and when this returns
+    /// the processing thread no longer touches the writer.
+    func cancel() {
+        failure.withLock { if $0 == nil { $0 = CancellationError() } }
+        queue.sync {}
+    }
+
     private func submit() throws {
         if let error = failure.withLock({ $0 }) { throw error }
         guard !current.items.isEmpty || !current.trees.isEmpty else { return }

@@ -18,6 +18,7 @@ final class RestoreSink: @unchecked Sendable {
         let path: [UInt8]
         var remaining: Int
         var bytesSinceWriteback = 0
+        var closed = false
         init(descriptor: Int32, entry: TreeEntry, path: [UInt8]) {
             self.descriptor = descriptor
             self.entry = entry
@@ -80,12 +81,31 @@ final class RestoreSink: @unchecked Sendable {
         slots.wait()
         writing.async { [self] in
             defer { slots.signal() }
-            guard failure.withLock({ $0 }) == nil else { return }
+            guard failure.withLock({ $0 }) == nil else { Self.closeAll(batch); return }
             do { try write(batch, data) } catch let error as RepositoryError {
                 failure.withLock { $0 = error }
+                Self.closeAll(batch)
             } catch {
                 failure.withLock { $0 = RepositoryError(.io, "\(error)") }
+                Self.closeAll(batch)
             }
+        }
+    }
+
+    /// After a failed restore: nothing more is written, every file is closed.
+    func cancel() {
+        failure.withLock { if $0 == nil { $0 = RepositoryError(.io, "restore cancelled") } }
+        writing.sync {}
+        Self.closeAll(tasks)
+        tasks.removeAll()
+    }
+
+    /// Closes each file of `batch` that is still open.
+    private static func closeAll(_ batch: [Task]) {
+        var seen: Set<ObjectIdentifier> = []
+        for task in batch where !task.file.closed && seen.insert(ObjectIdentifier(task.file)).inserted {
+            Glibc.close(task.file.descriptor)
+            task.file.closed = true
         }
     }
 
@@ -170,7 +190,7 @@ final class RestoreSink: @unchecked Sendable {
     }
 
     private func finish(_ file: OpenFile) throws {
-        defer { close(file.descriptor) }
+        defer { close(file.descriptor); file.closed = true }
         // Sets the length, and leaves a trailing hole in sparse files.
         guard ftruncate(file.descriptor, off_t(file.entry.size)) == 0 else { throw FileSystem.error("ftruncate", file.path) }
         metadata.apply(file.entry, descriptor: file.descriptor, path: file.path)

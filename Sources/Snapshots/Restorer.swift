@@ -89,12 +89,17 @@ public final class Restorer {
         root = directory
         metadata = MetadataWriter(applyOwnership: options.applyOwnership, stagingRoot: FileSystem.bytes("/proc/self/fd/\(directory)"))
         sink = RestoreSink(store: store, workers: options.workers, metadata: metadata)
-        if entry.kind == .directory, let subtree = entry.subtree {
-            try restoreTree(subtree, into: root, relative: [])
-        } else {
-            try restoreEntry(entry, in: root, relative: [])
+        do {
+            if entry.kind == .directory, let subtree = entry.subtree {
+                try restoreTree(subtree, into: root, relative: [])
+            } else {
+                try restoreEntry(entry, in: root, relative: [])
+            }
+            try sink.drain()
+        } catch {
+            sink.cancel()
+            throw error
         }
-        try sink.drain()
         for (path, directory) in directories {
             let descriptor = FileSystem.open(at: root, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW)
             guard descriptor >= 0 else { throw FileSystem.error("open", path) }

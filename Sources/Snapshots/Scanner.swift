@@ -27,7 +27,7 @@ public final class Scanner {
     private var problems: [ScanProblem] = []
     /// Things the user should know that skipped nothing.
     private var notes: [String] = []
-    /// Files with several links seen in this scan, by inode.
+    /// Files with several links seen in this scan, by link group.
     private var linkGroups: [UInt64: (status: FileStatus, file: ChunkPipeline.PendingFile, xattrs: [ExtendedAttribute])] = [:]
 
     public init(store: Store, writer: BlobWriter, options: ScanOptions,
@@ -58,8 +58,14 @@ public final class Scanner {
         }
         defer { prefetcher?.stop() }
         let pendingRoot: ChunkPipeline.PendingTree
-        do { pendingRoot = try scanDirectory(root, relative: [], parent: parentTree, previous: parentTree == nil ? nil : parent) } catch let error as SourceError {
-            throw RepositoryError(.io, "cannot read the volume root \(path): \(error.message)", hint: "check the path and its permissions")
+        do {
+            pendingRoot = try scanDirectory(root, relative: [], parent: parentTree, previous: parentTree == nil ? nil : parent)
+        } catch {
+            pipeline.cancel()
+            if let error = error as? SourceError {
+                throw RepositoryError(.io, "cannot read the volume root \(path): \(error.message)", hint: "check the path and its permissions")
+            }
+            throw error
         }
         try pipeline.finish()
         guard let tree = pendingRoot.id else { throw RepositoryError(.io, "the root tree of \(path) was not stored") }
