@@ -16,11 +16,9 @@ public final class Scanner {
     private var throttle = ProgressThrottle()
     private var prefetcher: TreePrefetcher?
     /// Allocated on the first file that must be read, and never zeroed: an
-    /// incremental snapshot that reads nothing does not pay for it.
-    private lazy var readBuffer: [UInt8] = {
-        let size = max(4 << 20, 2 * options.chunker.maximum)
-        return [UInt8](unsafeUninitializedCapacity: size) { _, initialized in initialized = size }
-    }()
+    /// incremental snapshot that reads nothing does not pay for it. (Not a
+    /// `lazy var`: mutating one in place copies it on every access.)
+    private var readBuffer: [UInt8] = []
     private var rootDevice: UInt64 = 0
     private var volumePath: [UInt8] = []
     private var statistics = ScanStatistics()
@@ -282,6 +280,10 @@ public final class Scanner {
         guard lseek(descriptor, 0, SEEK_SET) == 0 else { throw SourceError(message: "lseek: \(Errno(errno).text)") }
         // Our own readahead, well past the kernel's window: the disk reads the
         // next 32 MiB while this thread cuts and the pipeline hashes and compresses.
+        if readBuffer.isEmpty {
+            let size = max(4 << 20, 2 * options.chunker.maximum)
+            readBuffer = [UInt8](unsafeUninitializedCapacity: size) { _, initialized in initialized = size }
+        }
         var prefetched = 0
         let readahead = 32 << 20
         while true {
