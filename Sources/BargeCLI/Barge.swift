@@ -8,7 +8,7 @@ public struct Barge: ParsableCommand {
         commandName: "barge",
         abstract: "Snapshots, replicates and moves the state of containers between nodes.",
         discussion: """
-            Exit codes: 0 ok · 1 error (including damage found by verify) · 2 usage · 3 done, but some files were skipped.
+            Exit codes: 0 ok · 1 error (including damage found by verify) · 2 usage · 3 done, with entries skipped or warnings printed.
             The state directory is --state-dir, else $BARGE_STATE_DIR, else /var/lib/barge.
             """,
         subcommands: [InitCommand.self, VolumeCommand.self, SnapshotCommand.self, SnapshotsCommand.self,

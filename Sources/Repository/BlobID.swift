@@ -45,13 +45,11 @@ public struct BlobID: Hashable, Comparable, Sendable, CustomStringConvertible {
         bytes.withUnsafeBytes { hash($0) }
     }
 
-    /// The id of an object of `kind`. Chunks are the plain SHA-256 of their
-    /// bytes; trees and snapshots hash a kind prefix first, so no file content
-    /// can ever have the id of a tree or a snapshot record.
+    /// The id of an object of `kind`: SHA-256 of a kind prefix and the bytes,
+    /// so an object of one kind never has the id of another, whatever a file holds.
     public static func of(_ kind: BlobKind, _ bytes: UnsafeRawBufferPointer) -> BlobID {
-        guard let prefix = kind.idPrefix else { return hash(bytes) }
         var hasher = SHA256()
-        hasher.update(data: prefix)
+        hasher.update(data: kind.idPrefix)
         hasher.update(bufferPointer: bytes)
         return BlobID(bytes: Array(hasher.finalize()))!
     }

@@ -141,7 +141,8 @@ public final class BlobWriter {
            Self.fileSize(store.packPath(number)) == size {
             open = try OpenPack(path: store.packPath(number), number: number, appendingAt: size)
         } else {
-            let number = try store.index.allocatePack(headerLength: PackFormat.fileMagic.count)
+            let highestOnDisk = try store.packFilesOnDisk().keys.max() ?? 0
+            let number = try store.index.allocatePack(headerLength: PackFormat.fileMagic.count, above: highestOnDisk)
             open = try OpenPack(path: store.packPath(number), number: number, appendingAt: nil)
         }
         pack = open

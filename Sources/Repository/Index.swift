@@ -132,12 +132,27 @@ public final class Index: Sendable {
     }
 
     /// Reserves a pack number before its file exists, so every pack file on disk has a row.
-    public func allocatePack(headerLength: Int) throws -> Int64 {
+    /// The number is above every row and above `minimum`, the highest pack
+    /// file on disk: a new pack never lands on a file this index does not know.
+    public func allocatePack(headerLength: Int, above minimum: Int64) throws -> Int64 {
         try run("allocating a pack") {
             try pool.write { db in
-                try db.execute(sql: "INSERT INTO pack (size) VALUES (?)", arguments: [headerLength])
-                return db.lastInsertedRowID
+                let highest = try Int64.fetchOne(db, sql: "SELECT coalesce(max(id), 0) FROM pack") ?? 0
+                let number = max(highest, minimum) + 1
+                try db.execute(sql: "INSERT INTO pack (id, size) VALUES (?, ?)", arguments: [number, headerLength])
+                return number
             }
+        }
+    }
+
+    /// Packs gc removed from the index but may not have unlinked yet.
+    public func doomedPacks() throws -> [Int64] {
+        try run("listing removed packs") { try pool.read { db in try Int64.fetchAll(db, sql: "SELECT id FROM doomed_pack") } }
+    }
+
+    public func forgetDoomedPack(_ pack: Int64) throws {
+        try run("forgetting removed pack \(pack)") {
+            try pool.write { db in try db.execute(sql: "DELETE FROM doomed_pack WHERE id = ?", arguments: [pack]) }
         }
     }
 
@@ -249,6 +264,7 @@ public final class Index: Sendable {
                         throw RepositoryError(.corrupt, "gc: pack \(PackFormat.fileName(pack: pack)) still holds blobs; nothing was changed")
                     }
                     try db.execute(sql: "DELETE FROM pack WHERE id = ?", arguments: [pack])
+                    try db.execute(sql: "INSERT OR IGNORE INTO doomed_pack (id) VALUES (?)", arguments: [pack])
                 }
             }
         }

@@ -48,6 +48,12 @@ enum IndexSchema {
                 CREATE INDEX snapshot_by_volume ON snapshot (volume, time_ns);
                 """)
         }
+        migrator.registerMigration("v2-doomed-packs") { db in
+            // Packs gc has dropped from the index and is about to unlink: a gc
+            // killed in between finishes the job next time, and only these
+            // files are ever deleted without a row.
+            try db.execute(sql: "CREATE TABLE doomed_pack (id INTEGER PRIMARY KEY)")
+        }
         return migrator
     }
 }

@@ -1,4 +1,4 @@
-/// The kinds of object a pack holds. All are named by the SHA-256 of their raw bytes.
+/// The kinds of object a pack holds, each named by the SHA-256 of a kind prefix and its raw bytes.
 public enum BlobKind: UInt8, Sendable, CaseIterable {
     case chunk = 1
     case tree = 2
@@ -13,9 +13,11 @@ public enum BlobKind: UInt8, Sendable, CaseIterable {
     }
 
     /// Hashed before the bytes of trees and snapshot records (domain separation).
-    var idPrefix: [UInt8]? {
+    /// Every kind has one, chunks included: with a prefix on one side only,
+    /// file content could be made to equal a prefixed tree encoding.
+    var idPrefix: [UInt8] {
         switch self {
-        case .chunk: nil
+        case .chunk: Array("barge chunk\n".utf8)
         case .tree: Array("barge tree\n".utf8)
         case .snapshot: Array("barge snapshot\n".utf8)
         }

@@ -46,22 +46,9 @@ public final class Store: Sendable {
             : try FileLock(path: directory + "/write.lock", mode: .exclusive, purpose: "write to the store", recordsHolder: true)
         index = try Index(path: indexPath)
         packs = PackFiles(directory: directory + "/packs")
-        if access != .read { try discardUncommittedTails() }
-    }
-
-    /// Bytes past a pack's committed size were written by a session that died
-    /// before its index transaction: no row can point at them.
-    private func discardUncommittedTails() throws {
-        for (pack, committed) in try index.packSizes() {
-            let path = packs.path(of: pack)
-            var info = stat()
-            guard stat(path, &info) == 0 else { continue }
-            if Int(info.st_size) > committed {
-                guard truncate(path, off_t(committed)) == 0 else { throw RepositoryError.system("truncate", path: path) }
-                let fd = open(path, O_RDONLY | O_CLOEXEC)
-                if fd >= 0 { fsync(fd); close(fd) }
-            }
-        }
+        // Bytes past a pack's committed size (a writer died before its
+        // transaction) are never truncated here: no row points at them, no
+        // writer appends after them, and gc reclaims them with the pack.
     }
 
     // MARK: reading

@@ -191,7 +191,7 @@ final class ChunkPipeline: @unchecked Sendable {
                 batch.items.withUnsafeBufferPointer { items in
                     Parallel.forEach(items.count, workers: workers) { index, _ in
                         let item = items[index]
-                        out[index] = BlobID.hash(UnsafeRawBufferPointer(rebasing: raw[item.offset..<item.offset + item.length]))
+                        out[index] = BlobID.of(.chunk, UnsafeRawBufferPointer(rebasing: raw[item.offset..<item.offset + item.length]))
                     }
                 }
             }

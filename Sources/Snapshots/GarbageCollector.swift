@@ -25,6 +25,8 @@ public final class GarbageCollector {
 
     public func run() throws -> CollectionReport {
         var report = CollectionReport()
+        // Finish what a killed gc left: packs already out of the index.
+        for pack in try store.index.doomedPacks() { try remove(pack) }
         let live = try markLive()
         var byPack: [Int64: (live: [BlobLocation], dead: [BlobLocation])] = [:]
         try store.index.allBlobs { location in
@@ -37,12 +39,17 @@ public final class GarbageCollector {
         report.liveBlobs = byPack.values.reduce(0) { $0 + $1.live.count }
         report.deadBlobs = byPack.values.reduce(0) { $0 + $1.dead.count }
         let sizes = try store.index.packSizes()
-        let newest = sizes.keys.max() ?? 0
+        let onDisk = try store.packFilesOnDisk()
         // One writer: rewritten packs share new packs instead of one each.
         let writer = BlobWriter(store: store, checkpointBytes: .max, appendsToExistingPacks: false)
-        for (pack, blobs) in byPack.sorted(by: { $0.key < $1.key }) where !blobs.dead.isEmpty {
-            let deadBytes = blobs.dead.reduce(0) { $0 + PackFormat.headerLength + $1.storedLength }
-            let total = max(1, sizes[pack] ?? 1)
+        for pack in sizes.keys.sorted() {
+            let blobs = byPack[pack] ?? ([], [])
+            // Bytes past the committed size (an interrupted writer's) are dead too.
+            let tail = max(0, (onDisk[pack] ?? 0) - (sizes[pack] ?? 0))
+            let emptyRow = blobs.live.isEmpty && blobs.dead.isEmpty
+            guard !blobs.dead.isEmpty || tail > 0 || emptyRow else { continue }
+            let deadBytes = blobs.dead.reduce(tail) { $0 + PackFormat.headerLength + $1.storedLength }
+            let total = max(1, onDisk[pack] ?? sizes[pack] ?? 1)
             if blobs.live.isEmpty {
                 try writer.commitRelocation(deleted: blobs.dead.map(\.id), removedPacks: [pack])
                 try remove(pack)
@@ -55,10 +62,6 @@ public final class GarbageCollector {
                 report.packsRewritten += 1
                 report.bytesReclaimed += deadBytes
             }
-        }
-        // Packs a gc deleted from the index but died before unlinking.
-        for (pack, _) in try store.packFilesOnDisk() where sizes[pack] == nil && pack <= newest {
-            try remove(pack)
         }
         return report
     }
@@ -101,5 +104,6 @@ public final class GarbageCollector {
         let path = store.packPath(pack)
         if unlink(path) != 0 && errno != ENOENT { throw RepositoryError.system("unlink", path: path) }
         Paths.syncDirectory(store.packsDirectory)
+        try store.index.forgetDoomedPack(pack)
     }
 }

@@ -111,25 +111,30 @@ public enum Paths {
         throw RepositoryError(.io, "cannot create a staging directory")
     }
 
-    /// Removes `name` in `parent` and everything below it, never following a symlink.
-    static func removeEntry(in parent: Int32, name: String) {
-        removeEntry(in: parent, bytes: Array(name.utf8))
+    /// Removes `name` in `parent` and everything below it, never following a
+    /// symlink and never descending into another file system. Returns whether
+    /// everything went; what could not be removed is left in place.
+    @discardableResult
+    static func removeEntry(in parent: Int32, name: String) -> Bool {
+        guard case .success(let status) = FileSystem.status(at: parent, Array(name.utf8)) else { return true }
+        return removeEntry(in: parent, bytes: Array(name.utf8), device: status.device)
     }
 
-    private static func removeEntry(in parent: Int32, bytes name: [UInt8]) {
-        guard case .success(let status) = FileSystem.status(at: parent, name) else { return }
+    private static func removeEntry(in parent: Int32, bytes name: [UInt8], device: UInt64) -> Bool {
+        guard case .success(let status) = FileSystem.status(at: parent, name) else { return true }
         if status.kind == .directory {
+            guard status.device == device else { return false }
+            var complete = true
             let child = FileSystem.open(at: parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW)
             if child >= 0 {
                 if case .success(let names) = FileSystem.names(in: child) {
-                    for entry in names { removeEntry(in: child, bytes: entry) }
+                    for entry in names where !removeEntry(in: child, bytes: entry, device: device) { complete = false }
                 }
                 close(child)
             }
-            _ = FileSystem.withCString(name) { unlinkat(parent, $0, AT_REMOVEDIR) }
-        } else {
-            _ = FileSystem.withCString(name) { unlinkat(parent, $0, 0) }
+            return FileSystem.withCString(name) { unlinkat(parent, $0, AT_REMOVEDIR) } == 0 && complete
         }
+        return FileSystem.withCString(name) { unlinkat(parent, $0, 0) } == 0
     }
 
     static func syncDirectory(_ path: String) {

@@ -9,6 +9,7 @@ import Glibc
 final class ReadAhead {
     private let directory: Int32
     private var queue: [(name: [UInt8], size: UInt64)]
+    private var positions: [[UInt8]: Int] = [:]
     private var next = 0
     /// Index of the first file not yet taken: files are taken in queue order.
     private var position = 0
@@ -22,6 +23,7 @@ final class ReadAhead {
     init(directory: Int32, files: [(name: [UInt8], size: UInt64)]) {
         self.directory = directory
         self.queue = files
+        for (index, file) in files.enumerated() { positions[file.name] = index }
         self.budget = Self.maxBytes
         fill()
     }
@@ -30,10 +32,10 @@ final class ReadAhead {
 
     /// The descriptor opened for `name`, if any; the caller closes it.
     func take(_ name: [UInt8]) -> Int32? {
-        while position < queue.count && queue[position].name != name { position += 1 }
-        if position < queue.count { position += 1 }
+        guard let index = positions[name] else { return nil }
+        position = max(position, index + 1)
         guard let fd = open.removeValue(forKey: name) else { return nil }
-        if let size = queue.first(where: { $0.name == name })?.size { budget += min(size, Self.perFile) }
+        budget += min(queue[index].size, Self.perFile)
         fill()
         return fd
     }

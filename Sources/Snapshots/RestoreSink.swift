@@ -58,7 +58,7 @@ final class RestoreSink: @unchecked Sendable {
         if openFiles.load(ordering: .relaxed) >= Self.openFileLimit { try drain() }
         openFiles.add(1, ordering: .relaxed)
         if entry.chunks.isEmpty {
-            tasks.append((file, 0, ChunkRef(id: BlobID.hash([]), length: 0)))
+            tasks.append((file, 0, ChunkRef(id: BlobID.of(.chunk, []), length: 0)))
             return
         }
         var offset = 0

@@ -108,7 +108,10 @@ public final class Restorer {
         }
         if entry.kind == .directory { metadata.apply(entry, descriptor: root, path: []) }
         statistics.bytesWritten = sink.bytesWritten
-        _ = barge_syncfs(root)
+        guard barge_syncfs(root) == 0 else {
+            throw RepositoryError(.io, "syncfs failed: \(String(cString: strerror(errno))); the restored data may not be on disk",
+                                  hint: "check the target file system (full, read-only, I/O errors) and retry")
+        }
     }
 
     /// The entry to restore: the root directory, or the entry `subpath` names.

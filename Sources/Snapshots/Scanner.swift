@@ -87,9 +87,13 @@ public final class Scanner {
     private func loadParentTree(_ id: BlobID) -> Tree? {
         do {
             return try Tree.decode(try store.read(id, kind: .tree, using: decompressor))
-        } catch {
-            notes.append("the previous snapshot's tree \(id.short) is damaged (\(error)); its directory was read again in full")
+        } catch let error as RepositoryError where error.code == .corrupt || error.code == .limitExceeded {
+            notes.append("the previous snapshot's tree \(id.short) is damaged (\(error.message)); its directory was read again in full and the tree stored anew")
             try? store.index.relocate(moved: [], deleted: [id], removedPacks: [], packSizes: [:])
+            return nil
+        } catch {
+            // A passing failure (I/O, missing pack): read the directory in full, drop nothing.
+            notes.append("the previous snapshot's tree \(id.short) could not be read (\(error)); its directory was read again in full")
             return nil
         }
     }

@@ -166,25 +166,44 @@ public final class SnapshotEngine {
         let safety = try self.snapshot(volume: volume, store: store, state: "pre-restore", progress: nil)
         guard safety.problems.isEmpty else {
             let listed = safety.problems.prefix(5).map { "\($0.path): \($0.message)" }.joined(separator: "; ")
-            throw RepositoryError(.io, "the current state of \(name) could not be saved completely (\(safety.problems.count) problems: \(listed)); nothing was changed",
-                                  hint: "fix those entries and retry, or restore into a new directory with --target")
+            throw RepositoryError(.io, "the current state of \(name) could not be saved completely (\(safety.problems.count) problems: \(listed)); the live volume was not changed",
+                                  hint: "fix those entries and retry, or restore into a new directory with --target (the partial pre-restore snapshot \(safety.id.short) was kept)")
         }
 
         let staging = try Paths.makeStaging(in: parent, purpose: "in-place")
-        defer { Paths.removeEntry(in: parent, name: staging) }
         let stagingFD = FileSystem.open(at: parent, Array(staging.utf8), O_RDONLY | O_DIRECTORY | O_NOFOLLOW)
-        guard stagingFD >= 0 else { throw RepositoryError.system("open", path: live + " staging") }
-        defer { close(stagingFD) }
-        let restorer = Restorer(store: store, progress: progress)
-        try restorer.restore(snapshot, subpath: subpath, intoEmptyDirectory: stagingFD)
-        // A restored directory is the staging directory itself; anything else sits inside it.
-        if isDirectory {
-            try Paths.replace(entryName, in: parent, with: staging, from: parent, path: live)
-        } else {
-            try Paths.replace(entryName, in: parent, with: entryName, from: stagingFD, path: live)
+        guard stagingFD >= 0 else {
+            Paths.removeEntry(in: parent, name: staging)
+            throw RepositoryError.system("open", path: live + " staging")
         }
-        return RestoreOutcome(snapshot: snapshot, target: live, result: restorer.lastResult, safetySnapshot: safety.id,
-                              seconds: Date().timeIntervalSince(started))
+        let restorer = Restorer(store: store, progress: progress)
+        do {
+            try restorer.restore(snapshot, subpath: subpath, intoEmptyDirectory: stagingFD)
+            // A restored directory is the staging directory itself; anything else sits inside it.
+            var info = stat()
+            guard isDirectory || fstatat(stagingFD, entryName, &info, AT_SYMLINK_NOFOLLOW) == 0 else {
+                throw RepositoryError(.invalidArgument, "\(subpath ?? "") could not be recreated (see the warnings); the live volume was not changed",
+                                      hint: "the pre-restore snapshot \(safety.id.short) was kept")
+            }
+            if isDirectory {
+                try Paths.replace(entryName, in: parent, with: staging, from: parent, path: live)
+            } else {
+                try Paths.replace(entryName, in: parent, with: entryName, from: stagingFD, path: live)
+            }
+        } catch {
+            close(stagingFD)
+            Paths.removeEntry(in: parent, name: staging)
+            throw error
+        }
+        close(stagingFD)
+        var warnings = restorer.lastResult.warnings
+        // The staging entry now holds the old data, which the safety snapshot keeps.
+        if !Paths.removeEntry(in: parent, name: staging) {
+            warnings.append(ScanProblem(path: staging, message: "the replaced data could not be removed completely (a mount point, or permissions); remove it by hand"))
+        }
+        return RestoreOutcome(snapshot: snapshot, target: live,
+                              result: RestoreResult(statistics: restorer.lastResult.statistics, warnings: warnings),
+                              safetySnapshot: safety.id, seconds: Date().timeIntervalSince(started))
     }
 
     // MARK: diff and verify
@@ -192,9 +211,11 @@ public final class SnapshotEngine {
     public func diff(volume: String, from: SnapshotSelector?, to: SnapshotSelector?) throws -> (StoredSnapshot, StoredSnapshot, DiffResult) {
         let store = try Store(at: stateDirectory, access: .read)
         let snapshots = try store.snapshots(volume: volume)
-        let new = try to.map { try resolve(volume: volume, $0, in: store) } ?? snapshots.last
+        // By default the two newest complete snapshots, like `latest`.
+        let complete = snapshots.filter { $0.record.state == "complete" }
+        let new = try to.map { try resolve(volume: volume, $0, in: store) } ?? complete.last
         let old = try from.map { try resolve(volume: volume, $0, in: store) }
-            ?? (snapshots.count >= 2 ? snapshots[snapshots.count - 2] : nil)
+            ?? complete.last { $0.record.timeNanoseconds < (new?.record.timeNanoseconds ?? .max) && $0.id != new?.id }
         guard let old, let new else {
             throw RepositoryError(.notFound, "volume \(volume) needs two snapshots to compare", hint: "take another with `barge snapshot \(volume)`")
         }
@@ -231,8 +252,8 @@ public final class SnapshotEngine {
         var report = try Verifier(store: store, readData: readData, progress: progress).run()
         if repair {
             let ids = report.damaged.compactMap { BlobID(hex: $0.blob) }
+            report.dropped = try store.index.locations(of: ids).count
             try store.index.relocate(moved: [], deleted: ids, removedPacks: [], packSizes: [:])
-            report.dropped = ids.count
         }
         return report
     }

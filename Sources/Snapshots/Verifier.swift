@@ -65,6 +65,9 @@ public final class Verifier {
                 continue
             }
             if actual < size { report.notes.append("pack \(name) is \(actual) bytes, \(size) were committed: it was truncated") }
+            if actual > size {
+                report.notes.append("pack \(name) has \(actual - size) bytes past its committed size, left by an interrupted writer; no snapshot uses them")
+            }
             if size > PackFormat.fileMagic.count, let handle = FileHandle(forReadingAtPath: store.packPath(pack)) {
                 let magic = (try? handle.read(upToCount: PackFormat.fileMagic.count)).map { [UInt8]($0) }
                 try? handle.close()

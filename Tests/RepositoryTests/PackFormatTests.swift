@@ -58,7 +58,7 @@ struct HeaderCase: Codable, Sendable, CustomTestStringConvertible {
         record.parent = BlobID.hash([8])
         #expect(try SnapshotRecord.decode(record.encoded()) == record)
         #expect(record.id == BlobID.of(.snapshot, record.encoded()))
-        #expect(record.id != BlobID.hash(record.encoded()), "snapshot ids are domain-separated from chunk ids")
+        #expect(record.id != BlobID.of(.chunk, record.encoded()), "snapshot ids are domain-separated from chunk ids")
     }
 
     @Test func blobIDHex() throws {

@@ -11,7 +11,7 @@ import Testing
         var chunks: [(BlobID, [UInt8])] = []
         for index in 0..<count {
             let bytes = index % 2 == 0 ? Bytes.random(40_000 + index, seed: seed + UInt64(index)) : Bytes.text(50_000 + index)
-            let id = BlobID.hash(bytes)
+            let id = BlobID.of(.chunk, bytes)
             try writer.append(id: id, kind: .chunk, raw: bytes, compressor: compressor)
             chunks.append((id, bytes))
         }
@@ -35,8 +35,9 @@ import Testing
     }
 
     /// A writer that dies before its transaction leaves bytes past the
-    /// committed size; the next writer cuts them off and nothing points at them.
-    @Test func uncommittedTailIsDiscardedOnOpen() throws {
+    /// committed size. Nothing points at them, and the next writer neither
+    /// cuts them off (they are never trusted to be debris) nor appends after them.
+    @Test func uncommittedTailIsLeftAloneAndNotAppendedTo() throws {
         let directory = TemporaryDirectory()
         var store: Store? = try Store.initialize(at: directory.path)
         let committed = try fill(store!, count: 4, seed: 2)
@@ -45,17 +46,25 @@ import Testing
             let writer = BlobWriter(store: store!, checkpointBytes: 1 << 40)
             // Larger than the writer's 1 MiB buffer, so it reaches the file.
             let bytes = Bytes.random(1_200_000, seed: 99)
-            try writer.append(id: BlobID.hash(bytes), kind: .chunk, raw: bytes, compressor: Compressor())
+            try writer.append(id: BlobID.of(.chunk, bytes), kind: .chunk, raw: bytes, compressor: Compressor())
             // Dropped without a checkpoint: as if killed.
             withExtendedLifetime(writer) {}
         }
         store = nil
-        let onDisk = try Store(at: directory.path, access: .read).packFilesOnDisk()
-        #expect(onDisk.values.reduce(0, +) > sizes.values.reduce(0, +), "the test must leave an uncommitted tail")
+        let crashed = try Store(at: directory.path, access: .read).packFilesOnDisk()
+        #expect(crashed.values.reduce(0, +) > sizes.values.reduce(0, +), "the test must leave an uncommitted tail")
+
         let reopened = try Store(at: directory.path, access: .write)
-        #expect(try reopened.packFilesOnDisk() == sizes, "pack files must be cut back to their committed sizes")
+        #expect(try reopened.index.blobCount() == 5, "the uncommitted chunk is not in the index")
         #expect(try reopened.read(committed[3].0, kind: .chunk, using: Decompressor()) == committed[3].1)
-        #expect(try reopened.index.blobCount() == 5)
+        let more = Bytes.text(70_000)
+        let writer = BlobWriter(store: reopened)
+        try writer.append(id: BlobID.of(.chunk, more), kind: .chunk, raw: more, compressor: Compressor())
+        try writer.checkpoint()
+        let after = try reopened.packFilesOnDisk()
+        for (pack, size) in crashed { #expect(after[pack] == size, "pack \(pack) must not change") }
+        #expect(after.count == crashed.count + 1, "new data goes to a new pack")
+        #expect(try reopened.read(BlobID.of(.chunk, more), kind: .chunk, using: Decompressor()) == more)
     }
 
     @Test func flippedByteIsCaught() throws {

@@ -38,7 +38,7 @@ import Repository
             let store = try Store(at: fixture.state, access: .write)
             let writer = BlobWriter(store: store)
             let orphan = randomBytes(2 << 20, seed: 2)
-            try writer.append(id: BlobID.hash(orphan), kind: .chunk, raw: orphan, compressor: Compressor())
+            try writer.append(id: BlobID.of(.chunk, orphan), kind: .chunk, raw: orphan, compressor: Compressor())
             try writer.checkpoint()
         }
         let report = try fixture.engine.collectGarbage()
@@ -68,5 +68,34 @@ import Repository
         let reader = try Store(at: fixture.state, access: .read)
         #expect(throws: RepositoryError.self) { try fixture.engine.collectGarbage() }
         withExtendedLifetime(reader) {}
+    }
+}
+
+@Suite struct GarbageCollectorTailTests {
+    /// The bytes an interrupted writer left past a pack's committed size are
+    /// reclaimed by gc, and what the snapshots use survives the rewrite.
+    @Test func interruptedWritersTailIsReclaimed() throws {
+        let fixture = try Fixture()
+        try fixture.write("f", randomBytes(300_000, seed: 3))
+        let kept = try fixture.engine.snapshot(volume: "v")
+        do {
+            let store = try Store(at: fixture.state, access: .write)
+            let writer = BlobWriter(store: store, checkpointBytes: 1 << 40, appendsToExistingPacks: true)
+            let junk = randomBytes(1_500_000, seed: 4)
+            try writer.append(id: BlobID.of(.chunk, junk), kind: .chunk, raw: junk, compressor: Compressor())
+            withExtendedLifetime(writer) {}
+        }
+        let (before, committed) = try {
+            let store = try Store(at: fixture.state, access: .read)
+            return (try store.packFilesOnDisk().values.reduce(0, +), try store.index.packSizes().values.reduce(0, +))
+        }()
+        #expect(before > committed + 1_000_000)
+        let report = try fixture.engine.collectGarbage()
+        #expect(report.bytesReclaimed >= 1_000_000)
+        let after = try Store(at: fixture.state, access: .read).packFilesOnDisk().values.reduce(0, +)
+        #expect(after < before - 1_000_000)
+        #expect(try fixture.engine.verify(readData: true).ok)
+        _ = try fixture.engine.restore(volume: "v", .id(kept.id.hex), subpath: nil, target: fixture.root + "/r")
+        #expect(fixture.read(fixture.root + "/r/f") == randomBytes(300_000, seed: 3))
     }
 }
