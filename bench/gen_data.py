@@ -11,6 +11,8 @@ The SQLite file itself also depends on the SQLite library version (header, layou
   gen_data.py mutate-big OUT [--seed 42]                (8 x 4 KiB in the largest file)
   gen_data.py sqlite OUT.db [--size-mib 1024] [--seed 42]
   gen_data.py mutate-sqlite OUT.db [--percent 1] [--seed 42]
+  gen_data.py manyfiles OUT [--files 100000] [--seed 42]   (small files, ~files/50 dirs)
+  gen_data.py mutate-manyfiles OUT [--seed 42]          (~0.1% edited, 20 added, 20 deleted)
 
 Each subcommand prints one JSON document on stdout describing what it did; the mutate
 subcommands report `bytes_changed`, the bytes whose content the mutation changed.
@@ -541,6 +543,133 @@ def cmd_mutate_sqlite(args):
                       "seconds": round(time.time() - t0, 3)}))
 
 
+# ---------------------------------------------------------------- many small files
+
+MANY_EXT = [".swift", ".c", ".h", ".py", ".txt", ".md", ".json", ".yaml", ".cfg", ".html"]
+MANY_BIN_EXT = [".bin", ".o", ".dat"]
+
+
+def plan_manyfiles(n_files, seed):
+    """Deterministic plan of a walk-dominated tree: n_files small files (0-4 KiB; ~6% empty,
+    ~10% incompressible, the rest text-like) in about n_files/50 directories, depth <= 4."""
+    r = Rng("%d:many-plan:%d" % (seed, n_files))
+    n_dirs = max(4, n_files // 50)
+    dirs = [("", 0)]
+    for i in range(n_dirs):
+        while True:
+            parent, depth = r.choice(dirs)
+            if depth < 4:
+                break
+        name = "%s%d" % (r.choice(_SYL) + r.choice(_SYL), i)
+        dirs.append((os.path.join(parent, name) if parent else name, depth + 1))
+    files = []
+    for i in range(n_files):
+        d = r.choice(dirs)[0]
+        k = r.below(100)
+        if k < 6:
+            kind, size = "text", 0
+        elif k < 16:
+            kind, size = "random", r.between(1, 4 * KiB)
+        else:
+            kind, size = "text", r.loguniform(16, 4 * KiB)
+        ext = r.choice(MANY_BIN_EXT if kind == "random" else MANY_EXT)
+        name = "f%d_%s%s" % (i, r.choice(_SYL) + r.choice(_SYL), ext)
+        mode = 0o755 if r.below(20) == 0 else 0o644
+        mtime = BASE_MTIME + r.below(365 * 86400)
+        files.append((os.path.join(d, name) if d else name, kind, size, mode, mtime))
+    return dirs, files
+
+
+def cmd_manyfiles(args):
+    t0 = time.time()
+    out = os.path.abspath(args.out)
+    if os.path.exists(out) and os.listdir(out):
+        sys.exit("gen_data: %s exists and is not empty" % out)
+    dirs, files = plan_manyfiles(args.files, args.seed)
+    os.makedirs(out, exist_ok=True)
+    for d, _ in dirs[1:]:
+        os.makedirs(os.path.join(out, d), exist_ok=True)
+    total = empty = binary = 0
+    for rel, kind, size, mode, mtime in files:
+        p = os.path.join(out, rel)
+        key = "%d:many:%s" % (args.seed, rel)
+        data = stream(key, size) if kind == "random" else text_bytes(key, size)
+        fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+        try:
+            if data:
+                os.write(fd, data)
+            os.fchmod(fd, mode)  # independent of the umask
+            os.utime(fd, (mtime, mtime))
+        finally:
+            os.close(fd)
+        total += size
+        empty += size == 0
+        binary += kind == "random"
+    for d in sorted((d for d, _ in dirs), key=lambda s: -s.count(os.sep) - (s != "")):
+        os.utime(os.path.join(out, d) if d else out, (BASE_MTIME, BASE_MTIME))
+    print(json.dumps({"tree": out, "files": len(files), "dirs": len(dirs) - 1,
+                      "entries": len(files) + len(dirs), "empty_files": empty,
+                      "binary_files": binary, "bytes": total,
+                      "max_depth": max(dp for _, dp in dirs),
+                      "seconds": round(time.time() - t0, 3)}))
+
+
+def cmd_mutate_manyfiles(args):
+    """A small change of the many-files tree: ~0.1% of the files edited (half: 1-64 bytes
+    overwritten in place; half: 1-64 bytes appended), 20 files added (0-4 KiB of text, named
+    new_*), 20 deleted."""
+    t0 = time.time()
+    root = os.path.abspath(args.out)
+    files, _ = list_tree(root)
+    if not files:
+        sys.exit("gen_data: no files under %s" % root)
+    r = Rng("%d:mutate-many:%d" % (args.seed, len(files)))
+    n_mod = max(3, len(files) // 1000)
+    n_add = n_del = min(20, max(1, len(files) // 100))
+    order = r.sample_indices(len(files), n_mod + n_del)
+    mod = [files[i] for i in order[:n_mod]]
+    dele = [files[i] for i in order[n_mod:]]
+    appended = overwritten = new_bytes = deleted_bytes = 0
+    for k, f in enumerate(mod):
+        p = os.path.join(root, f)
+        size = os.path.getsize(p)
+        n = r.between(1, 64)
+        if k % 2 == 1 or size == 0:
+            with open(p, "ab") as fh:
+                fh.write(text_bytes("%d:many-append:%s" % (args.seed, f), n))
+            appended += n
+        else:
+            n = min(n, size)
+            off = r.below(size - n + 1)
+            with open(p, "r+b") as fh:
+                fh.seek(off)
+                fh.write(stream("%d:many-mut:%s" % (args.seed, f), n))
+            overwritten += n
+    for f in dele:
+        p = os.path.join(root, f)
+        deleted_bytes += os.path.getsize(p)
+        os.unlink(p)
+    added = 0
+    for i in range(n_add):
+        p = os.path.join(root, os.path.dirname(r.choice(files)), "new_%d.txt" % i)
+        n = r.between(0, 4 * KiB)
+        if os.path.lexists(p):
+            continue
+        with open(p, "wb") as fh:
+            fh.write(text_bytes("%d:many-new:%d" % (args.seed, i), n))
+        new_bytes += n
+        added += 1
+    tot_files, tot_bytes = tree_totals(root)
+    n_dirs = sum(len(dn) for _, dn, _ in os.walk(root))
+    print(json.dumps({
+        "tree": root, "modified": len(mod), "added": added, "deleted": len(dele),
+        "bytes_appended": appended, "bytes_overwritten": overwritten,
+        "bytes_new_files": new_bytes, "bytes_deleted": deleted_bytes,
+        "bytes_changed": appended + overwritten + new_bytes,
+        "files_after": tot_files, "dirs_after": n_dirs, "entries_after": tot_files + n_dirs + 1,
+        "bytes_after": tot_bytes, "seconds": round(time.time() - t0, 3)}))
+
+
 # ---------------------------------------------------------------- main
 
 def main():
@@ -567,10 +696,18 @@ def main():
     p.add_argument("out")
     p.add_argument("--percent", type=float, default=1.0)
     p.add_argument("--seed", type=int, default=42)
+    p = sub.add_parser("manyfiles")
+    p.add_argument("out")
+    p.add_argument("--files", type=int, default=100000)
+    p.add_argument("--seed", type=int, default=42)
+    p = sub.add_parser("mutate-manyfiles")
+    p.add_argument("out")
+    p.add_argument("--seed", type=int, default=42)
     args = ap.parse_args()
     {"tree": cmd_tree, "mutate-tree": cmd_mutate_tree, "mutate-big": cmd_mutate_big,
      "sqlite": cmd_sqlite,
-     "mutate-sqlite": cmd_mutate_sqlite}[args.cmd](args)
+     "mutate-sqlite": cmd_mutate_sqlite, "manyfiles": cmd_manyfiles,
+     "mutate-manyfiles": cmd_mutate_manyfiles}[args.cmd](args)
 
 
 if __name__ == "__main__":

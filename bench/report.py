@@ -145,6 +145,11 @@ def build(res):
     mut_tree2 = res.doc("mutate_tree2") or {}
     mut_big = res.doc("mutate_big") or {}
     mut_db = res.doc("mutate_db") or {}
+    gen_many = res.doc("gen_many") or {}
+    mut_many = res.doc("mutate_many") or {}
+    n_many = gen_many.get("files", cfg.get("many_files"))
+    many_label = "%s small files" % ("%dk" % (n_many // 1000) if n_many and n_many % 1000 == 0
+                                     else (n_many if n_many else "many"))
     tree_bytes = gen_tree.get("bytes")
     # the tree restores restore the final state (after every mutation)
     tree_after = tree_bytes
@@ -175,6 +180,12 @@ def build(res):
     def xs(v, what):
         return NA if v is None else "%s %s" % (fmt_x(v), what)
 
+    def bdoc(name):
+        return res.doc(name) or {}
+
+    def us_per(sec, n):
+        return None if sec is None or not n else sec * 1e6 / n
+
     # full snapshots -------------------------------------------------------------
     for label, suffix, nbytes in (("tree", "tree", tree_bytes), ("SQLite DB", "db", db_bytes)):
         b = rate("barge_snap_full_" + suffix, nbytes)
@@ -184,6 +195,27 @@ def build(res):
         row("full snapshot, %s, cold (MB/s)" % label, fmt_rate(b), fmt_rate(r), fmt_rate(y),
             xs(x, "restic"), ">= 3x restic",
             None if x is None else x >= 3.0, barge=b, restic=r, rsync=y, ratio=x)
+
+    # full snapshot, many small files (info) ---------------------------------------
+    many_bytes = gen_many.get("bytes")
+
+    def files_rate(name):
+        w = res.wall(name)
+        if w is None or not n_many or w <= 0:
+            return None, None
+        return n_many / w, (many_bytes / 1e6 / w if many_bytes is not None else None)
+
+    bf, bm = files_rate("barge_snap_full_many")
+    rf, rm = files_rate("restic_snap_full_many")
+
+    def fr(f, m):
+        return NA if f is None else "%.0f files/s, %s" % (f, fmt_rate(m))
+
+    info_row("full snapshot, %s (%s), cold (files/s, MB/s)" % (many_label, fmt_bytes(many_bytes)),
+             fr(bf, bm), fr(rf, rm), "-", xs(div(bf, rf), "restic"), "(info)",
+             barge_files_s=bf, barge_mb_s=bm, restic_files_s=rf, restic_mb_s=rm,
+             barge=res.wall("barge_snap_full_many"), restic=res.wall("restic_snap_full_many"),
+             barge_duration_s=bdoc("barge_snap_full_many").get("duration_s"))
 
     # stat walk + incremental, small change, warm -----------------------------------
     walk = res.walls("statwalk_warm_")
@@ -196,12 +228,59 @@ def build(res):
     x = div(b, walk_med)
     xr = div(r, walk_med)
     ratio = walk_ratio(x, xr, "stat walk")
-    row("incremental snapshot, tree, small change, warm (s)", fmt_s(b), fmt_s(r), "-", ratio,
-        "<= 1.5x stat walk (%s)" % fmt_s(walk_med), None if x is None else x <= 1.5,
-        barge=b, restic=r, stat_walk=walk_med, ratio=x, restic_ratio=xr,
-        barge_sync_s=(res.rec("barge_snap_incr_tree") or {}).get("sync_s"),
-        barge_duration_s=(res.doc("barge_snap_incr_tree") or {}).get("duration_s"),
-        barge_bytes_read=(res.doc("barge_snap_incr_tree") or {}).get("bytes_read"))
+    info_row("incremental snapshot, tree (%s files), small change, warm (s)" % gen_tree.get("files", "?"),
+             fmt_s(b), fmt_s(r), "-", ratio,
+             "(info) at this size barge's fixed costs (process start, SQLite open, fsyncs of the "
+             "changed data) exceed the whole find walk (%s); the target is on the %s tree"
+             % (fmt_s(walk_med), many_label),
+             barge=b, restic=r, stat_walk=walk_med, ratio=x, restic_ratio=xr,
+             barge_sync_s=(res.rec("barge_snap_incr_tree") or {}).get("sync_s"),
+             barge_duration_s=bdoc("barge_snap_incr_tree").get("duration_s"),
+             barge_bytes_read=bdoc("barge_snap_incr_tree").get("bytes_read"))
+
+    # many small files, warm: stat walk, no change (median of 3), small change (target) ----
+    mwalk = res.walls("statwalk_many_warm_")
+    mwalk_med = statistics.median(mwalk) if mwalk else None
+    m_entries = gen_many.get("entries")
+    m_entries_after = mut_many.get("entries_after", m_entries)
+    info_row("bare stat walk, %s, warm: %s (find -printf, median of %d; %d entries, %s us/entry)"
+             % (many_label, fmt_s(mwalk_med), len(mwalk), m_entries or 0,
+                NA if us_per(mwalk_med, m_entries) is None else "%.2f" % us_per(mwalk_med, m_entries)),
+             "-", "-", "-", "-", "reference", seconds=mwalk_med, all=mwalk, entries=m_entries,
+             us_per_entry=us_per(mwalk_med, m_entries))
+    nc_names = ["barge_snap_many_nochange_%d" % i for i in (1, 2, 3)]
+    nc = [res.wall(n) for n in nc_names if res.ok(n)]
+    nc_med = statistics.median(nc) if nc else None
+    nc_dur = [bdoc(n).get("duration_s") for n in nc_names if res.ok(n)]
+    nc_dur_ok = [d for d in nc_dur if d is not None]
+    nc_dur_med = statistics.median(nc_dur_ok) if nc_dur_ok else None
+    r = res.wall("restic_snap_many_nochange")
+    x, xr = div(nc_med, mwalk_med), div(r, mwalk_med)
+    info_row("incremental snapshot, %s, no change, warm (s; barge median of %d, restic 1 run)"
+             % (many_label, len(nc)), fmt_s(nc_med), fmt_s(r), "-", walk_ratio(x, xr, "stat walk"),
+             "(info) barge duration_s (median): %s" % fmt_s(nc_dur_med),
+             barge=nc_med, barge_all=nc, restic=r, stat_walk=mwalk_med, ratio=x, restic_ratio=xr,
+             barge_duration_s=nc_dur_med, barge_duration_s_all=nc_dur,
+             barge_sync_s_all=[(res.rec(n) or {}).get("sync_s") for n in nc_names if res.ok(n)],
+             barge_bytes_read_all=[bdoc(n).get("bytes_read") for n in nc_names if res.ok(n)],
+             entries=m_entries, barge_us_per_entry=us_per(nc_med, m_entries),
+             barge_duration_us_per_entry=us_per(nc_dur_med, m_entries),
+             find_us_per_entry=us_per(mwalk_med, m_entries))
+    mi_b = b = res.wall("barge_snap_many_incr")
+    r = res.wall("restic_snap_many_incr")
+    x, xr = div(b, mwalk_med), div(r, mwalk_med)
+    mi_d = d = bdoc("barge_snap_many_incr")
+    mi_g = g = res.rec("barge_snap_many_incr_growth") or {}
+    row("incremental snapshot, %s, small change, warm (s)" % many_label, fmt_s(b), fmt_s(r), "-",
+        walk_ratio(x, xr, "stat walk"), "<= 1.5x stat walk (%s)" % fmt_s(mwalk_med),
+        None if x is None else x <= 1.5,
+        barge=b, restic=r, stat_walk=mwalk_med, ratio=x, restic_ratio=xr,
+        barge_sync_s=(res.rec("barge_snap_many_incr") or {}).get("sync_s"),
+        barge_duration_s=d.get("duration_s"), barge_bytes_read=d.get("bytes_read"),
+        barge_packs_growth=g.get("packs_bytes") if res.ok("barge_snap_many_incr") else None,
+        chunk_bytes_new=d.get("chunk_bytes_new"), chunk_bytes_stored=d.get("chunk_bytes_stored"),
+        tree_bytes_stored=d.get("tree_bytes_stored"), changed=mut_many.get("bytes_changed"),
+        entries=m_entries_after, barge_us_per_entry=us_per(b, m_entries_after))
 
     # the same, cold (info) ------------------------------------------------------------
     cwalk = res.walls("statwalk_cold_")
@@ -335,6 +414,32 @@ def build(res):
                          "%s changed; the large files untouched" % (
                              lbl, m.get("modified", 0), fmt_bytes(m.get("largest_modified")),
                              m.get("added", 0), m.get("deleted", 0), fmt_bytes(m.get("bytes_changed"))))
+    if gen_many:
+        notes.append("%s tree: %d files of 0-4 KiB (%d empty, %d incompressible, the rest text-like), "
+                     "%d dirs (depth <= %d), %s; small change: %d files edited (1-64 B overwritten or "
+                     "appended), %d added, %d deleted, %s changed" % (
+                         many_label, gen_many.get("files", 0), gen_many.get("empty_files", 0),
+                         gen_many.get("binary_files", 0), gen_many.get("dirs", 0),
+                         gen_many.get("max_depth", 0), fmt_bytes(many_bytes), mut_many.get("modified", 0),
+                         mut_many.get("added", 0), mut_many.get("deleted", 0),
+                         fmt_bytes(mut_many.get("bytes_changed"))))
+        fu = us_per(mwalk_med, m_entries)
+        bu = us_per(nc_med, m_entries)
+        du = us_per(nc_dur_med, m_entries)
+        if fu is not None and bu is not None:
+            notes.append("per-entry cost, %s, warm, no change (%d entries): find %.2f us/entry, barge "
+                         "%.2f us/entry wall (%.2fx; %s us/entry by its own duration_s %s, which "
+                         "leaves out process start and exit)" % (
+                             many_label, m_entries, fu, bu, bu / fu,
+                             NA if du is None else "%.2f" % du, fmt_s(nc_dur_med)))
+        if mi_b is not None:
+            notes.append("%s, small change: barge %s wall, duration_s %s, trailing sync %s; store "
+                         "growth (packs) %s for %s new chunk bytes (raw)" % (
+                             many_label, fmt_s(mi_b), fmt_s(mi_d.get("duration_s")),
+                             fmt_s((res.rec("barge_snap_many_incr") or {}).get("sync_s")),
+                             fmt_bytes(mi_g.get("packs_bytes")), fmt_bytes(mi_d.get("chunk_bytes_new"))))
+    elif cfg.get("many_files") == 0:
+        notes.append("many-small-files tree skipped (BENCH_MANY_FILES=0): its rows are n/a")
     if mut_big:
         notes.append("big-file change (4th snapshot): 8 x 4 KiB overwritten in %s (%s)" % (
             mut_big.get("file"), fmt_bytes(mut_big.get("file_size"))))
@@ -347,7 +452,7 @@ def build(res):
     if caches == "cold":
         notes.append("cold = page cache (data, dentries, inodes) dropped before the measurement, tool "
                      "binaries re-warmed; warm = no drop, one untimed `find` of the tree right before "
-                     "the timed command (the small-change row: stat walk and both snapshots); "
+                     "the timed command (the small-change rows: stat walks and snapshots; the find walks the tree being measured); "
                      "metadata warm, data cold = drop, then the untimed `find`. barge's state and "
                      "restic's repository/cache are never warmed on purpose")
     else:
@@ -357,7 +462,8 @@ def build(res):
                  "compressed); %s" % (
                      cfg.get("restic", "restic"), rrepo.get("version", "?"), rrepo.get("compression", "?"),
                      cfg.get("rsync", "rsync")))
-    notes.append("times are wall clock, one run each (stat walks: median of 3), including process "
+    notes.append("times are wall clock, one run each (stat walks and barge's no-change snapshots: median "
+                 "of 3), including process "
                  "start; snapshot, copy and restore times include a trailing `sync`; MB/s = bytes / "
                  "1e6 / s; restores restore the final state of the tree")
     notes.append("store growth (packs) = growth of the sizes of the files in barge's packs/ (no "
@@ -366,7 +472,9 @@ def build(res):
     if not cfg.get("have_barge"):
         notes.append("barge binary not available (%s): barge cells are n/a" % cfg.get("barge"))
     for name in ("barge_snap_full_tree", "barge_snap_incr_tree", "barge_snap_incr2_tree",
-                 "barge_snap_big_tree", "barge_snap_full_db", "barge_snap_incr_db"):
+                 "barge_snap_big_tree", "barge_snap_full_db", "barge_snap_incr_db",
+                 "barge_snap_full_many", "barge_snap_many_nochange_1", "barge_snap_many_nochange_2",
+                 "barge_snap_many_nochange_3", "barge_snap_many_incr"):
         d = res.doc(name) or {}
         if d.get("skipped"):
             notes.append("barge skipped files in %s: %s" % (name, d["skipped"][:5]))
@@ -411,7 +519,7 @@ def main():
             fh.write(md)
     if args.json_out:
         data = {k: res.doc(k) for k in ("gen_tree", "gen_db", "mutate_tree", "mutate_tree2",
-                                        "mutate_big", "mutate_db")}
+                                        "mutate_big", "mutate_db", "gen_many", "mutate_many")}
         doc = {"config": cfg, "notes": notes, "data": data, "rows": rows, "passed": len(passed),
                "failed": len(missed), "missed": missed, "records": res.recs}
         with open(args.json_out, "w") as fh:

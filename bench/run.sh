@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# barge benchmark (`make bench`): barge vs restic 0.14 vs rsync on a generated tree and a
-# SQLite database. See bench/README.md. bash + python3 standard library only.
+# barge benchmark (`make bench`): barge vs restic 0.14 vs rsync on a generated tree, a SQLite
+# database and a tree of many small files. See bench/README.md. bash + python3 standard library only.
 #
 # Environment:
 #   BARGE              barge binary (default .build/release/barge; missing -> barge cells n/a)
@@ -8,6 +8,7 @@
 #   BENCH_SIZE_MIB     size of the generated tree (default 1024)
 #   BENCH_DB_SIZE_MIB  size of the SQLite database (default BENCH_SIZE_MIB)
 #   BENCH_SEED         data seed (default 42)
+#   BENCH_MANY_FILES   files in the walk-dominated many-small-files tree (default 100000; 0: skip)
 #   BENCH_TIMEOUT      seconds allowed per measured command (default 300)
 #   BENCH_DROP_CACHES  1 (default): drop the page cache before each measurement when allowed
 #   BENCH_STRICT       1: exit 1 when a target is missed (default 0: only errors fail)
@@ -20,6 +21,7 @@ BENCH_DIR=${BENCH_DIR:-/tmp/barge-bench}
 BENCH_SIZE_MIB=${BENCH_SIZE_MIB:-1024}
 BENCH_DB_SIZE_MIB=${BENCH_DB_SIZE_MIB:-$BENCH_SIZE_MIB}
 BENCH_SEED=${BENCH_SEED:-42}
+BENCH_MANY_FILES=${BENCH_MANY_FILES:-100000}
 BENCH_TIMEOUT=${BENCH_TIMEOUT:-300}
 BENCH_DROP_CACHES=${BENCH_DROP_CACHES:-1}
 BENCH_STRICT=${BENCH_STRICT:-0}
@@ -53,6 +55,7 @@ ensure timeout coreutils
 ensure du coreutils
 
 # ------------------------------------------------------------------ work dir
+[[ $BENCH_MANY_FILES =~ ^[0-9]+$ ]] || die "BENCH_MANY_FILES must be a number (got '$BENCH_MANY_FILES')"
 case "$BENCH_DIR" in
   /*) ;;
   *) die "BENCH_DIR must be an absolute path (got '$BENCH_DIR')" ;;
@@ -71,6 +74,7 @@ mkdir -p "$BENCH_DIR"/{data/db,out,logs}
 touch "$BENCH_DIR/.barge-bench"
 
 TREE=$BENCH_DIR/data/tree
+MANY=$BENCH_DIR/data/many
 DBDIR=$BENCH_DIR/data/db
 DB=$DBDIR/bench.db
 STATE=$BENCH_DIR/barge-state
@@ -123,7 +127,10 @@ log "page cache before each measurement: $CACHE_STATE"
 #   warm  sync, NO drop; re-warm the binaries, then one untimed stat walk of the tree
 #         (`find TREE -printf ...`) right before the timed command: the tree's metadata is warm
 #   meta  like cold, then the untimed stat walk: metadata warm, file data and tool state cold
-STATWALK=(find "$TREE" -printf '%s %T@ %C@ %i\n')
+# The tree walked is WALK_ROOT (default: the main tree; the many-small-files tree in its section).
+WALK_ROOT=$TREE
+statwalk_cmd() { STATWALK=(find "$WALK_ROOT" -printf '%s %T@ %C@ %i\n'); }
+statwalk_cmd
 prepare() {
   local mode=${MEASURE_CACHE:-cold}
   sync
@@ -137,7 +144,7 @@ prepare() {
   timeout --version >/dev/null 2>&1 || true
   /usr/bin/time --version >/dev/null 2>&1 || true
   if [[ $HAVE_BARGE == 1 ]]; then "$BARGE" --help >/dev/null 2>&1 || true; fi
-  if [[ $mode != cold && -d $TREE ]]; then "${STATWALK[@]}" >/dev/null 2>&1 || true; fi
+  if [[ $mode != cold && -d $WALK_ROOT ]]; then "${STATWALK[@]}" >/dev/null 2>&1 || true; fi
 }
 
 # ------------------------------------------------------------------ recording
@@ -232,7 +239,7 @@ restic_snapshot() {
   record name="${name}_growth" tool=restic bytes="$(( $(dusize "$RESTIC_REPOSITORY") - r0 ))" \
     total="$(dusize "$RESTIC_REPOSITORY")"
 }
-statwalks() { # statwalks PREFIX: 3 measured stat walks of the tree (cache mode from MEASURE_CACHE)
+statwalks() { # statwalks PREFIX: 3 measured stat walks of WALK_ROOT (cache mode from MEASURE_CACHE)
   local i
   for i in 1 2 3; do
     MEASURE_STDOUT=/dev/null peer "${1}_$i" find 0 "${STATWALK[@]}"
@@ -260,7 +267,7 @@ verify() { # verify NAME TOOL A B  -> records the comparison; returns its status
 }
 
 record name=config tool=info size_mib="$BENCH_SIZE_MIB" db_size_mib="$BENCH_DB_SIZE_MIB" \
-  seed="$BENCH_SEED" caches="$CACHE_STATE" barge="$BARGE" have_barge="$HAVE_BARGE" \
+  many_files="$BENCH_MANY_FILES" seed="$BENCH_SEED" caches="$CACHE_STATE" barge="$BARGE" have_barge="$HAVE_BARGE" \
   restic="$(restic version | head -n 1)" rsync="$(rsync --version | head -n 1)" \
   nproc="$(nproc)" kernel="$(uname -r)" started="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
 
@@ -351,6 +358,34 @@ rm -rf "$OUT/restic-restore-db"
 peer rsync_restore_db rsync 1 rsync -a --whole-file "$DBDIR/" "$OUT/rsync-restore-db/"
 verify verify_rsync_db rsync "$DBDIR" "$OUT/rsync-restore-db" || true
 rm -rf "$OUT/rsync-restore-db"
+
+# ================================================================== g. many small files (walk-dominated)
+# ~100k files of 0-4 KiB in ~2000 dirs: here the per-entry cost of the walk dominates barge's fixed
+# costs (process start, SQLite open, the fsyncs of the changed data), unlike the 3.8k-file tree.
+# Full snapshot cold; then WARM (no drop, the untimed `find` of this tree before each command):
+# stat walk (median of 3), barge with no change (median of 3; each a real snapshot) and restic
+# (one run), mutate-manyfiles, barge and restic after the small change (one run each: the target).
+if [[ $BENCH_MANY_FILES -gt 0 ]]; then
+  log "generating $BENCH_MANY_FILES small files (seed $BENCH_SEED)"
+  python3 "$BENCH_SRC/gen_data.py" manyfiles "$MANY" --files "$BENCH_MANY_FILES" --seed "$BENCH_SEED" >"$LOGS/gen_many.json"
+  info gen_many "$LOGS/gen_many.json"
+  log "data: $(cat "$LOGS/gen_many.json")"
+  WALK_ROOT=$MANY; statwalk_cmd
+  if [[ $HAVE_BARGE == 1 ]]; then
+    barge_step barge_volume_add_many 0 volume add m "$MANY" || true
+    barge_snapshot barge_snap_full_many m || true
+  fi
+  restic_snapshot restic_snap_full_many "$MANY"
+  MEASURE_CACHE=warm statwalks statwalk_many_warm
+  for i in 1 2 3; do
+    MEASURE_CACHE=warm barge_snapshot "barge_snap_many_nochange_$i" m || true
+  done
+  MEASURE_CACHE=warm restic_snapshot restic_snap_many_nochange "$MANY"
+  mutate mutate_many mutate-manyfiles "$MANY" --seed "$BENCH_SEED"
+  MEASURE_CACHE=warm barge_snapshot barge_snap_many_incr m || true
+  MEASURE_CACHE=warm restic_snapshot restic_snap_many_incr "$MANY"
+  WALK_ROOT=$TREE; statwalk_cmd
+fi
 
 if [[ -d $STATE ]]; then record name=barge_state_final tool=barge bytes="$(dusize "$STATE")"; fi
 record name=restic_repo_final tool=restic bytes="$(dusize "$RESTIC_REPOSITORY")"

@@ -32,10 +32,10 @@ public struct Differ {
         while i < before.count || j < after.count {
             let a = i < before.count ? before[i] : nil
             let b = j < after.count ? after[j] : nil
-            if let a, b == nil || a.name.lexicographicallyPrecedes(b!.name) {
+            if let a, b == nil || ByteOrder.precedes(a.name, b!.name) {
                 try list(a, prefix: prefix, into: &result.removed)
                 i += 1
-            } else if let b, a == nil || b.name.lexicographicallyPrecedes(a!.name) {
+            } else if let b, a == nil || ByteOrder.precedes(b.name, a!.name) {
                 try list(b, prefix: prefix, into: &result.added)
                 j += 1
             } else if let a, let b {

@@ -74,6 +74,20 @@ enum FileSystem {
         return result == 0 ? .success(FileStatus(info)) : .failure(Errno(errno))
     }
 
+    /// stat(2) of many names, on several threads for a large directory: the
+    /// kernel's lookups are most of what an incremental snapshot costs.
+    static func statuses(at directory: Int32, _ names: [[UInt8]], workers: Int) -> [Result<FileStatus, Errno>] {
+        var results = [Result<FileStatus, Errno>](repeating: .failure(Errno(0)), count: names.count)
+        results.withUnsafeMutableBufferPointer { out in
+            names.withUnsafeBufferPointer { names in
+                Parallel.forEach(names.count, workers: workers) { index, _ in
+                    out[index] = status(at: directory, names[index])
+                }
+            }
+        }
+        return results
+    }
+
     static func status(of descriptor: Int32) -> FileStatus? {
         var info = stat()
         return fstat(descriptor, &info) == 0 ? FileStatus(info) : nil
@@ -88,18 +102,29 @@ enum FileSystem {
         let copy = dup(directory)
         guard copy >= 0, let stream = fdopendir(copy) else { return .failure(Errno(errno)) }
         defer { closedir(stream) }
-        var names: [[UInt8]] = []
+        // All names in one buffer, sorted as (offset, length) pairs with memcmp:
+        // sorting arrays of arrays retains and releases on every comparison.
+        var buffer: [UInt8] = []
+        var spans: [(offset: Int, length: Int)] = []
         errno = 0
         while let entry = readdir(stream) {
-            let name = withUnsafePointer(to: &entry.pointee.d_name) { pointer in
-                pointer.withMemoryRebound(to: UInt8.self, capacity: 256) { Array(UnsafeBufferPointer(start: $0, count: strlen(UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self)))) }
+            withUnsafePointer(to: &entry.pointee.d_name) { pointer in
+                pointer.withMemoryRebound(to: UInt8.self, capacity: 256) { name in
+                    let length = strlen(UnsafeRawPointer(name).assumingMemoryBound(to: CChar.self))
+                    if (length == 1 && name[0] == 46) || (length == 2 && name[0] == 46 && name[1] == 46) { return }
+                    spans.append((buffer.count, length))
+                    buffer.append(contentsOf: UnsafeBufferPointer(start: name, count: length))
+                }
             }
-            if name == [46] || name == [46, 46] { continue }
-            names.append(name)
         }
         if errno != 0 { return .failure(Errno(errno)) }
-        names.sort { $0.lexicographicallyPrecedes($1) }
-        return .success(names)
+        return .success(buffer.withUnsafeBufferPointer { bytes in
+            spans.sort { a, b in
+                let order = memcmp(bytes.baseAddress! + a.offset, bytes.baseAddress! + b.offset, min(a.length, b.length))
+                return order != 0 ? order < 0 : a.length < b.length
+            }
+            return spans.map { Array(bytes[$0.offset..<$0.offset + $0.length]) }
+        })
     }
 
     static func readLink(at directory: Int32, _ name: [UInt8]) -> Result<[UInt8], Errno> {
@@ -141,7 +166,7 @@ enum FileSystem {
             guard read >= 0 else { return .failure(Errno(errno)) }
             result.append(ExtendedAttribute(name: rawName.map { UInt8(bitPattern: $0) }, value: Array(value[0..<read])))
         }
-        result.sort { $0.name.lexicographicallyPrecedes($1.name) }
+        result.sort { ByteOrder.precedes($0.name, $1.name) }
         return .success(result)
     }
 

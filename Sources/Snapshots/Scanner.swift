@@ -133,14 +133,16 @@ public final class Scanner {
         var entries: [TreeEntry] = []
         var pending: [(index: Int, file: ChunkPipeline.PendingFile)] = []
         var subtrees: [(index: Int, tree: ChunkPipeline.PendingTree)] = []
-        let statuses = names.map { FileSystem.status(at: directory, $0) }
-        let toRead = zip(names, statuses).compactMap { name, result -> (name: [UInt8], size: UInt64)? in
+        let statuses = FileSystem.statuses(at: directory, names, workers: names.count >= 32 ? options.workers : 1)
+        let olds = parent.map { Self.match(names, in: $0) } ?? Array(repeating: nil, count: names.count)
+        var toRead: [(name: [UInt8], size: UInt64)] = []
+        for (index, result) in statuses.enumerated() {
             guard case .success(let status) = result, status.kind == .file, status.size > 0,
-                  !isUnchanged(status, since: parent?.entry(named: name)) else { return nil }
-            return (name, status.size)
+                  !isUnchanged(status, since: olds[index]) else { continue }
+            toRead.append((names[index], status.size))
         }
         let readAhead = toRead.isEmpty ? nil : ReadAhead(directory: directory, files: toRead)
-        for (name, result) in zip(names, statuses) {
+        for (position, (name, result)) in zip(names, statuses).enumerated() {
             let path = FileSystem.join(relative, name)
             let status: FileStatus
             switch result {
@@ -149,7 +151,7 @@ public final class Scanner {
             case .failure(let error): report(path, "skipped: \(error.text)"); continue
             }
             var entry = entry(for: status, name: name)
-            let old = parent?.entry(named: name)
+            let old = olds[position]
             switch status.kind {
             case .directory:
                 readAhead?.pause()
@@ -214,6 +216,18 @@ public final class Scanner {
 
     /// Fills `entry` for a regular file. Returns `.some(nil)` when the chunks are
     /// already known, `.some(file)` when they arrive with the next flush, nil to skip.
+    /// The parent tree's entry for each name: both lists are sorted, so one merge pass.
+    private static func match(_ names: [[UInt8]], in tree: Tree) -> [TreeEntry?] {
+        var result: [TreeEntry?] = []
+        result.reserveCapacity(names.count)
+        var cursor = 0
+        for name in names {
+            while cursor < tree.entries.count && ByteOrder.precedes(tree.entries[cursor].name, name) { cursor += 1 }
+            result.append(cursor < tree.entries.count && tree.entries[cursor].name == name ? tree.entries[cursor] : nil)
+        }
+        return result
+    }
+
     /// The incremental rule: same size, mtime, ctime and inode as in the parent snapshot.
     private func isUnchanged(_ status: FileStatus, since old: TreeEntry?) -> Bool {
         guard let old, old.kind == .file else { return false }

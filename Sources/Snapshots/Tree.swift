@@ -33,9 +33,9 @@ public struct Tree: Sendable, Equatable {
         var low = 0, high = entries.count - 1
         while low <= high {
             let middle = (low + high) / 2
-            let candidate = entries[middle].name
-            if candidate == name { return entries[middle] }
-            if candidate.lexicographicallyPrecedes(name) { low = middle + 1 } else { high = middle - 1 }
+            let order = ByteOrder.compare(entries[middle].name, name)
+            if order == 0 { return entries[middle] }
+            if order < 0 { low = middle + 1 } else { high = middle - 1 }
         }
         return nil
     }
@@ -44,7 +44,10 @@ public struct Tree: Sendable, Equatable {
         var writer = BinaryWriter(capacity: 64 + entries.count * 128)
         writer.u8(Self.formatVersion)
         writer.u32(UInt32(entries.count))
-        for entry in entries { Self.encode(entry, into: &writer) }
+        // Through the buffer: the elements are borrowed, not copied (no retains).
+        entries.withUnsafeBufferPointer { buffer in
+            for index in buffer.indices { Self.encode(buffer[index], into: &writer) }
+        }
         return writer.bytes
     }
 
@@ -83,7 +86,7 @@ public struct Tree: Sendable, Equatable {
         entries.reserveCapacity(count)
         for _ in 0..<count {
             let entry = try decodeEntry(&reader)
-            if let previous = entries.last, !previous.name.lexicographicallyPrecedes(entry.name) {
+            if let previous = entries.last, !ByteOrder.precedes(previous.name, entry.name) {
                 throw RepositoryError(.corrupt, "tree: entry \"\(entry.displayName)\" is out of order or repeated")
             }
             entries.append(entry)
