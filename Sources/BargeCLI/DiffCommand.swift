@@ -4,7 +4,7 @@ import Snapshots
 
 struct DiffCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "diff", abstract: "Show what changed between two snapshots (default: the two newest).")
+        commandName: "diff", abstract: "Show what changed between two snapshots (default: the two newest complete ones).")
 
     @OptionGroup var global: GlobalOptions
     @Argument(help: "The volume.") var name: String

@@ -130,6 +130,14 @@ public final class BlobWriter {
         return stat(path, &info) == 0 ? Int(info.st_size) : nil
     }
 
+    /// Whether the file starts with the pack magic: records appended to a
+    /// pack that does not would be invisible to `repair-index`.
+    private static func hasPackMagic(_ path: String) -> Bool {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return false }
+        defer { try? handle.close() }
+        return (try? handle.read(upToCount: PackFormat.fileMagic.count)).map { [UInt8]($0) } == PackFormat.fileMagic
+    }
+
     /// The pack to append to: the newest one below the target size whose file
     /// is exactly its committed size (never one that looks damaged), or a new one.
     private func currentPack() throws -> OpenPack {
@@ -138,7 +146,7 @@ public final class BlobWriter {
         let open: OpenPack
         if appendsToExistingPacks, let (number, size) = sizes.max(by: { $0.key < $1.key }), size < PackFormat.targetPackSize / 2,
            size >= PackFormat.fileMagic.count, !unsynced.contains(where: { $0.number == number }),
-           Self.fileSize(store.packPath(number)) == size {
+           Self.fileSize(store.packPath(number)) == size, Self.hasPackMagic(store.packPath(number)) {
             open = try OpenPack(path: store.packPath(number), number: number, appendingAt: size)
         } else {
             let highestOnDisk = try store.packFilesOnDisk().keys.max() ?? 0

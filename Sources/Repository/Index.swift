@@ -137,7 +137,10 @@ public final class Index: Sendable {
     public func allocatePack(headerLength: Int, above minimum: Int64) throws -> Int64 {
         try run("allocating a pack") {
             try pool.write { db in
-                let highest = try Int64.fetchOne(db, sql: "SELECT coalesce(max(id), 0) FROM pack") ?? 0
+                // Doomed numbers too: a file gc has yet to unlink must not be reused.
+                let highest = try Int64.fetchOne(db, sql: """
+                    SELECT max(coalesce((SELECT max(id) FROM pack), 0), coalesce((SELECT max(id) FROM doomed_pack), 0))
+                    """) ?? 0
                 let number = max(highest, minimum) + 1
                 try db.execute(sql: "INSERT INTO pack (id, size) VALUES (?, ?)", arguments: [number, headerLength])
                 return number

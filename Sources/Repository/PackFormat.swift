@@ -113,8 +113,10 @@ public enum PackFormat {
         return String(repeating: "0", count: max(0, 8 - hex.count)) + hex + ".pack"
     }
 
+    /// The number of a pack file name as `fileName(pack:)` writes it, else nil.
     public static func packNumber(fileName: String) -> Int64? {
-        guard fileName.hasSuffix(".pack") else { return nil }
-        return Int64(fileName.dropLast(5), radix: 16)
+        guard fileName.hasSuffix(".pack"), let number = Int64(fileName.dropLast(5), radix: 16), number > 0,
+              self.fileName(pack: number) == fileName else { return nil }
+        return number
     }
 }

@@ -25,8 +25,12 @@ public final class GarbageCollector {
 
     public func run() throws -> CollectionReport {
         var report = CollectionReport()
-        // Finish what a killed gc left: packs already out of the index.
-        for pack in try store.index.doomedPacks() { try remove(pack) }
+        // Finish what a killed gc left: packs already out of the index (a
+        // number that has a row again belongs to a newer pack: keep the file).
+        let rows = try store.index.packSizes()
+        for pack in try store.index.doomedPacks() {
+            if rows[pack] == nil { try remove(pack) } else { try store.index.forgetDoomedPack(pack) }
+        }
         let live = try markLive()
         var byPack: [Int64: (live: [BlobLocation], dead: [BlobLocation])] = [:]
         try store.index.allBlobs { location in
@@ -46,15 +50,18 @@ public final class GarbageCollector {
             let blobs = byPack[pack] ?? ([], [])
             // Bytes past the committed size (an interrupted writer's) are dead too.
             let tail = max(0, (onDisk[pack] ?? 0) - (sizes[pack] ?? 0))
-            let emptyRow = blobs.live.isEmpty && blobs.dead.isEmpty
-            guard !blobs.dead.isEmpty || tail > 0 || emptyRow else { continue }
+            // A pack with no blob rows but committed content (repair-index kept
+            // it unread: bad magic, no readable record) is evidence: never deleted.
+            let unreadKeeper = blobs.live.isEmpty && blobs.dead.isEmpty && (sizes[pack] ?? 0) > PackFormat.fileMagic.count
+            let emptyRow = blobs.live.isEmpty && blobs.dead.isEmpty && !unreadKeeper
+            guard !unreadKeeper, !blobs.dead.isEmpty || tail > 0 || emptyRow else { continue }
             let deadBytes = blobs.dead.reduce(tail) { $0 + PackFormat.headerLength + $1.storedLength }
             let total = max(1, onDisk[pack] ?? sizes[pack] ?? 1)
             if blobs.live.isEmpty {
                 try writer.commitRelocation(deleted: blobs.dead.map(\.id), removedPacks: [pack])
                 try remove(pack)
                 report.packsDeleted += 1
-                report.bytesReclaimed += total
+                report.bytesReclaimed += onDisk[pack] ?? 0
             } else if Double(deadBytes) / Double(total) >= Self.rewriteThreshold {
                 for location in blobs.live { try copy(location, with: writer, report: &report) }
                 try writer.commitRelocation(deleted: blobs.dead.map(\.id), removedPacks: [pack])

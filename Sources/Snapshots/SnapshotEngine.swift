@@ -182,7 +182,8 @@ public final class SnapshotEngine {
             // A restored directory is the staging directory itself; anything else sits inside it.
             var info = stat()
             guard isDirectory || fstatat(stagingFD, entryName, &info, AT_SYMLINK_NOFOLLOW) == 0 else {
-                throw RepositoryError(.invalidArgument, "\(subpath ?? "") could not be recreated (see the warnings); the live volume was not changed",
+                let why = restorer.lastResult.warnings.map { $0.message }.joined(separator: "; ")
+                throw RepositoryError(.invalidArgument, "\(subpath ?? "") could not be recreated (\(why)); the live volume was not changed",
                                       hint: "the pre-restore snapshot \(safety.id.short) was kept")
             }
             if isDirectory {

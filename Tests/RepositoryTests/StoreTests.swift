@@ -124,3 +124,31 @@ import Testing
         for (id, bytes) in chunks { #expect(try rebuilt.read(id, kind: .chunk, using: Decompressor()) == bytes) }
     }
 }
+
+@Suite struct PackNumberingTests {
+    /// A new pack never takes the number of a file on disk the index does not
+    /// know, nor of a pack gc has dropped but may not have unlinked yet.
+    @Test func newPacksSkipUnknownFilesAndDoomedNumbers() throws {
+        let directory = TemporaryDirectory()
+        let store = try Store.initialize(at: directory.path)
+        let stranger = Bytes.random(100, seed: 1)
+        #expect(FileManager.default.createFile(atPath: store.packPath(7), contents: Data(stranger)))
+        let first = try store.index.allocatePack(headerLength: 8, above: try store.packFilesOnDisk().keys.max() ?? 0)
+        #expect(first == 8)
+        try store.index.relocate(moved: [], deleted: [], removedPacks: [first], packSizes: [:])
+        #expect(try store.index.doomedPacks() == [first])
+        let second = try store.index.allocatePack(headerLength: 8, above: 0)
+        #expect(second == 9, "the doomed number 8 is not handed out again")
+        #expect(FileManager.default.contents(atPath: store.packPath(7)).map { [UInt8]($0) } == stranger)
+    }
+
+    @Test(arguments: ["00000001.pack", "0000abcd.pack"])
+    func packNamesRoundTrip(_ name: String) {
+        #expect(PackFormat.packNumber(fileName: name).map { PackFormat.fileName(pack: $0) } == name)
+    }
+
+    @Test(arguments: ["5.pack", "0000001A.pack", "-0000001.pack", "00000000.pack", "00000001.pack.tmp", "0000000g.pack"])
+    func foreignNamesAreNotPacks(_ name: String) {
+        #expect(PackFormat.packNumber(fileName: name) == nil)
+    }
+}

@@ -99,3 +99,22 @@ import Repository
         #expect(fixture.read(fixture.root + "/r/f") == randomBytes(300_000, seed: 3))
     }
 }
+
+@Suite struct GarbageCollectorKeepsEvidenceTests {
+    /// repair-index keeps a pack it could not read (a row, no blobs): gc must
+    /// leave it, it is what a manual recovery would work from.
+    @Test func unreadablePackKeptByRepairSurvivesGC() throws {
+        let fixture = try Fixture()
+        try fixture.write("f", randomBytes(100_000, seed: 9))
+        _ = try fixture.engine.snapshot(volume: "v")
+        let garbage = randomBytes(50_000, seed: 10)
+        let strange = try { () throws -> String in
+            let store = try Store(at: fixture.state, access: .read)
+            #expect(FileManager.default.createFile(atPath: store.packPath(99), contents: Data(garbage)))
+            try store.index.insertPack(99, size: garbage.count)
+            return store.packPath(99)
+        }()
+        _ = try fixture.engine.collectGarbage()
+        #expect(FileManager.default.contents(atPath: strange).map { [UInt8]($0) } == garbage)
+    }
+}
