@@ -84,8 +84,11 @@ public final class Scanner {
     /// then every file below is read again, which also re-stores lost chunks.
     /// A tree that fails its check is dropped from the index, so that this
     /// snapshot stores it again instead of deduplicating against bad bytes.
-    private func loadParentTree(_ id: BlobID) -> Tree? {
+    private func loadParentTree(_ id: BlobID, at location: BlobLocation? = nil) -> Tree? {
         do {
+            if let location, location.id == id, location.kind == .tree {
+                return try Tree.decode(try store.read(location, using: decompressor))
+            }
             return try Tree.decode(try store.read(id, kind: .tree, using: decompressor))
         } catch let error as RepositoryError where error.code == .corrupt || error.code == .limitExceeded {
             notes.append("the previous snapshot's tree \(id.short) is damaged (\(error.message)); its directory was read again in full and the tree stored anew")
@@ -142,7 +145,20 @@ public final class Scanner {
             toRead.append((names[index], status.size))
         }
         let readAhead = toRead.isEmpty ? nil : ReadAhead(directory: directory, files: toRead)
+        // Where the subdirectories' previous trees are: one query for all of them.
+        let subtreeIDs = olds.compactMap { $0?.kind == .directory ? $0?.subtree : nil }
+        let subtreeLocations = subtreeIDs.isEmpty ? [:] : ((try? store.index.locations(of: subtreeIDs)) ?? [:])
         for (position, (name, result)) in zip(names, statuses).enumerated() {
+            // The common case of an incremental snapshot: the file is unchanged,
+            // so (ctime included) its entry is the parent's, as it was.
+            if case .success(let status) = result, status.kind == .file, status.device == rootDevice,
+               let old = olds[position], isUnchanged(status, since: old) {
+                entries.append(old)
+                statistics.files += 1
+                statistics.bytesTotal += old.size
+                if let progress, throttle.due() { progress(statistics, TreeEntry.display(FileSystem.join(relative, name))) }
+                continue
+            }
             let path = FileSystem.join(relative, name)
             let status: FileStatus
             switch result {
@@ -156,7 +172,8 @@ public final class Scanner {
             case .directory:
                 readAhead?.pause()
                 defer { readAhead?.resume() }
-                guard let subtree = try scanSubdirectory(directory, name: name, relative: path, status: status, old: old, entry: &entry) else { continue }
+                guard let subtree = try scanSubdirectory(directory, name: name, relative: path, status: status, old: old, entry: &entry,
+                                                         locations: subtreeLocations) else { continue }
                 subtrees.append((entries.count, subtree))
                 statistics.directories += 1
             case .file:
@@ -192,7 +209,8 @@ public final class Scanner {
 
     /// Returns nil (and reports) when the directory cannot be read.
     private func scanSubdirectory(_ directory: Int32, name: [UInt8], relative: [UInt8], status: FileStatus,
-                                  old: TreeEntry?, entry: inout TreeEntry) throws -> ChunkPipeline.PendingTree? {
+                                  old: TreeEntry?, entry: inout TreeEntry,
+                                  locations: [BlobID: BlobLocation]) throws -> ChunkPipeline.PendingTree? {
         let child = FileSystem.open(at: directory, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW)
         guard child >= 0 else {
             if errno != ENOENT { report(relative, "skipped: \(String(cString: strerror(errno)))") }
@@ -205,7 +223,7 @@ public final class Scanner {
             return try pipeline.buildTree(entries: [], files: [], subtrees: [], previous: nil)
         }
         let oldID = old.flatMap { $0.kind == .directory ? $0.subtree : nil }
-        let oldTree = oldID.flatMap { loadParentTree($0) }
+        let oldTree = oldID.flatMap { loadParentTree($0, at: locations[$0]) }
         do {
             return try scanDirectory(child, relative: relative, parent: oldTree, previous: oldTree == nil ? nil : oldID)
         } catch let error as SourceError {
