@@ -171,6 +171,19 @@ MEDIUM_EXT = [".bin", ".jpg", ".png", ".so", ".gz", ".o", ".zip"]
 LARGE_EXT = [".img", ".tar", ".vmdk"]
 
 
+def plan_dirs(r, n_dirs):
+    """n_dirs nested directories, depth <= 4, as (relpath, depth); the root is ("", 0)."""
+    dirs = [("", 0)]
+    for i in range(n_dirs):
+        while True:
+            parent, depth = r.choice(dirs)
+            if depth < 4:
+                break
+        name = "%s%d" % (r.choice(_SYL) + r.choice(_SYL), i)
+        dirs.append((os.path.join(parent, name) if parent else name, depth + 1))
+    return dirs
+
+
 def plan_tree(size_mib, seed):
     """Deterministic plan: dirs, files (path, kind, size, mode, mtime), symlinks, empty dirs."""
     r = Rng("%d:tree-plan" % seed)
@@ -182,14 +195,7 @@ def plan_tree(size_mib, seed):
 
     n_files_est = n_small + n_medium + n_large
     n_dirs = max(6, n_files_est // 12)
-    dirs = [("", 0)]  # (relpath, depth)
-    for i in range(n_dirs):
-        while True:
-            parent, depth = r.choice(dirs)
-            if depth < 4:
-                break
-        name = "%s%d" % (r.choice(_SYL) + r.choice(_SYL), i)
-        dirs.append((os.path.join(parent, name) if parent else name, depth + 1))
+    dirs = plan_dirs(r, n_dirs)
 
     files = []
 
@@ -554,14 +560,7 @@ def plan_manyfiles(n_files, seed):
     ~10% incompressible, the rest text-like) in about n_files/50 directories, depth <= 4."""
     r = Rng("%d:many-plan:%d" % (seed, n_files))
     n_dirs = max(4, n_files // 50)
-    dirs = [("", 0)]
-    for i in range(n_dirs):
-        while True:
-            parent, depth = r.choice(dirs)
-            if depth < 4:
-                break
-        name = "%s%d" % (r.choice(_SYL) + r.choice(_SYL), i)
-        dirs.append((os.path.join(parent, name) if parent else name, depth + 1))
+    dirs = plan_dirs(r, n_dirs)
     files = []
     for i in range(n_files):
         d = r.choice(dirs)[0]
