@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <unistd.h>
 #include <sys/sysmacros.h>
+#include <sys/syscall.h>
 #include "clinux.h"
 
 int barge_start_writeback(int fd) { return sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE); }
@@ -16,3 +17,4 @@ unsigned int barge_minor(unsigned long long dev) { return minor(dev); }
 unsigned long long barge_makedev(unsigned int ma, unsigned int mi) { return makedev(ma, mi); }
 int barge_o_noatime(void) { return O_NOATIME; }
 int barge_syncfs(int fd) { return syncfs(fd); }
+long barge_getdents64(int fd, void *buffer, unsigned long length) { return syscall(SYS_getdents64, fd, buffer, length); }

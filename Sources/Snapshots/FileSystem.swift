@@ -98,26 +98,36 @@ enum FileSystem {
     }
 
     /// Entry names of an open directory, sorted by bytes, without `.` and `..`.
+    /// Reads the directory from its start with getdents64 (the descriptor's
+    /// position moves; nothing else uses it).
     static func names(in directory: Int32) -> Result<[[UInt8]], Errno> {
-        let copy = dup(directory)
-        guard copy >= 0, let stream = fdopendir(copy) else { return .failure(Errno(errno)) }
-        defer { closedir(stream) }
+        guard lseek(directory, 0, SEEK_SET) == 0 else { return .failure(Errno(errno)) }
         // All names in one buffer, sorted as (offset, length) pairs with memcmp:
         // sorting arrays of arrays retains and releases on every comparison.
         var buffer: [UInt8] = []
         var spans: [(offset: Int, length: Int)] = []
-        errno = 0
-        while let entry = readdir(stream) {
-            withUnsafePointer(to: &entry.pointee.d_name) { pointer in
-                pointer.withMemoryRebound(to: UInt8.self, capacity: 256) { name in
-                    let length = strlen(UnsafeRawPointer(name).assumingMemoryBound(to: CChar.self))
-                    if (length == 1 && name[0] == 46) || (length == 2 && name[0] == 46 && name[1] == 46) { return }
-                    spans.append((buffer.count, length))
-                    buffer.append(contentsOf: UnsafeBufferPointer(start: name, count: length))
+        var records = [UInt8](repeating: 0, count: 64 * 1024)
+        while true {
+            let count = records.withUnsafeMutableBytes { barge_getdents64(directory, $0.baseAddress, UInt($0.count)) }
+            if count < 0 { return .failure(Errno(errno)) }
+            if count == 0 { break }
+            records.withUnsafeBytes { raw in
+                // struct linux_dirent64 { u64 d_ino; s64 d_off; u16 d_reclen; u8 d_type; char d_name[]; }
+                var offset = 0
+                while offset + 19 < count {
+                    let recordLength = Int(raw.loadUnaligned(fromByteOffset: offset + 16, as: UInt16.self))
+                    guard recordLength > 19, offset + recordLength <= count else { break }
+                    let name = UnsafeRawBufferPointer(rebasing: raw[(offset + 19)..<(offset + recordLength)])
+                    let length = name.firstIndex(of: 0) ?? name.count
+                    let isDot = (length == 1 && name[0] == 46) || (length == 2 && name[0] == 46 && name[1] == 46)
+                    if !isDot && length > 0 {
+                        spans.append((buffer.count, length))
+                        buffer.append(contentsOf: name.prefix(length))
+                    }
+                    offset += recordLength
                 }
             }
         }
-        if errno != 0 { return .failure(Errno(errno)) }
         return .success(buffer.withUnsafeBufferPointer { bytes in
             spans.sort { a, b in
                 let order = memcmp(bytes.baseAddress! + a.offset, bytes.baseAddress! + b.offset, min(a.length, b.length))

@@ -20,6 +20,9 @@ unsigned long long barge_makedev(unsigned int major, unsigned int minor);
 /// O_NOATIME (generic Linux value), hidden from Swift behind _GNU_SOURCE.
 int barge_o_noatime(void);
 
+/// getdents64(2): raw directory entries, without a DIR stream (no dup, no allocation).
+long barge_getdents64(int fd, void *buffer, unsigned long length);
+
 /// syncfs(2): flushes the whole file system that holds fd.
 int barge_syncfs(int fd);
 
