@@ -323,7 +323,7 @@ public final class Scanner {
         var prefetched = 0
         let readahead = 32 << 20
         while true {
-            if total + filled + readahead / 2 > prefetched {
+            if prefetcher == nil, total + filled + readahead / 2 > prefetched {
                 _ = posix_fadvise(descriptor, off_t(prefetched), off_t(readahead), Int32(POSIX_FADV_WILLNEED))
                 prefetched += readahead
             }

@@ -59,16 +59,22 @@ final class TreePrefetcher: @unchecked Sendable {
                 walk(child)
                 close(child)
             case .file where status.size > 0:
-                let cost = min(Int(status.size), Self.perFile)
-                while requested - consumed.load(ordering: .relaxed) > window {
-                    if stopped.load(ordering: .relaxed) { return }
-                    usleep(500)
-                }
                 let fd = FileSystem.open(at: directory, name, O_RDONLY | O_NOFOLLOW | barge_o_noatime())
                 guard fd >= 0 else { continue }
-                _ = posix_fadvise(fd, 0, off_t(cost), Int32(POSIX_FADV_WILLNEED))
-                close(fd)
-                requested += Int(status.size)
+                defer { close(fd) }
+                // Large files in steps, so this thread (not the scanner) waits
+                // on the kernel, and never more than `window` ahead.
+                var offset = 0
+                while offset < Int(status.size) {
+                    while requested - consumed.load(ordering: .relaxed) > window {
+                        if stopped.load(ordering: .relaxed) { return }
+                        usleep(500)
+                    }
+                    let step = min(Self.perFile, Int(status.size) - offset)
+                    _ = posix_fadvise(fd, off_t(offset), off_t(step), Int32(POSIX_FADV_WILLNEED))
+                    requested += step
+                    offset += step
+                }
             default:
                 continue
             }
