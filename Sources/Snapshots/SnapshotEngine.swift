@@ -32,8 +32,8 @@ public struct RestoreOutcome: Sendable {
     public let seconds: Double
 }
 
-/// The operations of issue 2 over one state directory: snapshot, restore,
-/// diff and verify of named volumes.
+/// The node's operations on named volumes over one state directory:
+/// snapshot, restore, diff, verify, forget and gc.
 public final class SnapshotEngine {
     public let stateDirectory: String
     public let nodeName: String
