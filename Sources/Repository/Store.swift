@@ -55,23 +55,39 @@ public final class Store: Sendable {
 
     /// Reads a blob and checks it against its id: wrong bytes never leave here.
     public func read(_ location: BlobLocation, using decompressor: Decompressor) throws -> [UInt8] {
-        let where_ = "pack \(PackFormat.fileName(pack: location.pack)) offset \(location.offset)"
         let bytes = try packs.read(pack: location.pack, offset: location.offset,
                                    count: PackFormat.headerLength + location.storedLength)
+        return try bytes.withUnsafeBytes { try decode(location, from: $0, using: decompressor) }
+    }
+
+    /// Reads the bytes of consecutive records at once: `locations` must be in
+    /// one pack, sorted by offset and adjacent. Decode each with `decode`.
+    public func readRun(_ locations: ArraySlice<BlobLocation>) throws -> [UInt8] {
+        guard let first = locations.first, let last = locations.last else { return [] }
+        let end = last.offset + PackFormat.headerLength + last.storedLength
+        return try packs.read(pack: first.pack, offset: first.offset, count: end - first.offset)
+    }
+
+    /// Checks the record in `bytes` (header and payload, as stored) against
+    /// `location` and its id; returns the raw bytes. Wrong bytes never leave here.
+    public func decode(_ location: BlobLocation, from bytes: UnsafeRawBufferPointer, using decompressor: Decompressor) throws -> [UInt8] {
+        let where_ = "pack \(PackFormat.fileName(pack: location.pack)) offset \(location.offset)"
+        guard bytes.count == PackFormat.headerLength + location.storedLength else {
+            throw RepositoryError(.corrupt, "\(where_): record of \(bytes.count) bytes, the index says \(PackFormat.headerLength + location.storedLength)")
+        }
         let header = try PackFormat.RecordHeader.decode(Array(bytes[0..<PackFormat.headerLength]), what: where_)
         guard header.id == location.id, header.kind == location.kind, header.storedLength == location.storedLength,
               header.rawLength == location.rawLength, header.compression == location.compression else {
             throw RepositoryError(.corrupt, "\(where_): the record there is not \(location.kind.name) \(location.id.short)",
                                   hint: Index.repairHint)
         }
-        let raw: [UInt8] = try bytes.withUnsafeBytes { (all) throws -> [UInt8] in
-            let payload = UnsafeRawBufferPointer(rebasing: all[PackFormat.headerLength...])
-            switch location.compression {
-            case .none: return Array(payload)
-            case .zstd:
-                do { return try decompressor.decompress(payload, rawLength: location.rawLength) } catch {
-                    throw RepositoryError(.corrupt, "\(where_): \(location.kind.name) \(location.id.short) does not decompress: \(error)")
-                }
+        let payload = UnsafeRawBufferPointer(rebasing: bytes[PackFormat.headerLength...])
+        let raw: [UInt8]
+        switch location.compression {
+        case .none: raw = Array(payload)
+        case .zstd:
+            do { raw = try decompressor.decompress(payload, rawLength: location.rawLength) } catch {
+                throw RepositoryError(.corrupt, "\(where_): \(location.kind.name) \(location.id.short) does not decompress: \(error)")
             }
         }
         guard BlobID.of(location.kind, raw) == location.id else {

@@ -41,6 +41,8 @@ final class RestoreSink: @unchecked Sendable {
     private let failure = Mutex<RepositoryError?>(nil)
     private let written = Atomic<UInt64>(0)
     private static let batchLimit = 8 << 20
+    /// The longest run of adjacent records read with one pread.
+    private static let runLimit = 2 << 20
     private static let openFileLimit = 256
 
     var bytesWritten: UInt64 { written.load(ordering: .relaxed) }
@@ -120,20 +122,50 @@ final class RestoreSink: @unchecked Sendable {
         let unique = Array(Set(batch.lazy.filter { $0.chunk.length > 0 }.map(\.chunk.id)))
         let locations = try store.index.locations(of: unique)
         store.prefetch(locations.values, ahead: Self.batchLimit)
-        var results = [Result<[UInt8], RepositoryError>?](repeating: nil, count: unique.count)
+        // Records stored one after another are read with one pread per run.
+        let found = locations.values.filter { $0.kind == .chunk }.sorted { ($0.pack, $0.offset) < ($1.pack, $1.offset) }
+        var runs: [Range<Int>] = []
+        var start = 0
+        for index in found.indices.dropFirst() {
+            let previous = found[index - 1], current = found[index]
+            let adjacent = current.pack == previous.pack && current.offset == previous.offset + PackFormat.headerLength + previous.storedLength
+            if !adjacent || current.offset - found[start].offset > Self.runLimit {
+                runs.append(start..<index)
+                start = index
+            }
+        }
+        if !found.isEmpty { runs.append(start..<found.count) }
+        var decoded = [Result<[UInt8], RepositoryError>?](repeating: nil, count: found.count)
         let store = store, decompressors = decompressors
-        results.withUnsafeMutableBufferPointer { out in
-            Parallel.forEach(unique.count, workers: workers) { index, worker in
-                guard let location = locations[unique[index]], location.kind == .chunk else {
-                    out[index] = .failure(RepositoryError(.missing, "chunk \(unique[index].short) is not in the store"))
-                    return
-                }
-                do { out[index] = .success(try store.read(location, using: decompressors[worker])) } catch let error as RepositoryError {
-                    out[index] = .failure(error)
+        decoded.withUnsafeMutableBufferPointer { out in
+            Parallel.forEach(runs.count, workers: workers) { runIndex, worker in
+                let run = runs[runIndex]
+                do {
+                    let bytes = try store.readRun(found[run])
+                    bytes.withUnsafeBytes { raw in
+                        for index in run {
+                            let location = found[index]
+                            let from = location.offset - found[run.lowerBound].offset
+                            let record = UnsafeRawBufferPointer(rebasing: raw[from..<from + PackFormat.headerLength + location.storedLength])
+                            do { out[index] = .success(try store.decode(location, from: record, using: decompressors[worker])) } catch let error as RepositoryError {
+                                out[index] = .failure(error)
+                            } catch {
+                                out[index] = .failure(RepositoryError(.io, "\(error)"))
+                            }
+                        }
+                    }
                 } catch {
-                    out[index] = .failure(RepositoryError(.io, "\(error)"))
+                    let failure = (error as? RepositoryError) ?? RepositoryError(.io, "\(error)")
+                    for index in run { out[index] = .failure(failure) }
                 }
             }
+        }
+        var results = [Result<[UInt8], RepositoryError>?](repeating: nil, count: unique.count)
+        var position: [BlobID: Int] = [:]
+        for (index, location) in found.enumerated() { position[location.id] = index }
+        for (index, id) in unique.enumerated() {
+            results[index] = position[id].map { decoded[$0]! }
+                ?? .failure(RepositoryError(.missing, "chunk \(id.short) is not in the store"))
         }
         var data: [BlobID: [UInt8]] = [:]
         for (index, id) in unique.enumerated() {
