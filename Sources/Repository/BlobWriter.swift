@@ -29,10 +29,19 @@ public final class BlobWriter {
         self.appendsToExistingPacks = appendsToExistingPacks
     }
 
+    /// Packs written since the last successful commit, with the size the
+    /// index knows for them (nil: a pack this writer created, never committed).
+    private var uncommitted: [Int64: (path: String, committed: Int?)] = [:]
+
     deinit {
-        // Uncommitted bytes are left for the next writer to truncate.
         pack?.close()
         for open in unsynced where open !== pack { open.close() }
+        // A session that ends without committing (an error, a full disk) takes
+        // back what it wrote: it knows these bytes are its own. After kill -9
+        // they stay as tails, never referenced, for gc.
+        for (_, written) in uncommitted {
+            if let size = written.committed { _ = truncate(written.path, off_t(size)) } else { _ = unlink(written.path) }
+        }
     }
 
     /// The subset of `ids` already stored or pending in this session.
@@ -101,6 +110,7 @@ public final class BlobWriter {
     public func commitRelocation(deleted: [BlobID], removedPacks: [Int64]) throws {
         let sizes = try syncPacks()
         try store.index.relocate(moved: pending, deleted: deleted, removedPacks: removedPacks, packSizes: sizes)
+        markCommitted()
         pending.removeAll(keepingCapacity: true)
         pendingIDs.removeAll(keepingCapacity: true)
         bytesSinceCheckpoint = 0
@@ -117,9 +127,14 @@ public final class BlobWriter {
         return sizes
     }
 
+    private func markCommitted() {
+        uncommitted = pack.map { [$0.number: ($0.path, $0.size)] } ?? [:]
+    }
+
     private func commit(snapshot: StoredSnapshot?) throws {
         let sizes = try syncPacks()
         try store.index.commit(blobs: pending, packSizes: sizes, snapshot: snapshot)
+        markCommitted()
         pending.removeAll(keepingCapacity: true)
         pendingIDs.removeAll(keepingCapacity: true)
         bytesSinceCheckpoint = 0
@@ -148,10 +163,12 @@ public final class BlobWriter {
            size >= PackFormat.fileMagic.count, !unsynced.contains(where: { $0.number == number }),
            Self.fileSize(store.packPath(number)) == size, Self.hasPackMagic(store.packPath(number)) {
             open = try OpenPack(path: store.packPath(number), number: number, appendingAt: size)
+            uncommitted[number] = (open.path, size)
         } else {
             let highestOnDisk = try store.packFilesOnDisk().keys.max() ?? 0
             let number = try store.index.allocatePack(headerLength: PackFormat.fileMagic.count, above: highestOnDisk)
             open = try OpenPack(path: store.packPath(number), number: number, appendingAt: nil)
+            uncommitted[number] = (open.path, nil)
         }
         pack = open
         unsynced.append(open)

@@ -67,6 +67,9 @@ public final class Index: Sendable {
     func run<T>(_ what: String, _ body: () throws -> T) throws -> T {
         do { return try body() } catch let error as RepositoryError {
             throw error
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_FULL {
+            throw RepositoryError(.io, "index: \(what) failed: the disk holding the state dir is full",
+                                  hint: "free space and retry; nothing was committed", underlying: error)
         } catch {
             throw RepositoryError(.index, "index: \(what) failed", hint: Self.repairHint, underlying: error)
         }

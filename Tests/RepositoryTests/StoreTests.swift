@@ -34,37 +34,52 @@ import Testing
         #expect(try reopened.snapshots(volume: "v").count == 1)
     }
 
-    /// A writer that dies before its transaction leaves bytes past the
-    /// committed size. Nothing points at them, and the next writer neither
-    /// cuts them off (they are never trusted to be debris) nor appends after them.
+    /// A writer killed before its transaction leaves bytes past the committed
+    /// size. Nothing points at them, and the next writer neither cuts them off
+    /// (they are never trusted to be debris) nor appends after them.
     @Test func uncommittedTailIsLeftAloneAndNotAppendedTo() throws {
         let directory = TemporaryDirectory()
-        var store: Store? = try Store.initialize(at: directory.path)
-        let committed = try fill(store!, count: 4, seed: 2)
-        let sizes = try store!.index.packSizes()
-        do {
-            let writer = BlobWriter(store: store!, checkpointBytes: 1 << 40)
-            // Larger than the writer's 1 MiB buffer, so it reaches the file.
-            let bytes = Bytes.random(1_200_000, seed: 99)
-            try writer.append(id: BlobID.of(.chunk, bytes), kind: .chunk, raw: bytes, compressor: Compressor())
-            // Dropped without a checkpoint: as if killed.
-            withExtendedLifetime(writer) {}
-        }
-        store = nil
-        let crashed = try Store(at: directory.path, access: .read).packFilesOnDisk()
-        #expect(crashed.values.reduce(0, +) > sizes.values.reduce(0, +), "the test must leave an uncommitted tail")
+        let store = try Store.initialize(at: directory.path)
+        let committed = try fill(store, count: 4, seed: 2)
+        let sizes = try store.index.packSizes()
+        // What kill -9 leaves: bytes after the committed end of the last pack.
+        let last = try #require(sizes.keys.max())
+        let handle = try #require(FileHandle(forWritingAtPath: store.packPath(last)))
+        try handle.seekToEnd()
+        handle.write(Data(Bytes.random(1_200_000, seed: 99)))
+        try handle.close()
+        let crashed = try store.packFilesOnDisk()
 
-        let reopened = try Store(at: directory.path, access: .write)
-        #expect(try reopened.index.blobCount() == 5, "the uncommitted chunk is not in the index")
+        let reopened = try Store(at: directory.path, access: .read)
+        #expect(try reopened.index.blobCount() == 5)
         #expect(try reopened.read(committed[3].0, kind: .chunk, using: Decompressor()) == committed[3].1)
         let more = Bytes.text(70_000)
-        let writer = BlobWriter(store: reopened)
+        let writer = BlobWriter(store: store)
         try writer.append(id: BlobID.of(.chunk, more), kind: .chunk, raw: more, compressor: Compressor())
         try writer.checkpoint()
         let after = try reopened.packFilesOnDisk()
         for (pack, size) in crashed { #expect(after[pack] == size, "pack \(pack) must not change") }
         #expect(after.count == crashed.count + 1, "new data goes to a new pack")
         #expect(try reopened.read(BlobID.of(.chunk, more), kind: .chunk, using: Decompressor()) == more)
+    }
+
+    /// A writer that ends without committing (an error, a full disk) takes back
+    /// what it wrote: appended bytes are cut, a pack it created is removed.
+    @Test func abandonedWriterTakesBackItsBytes() throws {
+        let directory = TemporaryDirectory()
+        let store = try Store.initialize(at: directory.path)
+        try fill(store, count: 2, seed: 5)
+        let before = try store.packFilesOnDisk()
+        do {
+            let writer = BlobWriter(store: store, checkpointBytes: 1 << 40)
+            for index in 0..<3 {
+                let bytes = Bytes.random(1_500_000, seed: UInt64(50 + index))
+                try writer.append(id: BlobID.of(.chunk, bytes), kind: .chunk, raw: bytes, compressor: Compressor())
+            }
+            #expect(try store.packFilesOnDisk().values.reduce(0, +) > before.values.reduce(0, +))
+        }
+        #expect(try store.packFilesOnDisk() == before)
+        #expect(try store.index.blobCount() == 3)
     }
 
     @Test func flippedByteIsCaught() throws {

@@ -79,11 +79,13 @@ import Repository
         try fixture.write("f", randomBytes(300_000, seed: 3))
         let kept = try fixture.engine.snapshot(volume: "v")
         do {
-            let store = try Store(at: fixture.state, access: .write)
-            let writer = BlobWriter(store: store, checkpointBytes: 1 << 40, appendsToExistingPacks: true)
-            let junk = randomBytes(1_500_000, seed: 4)
-            try writer.append(id: BlobID.of(.chunk, junk), kind: .chunk, raw: junk, compressor: Compressor())
-            withExtendedLifetime(writer) {}
+            // What kill -9 during a snapshot leaves: bytes past the last pack's committed end.
+            let store = try Store(at: fixture.state, access: .read)
+            let last = try #require(try store.index.packSizes().keys.max())
+            let handle = try #require(FileHandle(forWritingAtPath: store.packPath(last)))
+            try handle.seekToEnd()
+            handle.write(Data(randomBytes(1_500_000, seed: 4)))
+            try handle.close()
         }
         let (before, committed) = try {
             let store = try Store(at: fixture.state, access: .read)
