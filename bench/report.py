@@ -84,6 +84,11 @@ class Results:
         r = self.rec(name)
         return r.get("bytes") if r else None
 
+    def rep_walls(self, name):
+        """Walls of the repetitions of NAME that succeeded: NAME, NAME_r2, NAME_r3, ..."""
+        names = [name] + ["%s_r%d" % (name, i) for i in range(2, 10)]
+        return [self.wall(n) for n in names if self.ok(n)]
+
     def walls(self, prefix):
         return [r["wall_s"] for r in self.recs
                 if str(r.get("name", "")).startswith(prefix) and r.get("rc", 0) == 0 and "wall_s" in r]
@@ -186,15 +191,34 @@ def build(res):
     def us_per(sec, n):
         return None if sec is None or not n else sec * 1e6 / n
 
-    # full snapshots -------------------------------------------------------------
+    def med_rate(name, nbytes):
+        """(median MB/s, min MB/s, max MB/s, walls) over the repetitions of NAME"""
+        w = [v for v in res.rep_walls(name) if v > 0]
+        if not w or nbytes is None:
+            return None, None, None, w
+        return (nbytes / 1e6 / statistics.median(w), nbytes / 1e6 / max(w), nbytes / 1e6 / min(w), w)
+
+    def fmt_med(m):
+        v, lo, hi, w = m
+        if v is None:
+            return NA
+        if len(w) < 2:
+            return fmt_rate(v) + " (1 run)"
+        return "%s [%.0f-%.0f]" % (fmt_rate(v), lo, hi)
+
+    def med_raw(tool, m):
+        return {tool: m[0], tool + "_min": m[1], tool + "_max": m[2], tool + "_walls": m[3]}
+
+    # full snapshots (median of the repetitions) ------------------------------------
     for label, suffix, nbytes in (("tree", "tree", tree_bytes), ("SQLite DB", "db", db_bytes)):
-        b = rate("barge_snap_full_" + suffix, nbytes)
-        r = rate("restic_snap_full_" + suffix, nbytes)
-        y = rate("rsync_copy_full_" + suffix, nbytes)
-        x = div(b, r)
-        row("full snapshot, %s, cold (MB/s)" % label, fmt_rate(b), fmt_rate(r), fmt_rate(y),
-            xs(x, "restic"), ">= 3x restic",
-            None if x is None else x >= 3.0, barge=b, restic=r, rsync=y, ratio=x)
+        mb = med_rate("barge_snap_full_" + suffix, nbytes)
+        mr = med_rate("restic_snap_full_" + suffix, nbytes)
+        my = med_rate("rsync_copy_full_" + suffix, nbytes)
+        x = div(mb[0], mr[0])
+        row("full snapshot, %s, cold (MB/s, median of %d [min-max])" % (label, len(mb[3]) or len(mr[3])),
+            fmt_med(mb), fmt_med(mr), fmt_med(my), xs(x, "restic"), ">= 3x restic",
+            None if x is None else x >= 3.0, ratio=x,
+            **med_raw("barge", mb), **med_raw("restic", mr), **med_raw("rsync", my))
 
     # full snapshot, many small files (info) ---------------------------------------
     many_bytes = gen_many.get("bytes")
@@ -361,14 +385,16 @@ def build(res):
 
     # restore --------------------------------------------------------------------
     for label, suffix, nbytes in (("tree (final state)", "tree", tree_after), ("SQLite DB", "db", db_after)):
-        b = rate("barge_restore_" + suffix, nbytes)
-        r = rate("restic_restore_" + suffix, nbytes)
-        y = rate("rsync_restore_" + suffix, nbytes)
-        xr, xy = div(b, r), div(b, y)
+        mb = med_rate("barge_restore_" + suffix, nbytes)
+        mr = med_rate("restic_restore_" + suffix, nbytes)
+        my = med_rate("rsync_restore_" + suffix, nbytes)
+        xr, xy = div(mb[0], mr[0]), div(mb[0], my[0])
         ok = None if xr is None or xy is None else (xr >= 2.0 and xy >= 1.0)
         ratio = NA if xr is None else "%s restic, %s rsync" % (fmt_x(xr), fmt_x(xy))
-        row("restore, %s, cold (MB/s)" % label, fmt_rate(b), fmt_rate(r), fmt_rate(y), ratio,
-            ">= 2x restic and >= rsync", ok, barge=b, restic=r, rsync=y, vs_restic=xr, vs_rsync=xy)
+        row("restore, %s, cold (MB/s, median of %d [min-max])" % (label, len(mb[3]) or len(mr[3])),
+            fmt_med(mb), fmt_med(mr), fmt_med(my), ratio, ">= 2x restic and >= rsync", ok,
+            vs_restic=xr, vs_rsync=xy, **med_raw("barge", mb), **med_raw("restic", mr),
+            **med_raw("rsync", my))
 
     # verification ---------------------------------------------------------------
     def ident(tool):
@@ -463,9 +489,11 @@ def build(res):
                      cfg.get("restic", "restic"), rrepo.get("version", "?"), rrepo.get("compression", "?"),
                      cfg.get("rsync", "rsync")))
     notes.append("times are wall clock, one run each (stat walks and barge's no-change snapshots: median "
-                 "of 3), including process "
+                 "of 3; cold full snapshots and cold restores of tree and DB: median of %s per tool, "
+                 "each snapshot into a fresh store/repository, each restore into a fresh target, "
+                 "min-max MB/s in brackets, only the first restore verified), including process "
                  "start; snapshot, copy and restore times include a trailing `sync`; MB/s = bytes / "
-                 "1e6 / s; restores restore the final state of the tree")
+                 "1e6 / s; restores restore the final state of the tree" % cfg.get("reps", 1))
     notes.append("store growth (packs) = growth of the sizes of the files in barge's packs/ (no "
                  "directory sizes); target: <= chunk_bytes_stored + tree_bytes_stored + 4096 from "
                  "barge's snapshot --json; restic's growth is `du -sb` of the whole repository")

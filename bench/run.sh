@@ -266,7 +266,80 @@ verify() { # verify NAME TOOL A B  -> records the comparison; returns its status
   return "$rc"
 }
 
-record name=config tool=info size_mib="$BENCH_SIZE_MIB" db_size_mib="$BENCH_DB_SIZE_MIB" \
+# ------------------------------------------------------------------ repetitions (cold full snapshots, restores)
+# The cold full snapshots (tree, DB) and the cold restores (tree, DB) are measured REPS times per
+# tool (same cache preparation before each); report.py shows the median and min-max.
+# Repetition 1 keeps the plain name (NAME), the others are NAME_r2, NAME_r3.
+REPS=3
+rep_name() { if [[ $2 == 1 ]]; then echo "$1"; else echo "${1}_r$2"; fi; }
+# barge_full_reps NAME VOLUME PATH: repetitions 2..REPS of a full snapshot, each into a fresh
+# throwaway state dir (init + volume add, recorded as NAME_rI_init/_volume_add, not in the table),
+# deleted afterwards; the main state dir (repetition 1) is left as it is for the later steps.
+barge_full_reps() {
+  local name=$1 vol=$2 path=$3 i main=$STATE
+  for (( i = 2; i <= REPS; i++ )); do
+    [[ $HAVE_BARGE == 1 ]] || break
+    STATE=$BENCH_DIR/barge-state-rep
+    rm -rf "$STATE"
+    if barge_step "${name}_r${i}_init" 0 init; then
+      if barge_step "${name}_r${i}_volume_add" 0 volume add "$vol" "$path"; then
+        barge_snapshot "${name}_r$i" "$vol" || true
+      fi
+    fi
+    rm -rf "$STATE"
+    STATE=$main
+  done
+}
+# restic_full_reps NAME PATH: repetitions 2..REPS of `restic backup`, each into a fresh throwaway
+# repository (restic init, NAME_rI_init) with a fresh cache dir, both deleted afterwards
+restic_full_reps() {
+  local name=$1 path=$2 i repo=$RESTIC_REPOSITORY cache=$RESTIC_CACHE_DIR
+  for (( i = 2; i <= REPS; i++ )); do
+    export RESTIC_REPOSITORY=$BENCH_DIR/restic-repo-rep RESTIC_CACHE_DIR=$BENCH_DIR/restic-cache-rep
+    chmod -R u+w "$RESTIC_REPOSITORY" "$RESTIC_CACHE_DIR" 2>/dev/null || true
+    rm -rf "$RESTIC_REPOSITORY" "$RESTIC_CACHE_DIR"
+    peer "${name}_r${i}_init" restic 1 restic init
+    restic_snapshot "${name}_r$i" "$path"
+    chmod -R u+w "$RESTIC_REPOSITORY" "$RESTIC_CACHE_DIR" 2>/dev/null || true
+    rm -rf "$RESTIC_REPOSITORY" "$RESTIC_CACHE_DIR"
+    export RESTIC_REPOSITORY=$repo RESTIC_CACHE_DIR=$cache
+  done
+}
+rsync_copies() { # rsync_copies NAME SRC DST: REPS copies SRC/ -> DST/ (DST removed before each, untimed)
+  local i
+  for (( i = 1; i <= REPS; i++ )); do
+    rm -rf "$3"
+    peer "$(rep_name "$1" "$i")" rsync 1 rsync -a --whole-file "$2/" "$3/"
+  done
+  rm -rf "$3"
+}
+# barge_restores NAME VOLUME SRC TARGET VERIFY_NAME: REPS restores of VOLUME into TARGET (removed
+# before each, untimed) from the same store; the first one is compared with SRC
+barge_restores() {
+  local i
+  for (( i = 1; i <= REPS; i++ )); do
+    [[ $HAVE_BARGE == 1 ]] || break
+    rm -rf "$4"
+    barge_step "$(rep_name "$1" "$i")" 1 restore "$2" --target "$4" --json || break
+    if [[ $i == 1 ]]; then verify "$5" barge "$3" "$4" || VERIFY_FAILED=1; fi
+  done
+  rm -rf "$4"
+}
+# peer_restores NAME TOOL SRC TARGET RESTORED VERIFY_NAME CMD...: REPS restores by CMD into TARGET
+# (removed before each, untimed); the first one (RESTORED: where SRC ends up) is compared with SRC
+peer_restores() {
+  local name=$1 tool=$2 src=$3 target=$4 restored=$5 vname=$6 i; shift 6
+  for (( i = 1; i <= REPS; i++ )); do
+    chmod -R u+w "$target" 2>/dev/null || true
+    rm -rf "$target"
+    peer "$(rep_name "$name" "$i")" "$tool" 1 "$@"
+    if [[ $i == 1 ]]; then verify "$vname" "$tool" "$src" "$restored" || true; fi
+  done
+  chmod -R u+w "$target" 2>/dev/null || true
+  rm -rf "$target"
+}
+
+record name=config tool=info reps="$REPS" size_mib="$BENCH_SIZE_MIB" db_size_mib="$BENCH_DB_SIZE_MIB" \
   many_files="$BENCH_MANY_FILES" seed="$BENCH_SEED" caches="$CACHE_STATE" barge="$BARGE" have_barge="$HAVE_BARGE" \
   restic="$(restic version | head -n 1)" rsync="$(rsync --version | head -n 1)" \
   nproc="$(nproc)" kernel="$(uname -r)" started="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
@@ -288,6 +361,7 @@ if [[ $HAVE_BARGE == 1 ]]; then
   if [[ $HAVE_BARGE == 1 ]]; then
     record name=barge_state_after_full_tree tool=barge bytes="$(dusize "$STATE")" packs_bytes="$(packsize)"
   fi
+  barge_full_reps barge_snap_full_tree t "$TREE" || true
 fi
 peer restic_init restic 1 restic init
 record name=restic_repo tool=info \
@@ -295,8 +369,8 @@ record name=restic_repo tool=info \
   compression="$RESTIC_COMPRESSION"
 restic_snapshot restic_snap_full_tree "$TREE"
 record name=restic_repo_after_full_tree tool=restic bytes="$(dusize "$RESTIC_REPOSITORY")"
-peer rsync_copy_full_tree rsync 1 rsync -a --whole-file "$TREE/" "$OUT/rsync-copy-tree/"
-rm -rf "$OUT/rsync-copy-tree"
+restic_full_reps restic_snap_full_tree "$TREE"
+rsync_copies rsync_copy_full_tree "$TREE" "$OUT/rsync-copy-tree"
 
 # ================================================================== c. small change, WARM (target)
 # ~1% of the small/medium files; the large files are untouched. Stat walk and both incremental
@@ -320,44 +394,32 @@ MEASURE_CACHE=meta barge_snapshot barge_snap_big_tree t || true
 MEASURE_CACHE=meta restic_snapshot restic_snap_big_tree "$TREE"
 
 # ================================================================== e. restore, tree (final state, cold)
-if [[ $HAVE_BARGE == 1 ]]; then
-  if barge_step barge_restore_tree 1 restore t --target "$OUT/barge-restore-tree" --json; then
-    verify verify_barge_tree barge "$TREE" "$OUT/barge-restore-tree" || VERIFY_FAILED=1
-  fi
-  rm -rf "$OUT/barge-restore-tree"
-fi
-peer restic_restore_tree restic 1 restic restore latest --path "$TREE" --target "$OUT/restic-restore-tree"
-verify verify_restic_tree restic "$TREE" "$OUT/restic-restore-tree$TREE" || true
-rm -rf "$OUT/restic-restore-tree"
-peer rsync_restore_tree rsync 1 rsync -a --whole-file "$TREE/" "$OUT/rsync-restore-tree/"
-verify verify_rsync_tree rsync "$TREE" "$OUT/rsync-restore-tree" || true
-rm -rf "$OUT/rsync-restore-tree"
+# REPS restores per tool into fresh target dirs from the same store; the first one is verified
+barge_restores barge_restore_tree t "$TREE" "$OUT/barge-restore-tree" verify_barge_tree
+peer_restores restic_restore_tree restic "$TREE" "$OUT/restic-restore-tree" "$OUT/restic-restore-tree$TREE" \
+  verify_restic_tree restic restore latest --path "$TREE" --target "$OUT/restic-restore-tree"
+peer_restores rsync_restore_tree rsync "$TREE" "$OUT/rsync-restore-tree" "$OUT/rsync-restore-tree" \
+  verify_rsync_tree rsync -a --whole-file "$TREE/" "$OUT/rsync-restore-tree/"
 
 # ================================================================== f. SQLite database (cold)
 if [[ $HAVE_BARGE == 1 ]]; then
   barge_step barge_volume_add_db 0 volume add db "$DBDIR" || true
   barge_snapshot barge_snap_full_db db || true
+  barge_full_reps barge_snap_full_db db "$DBDIR" || true
 fi
 restic_snapshot restic_snap_full_db "$DBDIR"
-peer rsync_copy_full_db rsync 1 rsync -a --whole-file "$DBDIR/" "$OUT/rsync-copy-db/"
-rm -rf "$OUT/rsync-copy-db"
+restic_full_reps restic_snap_full_db "$DBDIR"
+rsync_copies rsync_copy_full_db "$DBDIR" "$OUT/rsync-copy-db"
 
 mutate mutate_db mutate-sqlite "$DB" --percent 1 --seed "$BENCH_SEED"
 barge_snapshot barge_snap_incr_db db || true
 restic_snapshot restic_snap_incr_db "$DBDIR"
 
-if [[ $HAVE_BARGE == 1 ]]; then
-  if barge_step barge_restore_db 1 restore db --target "$OUT/barge-restore-db" --json; then
-    verify verify_barge_db barge "$DBDIR" "$OUT/barge-restore-db" || VERIFY_FAILED=1
-  fi
-  rm -rf "$OUT/barge-restore-db"
-fi
-peer restic_restore_db restic 1 restic restore latest --path "$DBDIR" --target "$OUT/restic-restore-db"
-verify verify_restic_db restic "$DBDIR" "$OUT/restic-restore-db$DBDIR" || true
-rm -rf "$OUT/restic-restore-db"
-peer rsync_restore_db rsync 1 rsync -a --whole-file "$DBDIR/" "$OUT/rsync-restore-db/"
-verify verify_rsync_db rsync "$DBDIR" "$OUT/rsync-restore-db" || true
-rm -rf "$OUT/rsync-restore-db"
+barge_restores barge_restore_db db "$DBDIR" "$OUT/barge-restore-db" verify_barge_db
+peer_restores restic_restore_db restic "$DBDIR" "$OUT/restic-restore-db" "$OUT/restic-restore-db$DBDIR" \
+  verify_restic_db restic restore latest --path "$DBDIR" --target "$OUT/restic-restore-db"
+peer_restores rsync_restore_db rsync "$DBDIR" "$OUT/rsync-restore-db" "$OUT/rsync-restore-db" \
+  verify_rsync_db rsync -a --whole-file "$DBDIR/" "$OUT/rsync-restore-db/"
 
 # ================================================================== g. many small files (walk-dominated)
 # ~100k files of 0-4 KiB in ~2000 dirs: here the per-entry cost of the walk dominates barge's fixed
