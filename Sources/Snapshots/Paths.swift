@@ -142,12 +142,6 @@ public enum Paths {
         if fd >= 0 { fsync(fd); close(fd) }
     }
 
-    /// Makes everything written below `path` durable (syncfs on its file system).
-    static func syncFileSystem(of path: String) {
-        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if fd >= 0 { _ = barge_syncfs(fd); close(fd) }
-    }
-
     static func removeTree(_ path: String) {
         try? FileManager.default.removeItem(atPath: path)
     }
