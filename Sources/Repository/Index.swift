@@ -318,8 +318,9 @@ public final class Index: Sendable {
     }
 }
 
-enum Clock {
-    static func nowNanoseconds() -> Int64 {
+/// Wall-clock time in nanoseconds since 1970, as snapshots and volumes record it.
+public enum Clock {
+    public static func nowNanoseconds() -> Int64 {
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
         return Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec)

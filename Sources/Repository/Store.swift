@@ -117,11 +117,6 @@ public final class Store: Sendable {
     /// Closes a pack's descriptor before gc removes the file.
     public func forgetPack(_ pack: Int64) { packs.evict(pack) }
 
-    /// A blob's stored payload (still compressed), for copying it unchanged.
-    public func readRecord(_ location: BlobLocation) throws -> [UInt8] {
-        Array(try packs.read(pack: location.pack, offset: location.offset + PackFormat.headerLength, count: location.storedLength))
-    }
-
     /// Starts reading the packs around these blobs, so a batch's reads overlap the previous batch's work.
     /// `ahead` bytes past each range are asked for too: data written in order
     /// is read in order, so the next batch is most likely right behind this one.

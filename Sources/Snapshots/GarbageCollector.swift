@@ -95,13 +95,15 @@ public final class GarbageCollector {
         return live
     }
 
-    /// Copies one record as stored (still compressed) after checking its hash.
+    /// Copies one record as stored (still compressed), after checking those
+    /// same bytes against its id: one read serves both.
     private func copy(_ location: BlobLocation, with writer: BlobWriter, report: inout CollectionReport) throws {
-        _ = try store.read(location, using: decompressor)
-        let record = try store.readRecord(location)
-        try record.withUnsafeBytes { payload in
+        let record = try store.readRun([location])
+        try record.withUnsafeBytes { bytes in
+            _ = try store.decode(location, from: bytes, using: decompressor)
             try writer.append(id: location.id, kind: location.kind, rawLength: location.rawLength,
-                              compression: location.compression, payload: payload)
+                              compression: location.compression,
+                              payload: UnsafeRawBufferPointer(rebasing: bytes[PackFormat.headerLength...]))
         }
         report.bytesCopied += PackFormat.headerLength + location.storedLength
     }

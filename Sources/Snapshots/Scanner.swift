@@ -144,7 +144,8 @@ public final class Scanner {
                   !isUnchanged(status, since: olds[index]) else { continue }
             toRead.append((names[index], status.size))
         }
-        let readAhead = toRead.isEmpty ? nil : ReadAhead(directory: directory, files: toRead)
+        // A first snapshot's prefetch thread reads ahead already; only later ones need this.
+        let readAhead = toRead.isEmpty || prefetcher != nil ? nil : ReadAhead(directory: directory, files: toRead)
         // Where the subdirectories' previous trees are: one query for all of them.
         let subtreeIDs = olds.compactMap { $0?.kind == .directory ? $0?.subtree : nil }
         let subtreeLocations = subtreeIDs.isEmpty ? [:] : ((try? store.index.locations(of: subtreeIDs)) ?? [:])

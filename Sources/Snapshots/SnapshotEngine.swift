@@ -74,7 +74,7 @@ public final class SnapshotEngine {
         let stats = result.statistics
         let record = SnapshotRecord(
             volume: volume.name, volumePath: volume.path, chunkAverage: volume.chunkAverage, crossMounts: volume.crossMounts, parent: parent?.id,
-            root: result.root, rootMetadata: result.rootMetadata, timeNanoseconds: Self.now(), epoch: 0,
+            root: result.root, rootMetadata: result.rootMetadata, timeNanoseconds: Clock.nowNanoseconds(), epoch: 0,
             origin: nodeName, state: state, files: UInt64(stats.files), directories: UInt64(stats.directories),
             bytesTotal: stats.bytesTotal, bytesAdded: UInt64(writer.bytesWritten), skipped: UInt64(result.problems.count))
         let id = try writer.commit(record, compressor: Compressor())
@@ -83,7 +83,6 @@ public final class SnapshotEngine {
                                treeBytesStored: writer.bytesWrittenByKind[.tree] ?? 0, seconds: Date().timeIntervalSince(started))
     }
 
-    static func now() -> Int64 { Int64(Date().timeIntervalSince1970 * 1_000_000_000) }
 
     // MARK: finding snapshots
 

@@ -30,6 +30,7 @@ public final class Verifier {
     private let readData: Bool
     private let workers: Int
     private let decompressor = Decompressor()
+    private lazy var workerDecompressors: [Decompressor] = (0..<max(1, workers)).map { _ in Decompressor() }
     private var report = VerifyReport()
     private var damage: [BlobID: Damage] = [:]
     /// Packs whose file magic is wrong: every read by offset still works, but
@@ -93,7 +94,7 @@ public final class Verifier {
 
     private func checkBatch(_ batch: [BlobLocation]) {
         guard !batch.isEmpty else { return }
-        let decompressors = (0..<workers).map { _ in Decompressor() }
+        let decompressors = workerDecompressors
         var errors = [String?](repeating: nil, count: batch.count)
         let store = store, readData = readData
         errors.withUnsafeMutableBufferPointer { out in

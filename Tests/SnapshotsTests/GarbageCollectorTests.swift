@@ -120,3 +120,27 @@ import Repository
         #expect(FileManager.default.contents(atPath: strange).map { [UInt8]($0) } == garbage)
     }
 }
+
+@Suite struct GarbageCollectorResumeTests {
+    /// A gc killed after the transaction that dropped a pack, before unlinking
+    /// it, leaves the pack in doomed_pack: the next gc removes the file.
+    @Test func doomedPackOfAKilledGCIsRemovedNextTime() throws {
+        let fixture = try Fixture()
+        try fixture.write("f", randomBytes(100_000, seed: 11))
+        let kept = try fixture.engine.snapshot(volume: "v")
+        let path = try { () throws -> String in
+            let store = try Store(at: fixture.state, access: .write)
+            let number = try store.index.allocatePack(headerLength: 8, above: try store.packFilesOnDisk().keys.max() ?? 0)
+            #expect(FileManager.default.createFile(atPath: store.packPath(number), contents: Data(PackFormat.fileMagic)))
+            // What gc's transaction does, without the unlink that follows it.
+            try store.index.relocate(moved: [], deleted: [], removedPacks: [number], packSizes: [:])
+            #expect(try store.index.doomedPacks() == [number])
+            return store.packPath(number)
+        }()
+        _ = try fixture.engine.collectGarbage()
+        #expect(!FileManager.default.fileExists(atPath: path))
+        #expect(try Store(at: fixture.state, access: .read).index.doomedPacks().isEmpty)
+        _ = try fixture.engine.restore(volume: "v", .id(kept.id.hex), subpath: nil, target: fixture.root + "/r")
+        #expect(fixture.read(fixture.root + "/r/f") == randomBytes(100_000, seed: 11))
+    }
+}
