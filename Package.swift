@@ -11,6 +11,14 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "4.0.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.30.0"),
+        .package(url: "https://github.com/apple/swift-certificates", from: "1.10.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
     ],
     targets: [
         // C libraries from Debian, one importer each.
@@ -34,12 +42,24 @@ let package = Package(
         ]),
         // Scan, restore, diff and verify of volume trees.
         .target(name: "Snapshots", dependencies: ["Chunking", "Repository", "CLinux"]),
+        // Frames of the peer protocol: encode, bounds-checked decode. No I/O, no
+        // dependencies, so the fuzz target compiles it alone.
+        .target(name: "Wire"),
+        // Offer, tree walk, chunk requests and deltas between two stores.
+        .target(name: "Replication", dependencies: ["Wire", "Repository", "Snapshots", "Delta"]),
+        // The cluster CA, node certificates and mutual-TLS contexts.
+        .target(name: "Identity", dependencies: [
+            .product(name: "X509", package: "swift-certificates"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+        ]),
         // One file per subcommand.
         .target(name: "BargeCLI", dependencies: [
             "Snapshots", "Repository",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "barge", dependencies: ["BargeCLI"]),
+
 
         // Seeded test data shared by the test targets.
         .target(name: "TestSupport", dependencies: ["Chunking"], path: "Tests/Support"),

@@ -1,5 +1,6 @@
 import CLinux
 import Foundation
+import Synchronization
 
 /// Appends blobs to packs and makes them durable in the only safe order:
 /// pack bytes written and fsynced, then the index rows committed in one
@@ -33,7 +34,12 @@ public final class BlobWriter {
     /// index knows for them (nil: a pack this writer created, never committed).
     private var uncommitted: [Int64: (path: String, committed: Int?)] = [:]
 
+    /// Packs some writer of this process appends to: the agent runs several
+    /// writers at once (snapshots and receptions), and two must never share a pack.
+    private static let packsInUse = Mutex<Set<Int64>>([])
+
     deinit {
+        if let pack { Self.packsInUse.withLock { _ = $0.remove(pack.number) } }
         pack?.close()
         for open in unsynced where open !== pack { open.close() }
         // A session that ends without committing (an error, a full disk) takes
@@ -71,7 +77,10 @@ public final class BlobWriter {
         bytesSinceCheckpoint += added
         bytesWritten += added
         bytesWrittenByKind[kind, default: 0] += added
-        if target.size >= PackFormat.targetPackSize { pack = nil }
+        if target.size >= PackFormat.targetPackSize {
+            Self.packsInUse.withLock { _ = $0.remove(target.number) }
+            pack = nil
+        }
         if bytesSinceCheckpoint >= checkpointBytes { try checkpoint() }
     }
 
@@ -161,17 +170,29 @@ public final class BlobWriter {
         let open: OpenPack
         if appendsToExistingPacks, let (number, size) = sizes.max(by: { $0.key < $1.key }), size < PackFormat.targetPackSize / 2,
            size >= PackFormat.fileMagic.count, !unsynced.contains(where: { $0.number == number }),
-           Self.fileSize(store.packPath(number)) == size, Self.hasPackMagic(store.packPath(number)) {
+           Self.packsInUse.withLock({ $0.insert(number).inserted }) {
+            guard Self.fileSize(store.packPath(number)) == size, Self.hasPackMagic(store.packPath(number)) else {
+                Self.packsInUse.withLock { _ = $0.remove(number) }
+                pack = try newPack()
+                unsynced.append(pack!)
+                return pack!
+            }
             open = try OpenPack(path: store.packPath(number), number: number, appendingAt: size)
             uncommitted[number] = (open.path, size)
         } else {
-            let highestOnDisk = try store.packFilesOnDisk().keys.max() ?? 0
-            let number = try store.index.allocatePack(headerLength: PackFormat.fileMagic.count, above: highestOnDisk)
-            open = try OpenPack(path: store.packPath(number), number: number, appendingAt: nil)
-            uncommitted[number] = (open.path, nil)
+            open = try newPack()
         }
         pack = open
         unsynced.append(open)
+        return open
+    }
+
+    private func newPack() throws -> OpenPack {
+        let highestOnDisk = try store.packFilesOnDisk().keys.max() ?? 0
+        let number = try store.index.allocatePack(headerLength: PackFormat.fileMagic.count, above: highestOnDisk)
+        Self.packsInUse.withLock { _ = $0.insert(number) }
+        let open = try OpenPack(path: store.packPath(number), number: number, appendingAt: nil)
+        uncommitted[number] = (open.path, nil)
         return open
     }
 }

@@ -54,6 +54,36 @@ enum IndexSchema {
             // files are ever deleted without a row.
             try db.execute(sql: "CREATE TABLE doomed_pack (id INTEGER PRIMARY KEY)")
         }
+        migrator.registerMigration("v3-replication") { db in
+            try db.execute(sql: """
+                -- Who may write a volume, fenced by epoch; persisted on every node.
+                CREATE TABLE ownership (
+                    volume TEXT PRIMARY KEY,
+                    owner TEXT NOT NULL,
+                    epoch INTEGER NOT NULL CHECK (epoch >= 1),
+                    updated_ns INTEGER NOT NULL
+                );
+                -- On the owner: the newest snapshot each replica has committed.
+                CREATE TABLE replica_ack (
+                    volume TEXT NOT NULL,
+                    peer TEXT NOT NULL,
+                    snapshot BLOB NOT NULL CHECK (length(snapshot) = 32),
+                    snapshot_time_ns INTEGER NOT NULL,
+                    acked_ns INTEGER NOT NULL,
+                    bytes_sent INTEGER NOT NULL,
+                    PRIMARY KEY (volume, peer)
+                ) WITHOUT ROWID;
+                -- On a replica: which snapshot the standby copy equals; `updating`
+                -- is set while it changes, so an interrupted update is redone.
+                CREATE TABLE standby (
+                    volume TEXT PRIMARY KEY,
+                    path TEXT NOT NULL,
+                    snapshot BLOB,
+                    updating BLOB,
+                    updated_ns INTEGER NOT NULL
+                );
+                """)
+        }
         return migrator
     }
 }

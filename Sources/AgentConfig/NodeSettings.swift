@@ -1,0 +1,42 @@
+/// `[node]`: who this agent is and where it listens and keeps state.
+public struct NodeSettings: Sendable, Equatable {
+    public var name: String
+    /// Peer port (mutual TLS).
+    public var listen: HostPort
+    public var stateDirectory: String
+    public var controlSocket: String
+    /// Prometheus endpoint; nil when `metrics = ""`.
+    public var metrics: HostPort?
+
+    public static let defaultListen = HostPort(host: "0.0.0.0", port: 7420)
+    public static let defaultStateDirectory = "/var/lib/barge"
+    public static let defaultControlSocket = "/run/barge/control.sock"
+    public static let defaultMetrics = HostPort(host: "127.0.0.1", port: 9420)
+
+    public init(name: String, listen: HostPort = Self.defaultListen,
+                stateDirectory: String = Self.defaultStateDirectory,
+                controlSocket: String = Self.defaultControlSocket,
+                metrics: HostPort? = Self.defaultMetrics) {
+        self.name = name
+        self.listen = listen
+        self.stateDirectory = stateDirectory
+        self.controlSocket = controlSocket
+        self.metrics = metrics
+    }
+
+    static let keys = ["name", "listen", "state_dir", "control_socket", "metrics"]
+
+    init(reading table: TableReader) throws(ConfigError) {
+        try table.rejectUnknownKeys(allowed: Self.keys)
+        self.init(
+            name: try table.name("name", required: "\"d0\""),
+            listen: try table.hostPort("listen", default: Self.defaultListen, example: "\"0.0.0.0:7420\"")
+                ?? Self.defaultListen,
+            stateDirectory: try table.path("state_dir", default: Self.defaultStateDirectory,
+                                           example: "\"/var/lib/barge\""),
+            controlSocket: try table.path("control_socket", default: Self.defaultControlSocket,
+                                          example: "\"/run/barge/control.sock\""),
+            metrics: try table.hostPort("metrics", default: Self.defaultMetrics, allowEmpty: true,
+                                        example: "\"127.0.0.1:9420\""))
+    }
+}

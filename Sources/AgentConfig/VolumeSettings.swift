@@ -1,0 +1,52 @@
+/// One `[[volume]]`: a directory replicated from its owner to its replicas.
+public struct VolumeSettings: Sendable, Equatable {
+    public var name: String
+    /// Absolute and normalized (no `//`, `.` or trailing `/`).
+    public var path: String
+    /// The node that owns the volume at first start.
+    public var owner: String
+    /// Nodes that keep a standby copy; never contains `owner`.
+    public var replicas: [String]
+    public var intervalSeconds: Double
+    /// FastCDC average chunk size in bytes.
+    public var chunkAverage: Int
+    public var hooks: VolumeHooks
+
+    public static let defaultIntervalSeconds: Double = 60
+    public static let defaultChunkAverage = 64 * 1024
+
+    public init(name: String, path: String, owner: String, replicas: [String] = [],
+                intervalSeconds: Double = Self.defaultIntervalSeconds,
+                chunkAverage: Int = Self.defaultChunkAverage, hooks: VolumeHooks = VolumeHooks()) {
+        self.name = name
+        self.path = path
+        self.owner = owner
+        self.replicas = replicas
+        self.intervalSeconds = intervalSeconds
+        self.chunkAverage = chunkAverage
+        self.hooks = hooks
+    }
+
+    static let keys = ["name", "path", "owner", "replicas", "interval", "chunk_size", "hooks"]
+
+    /// Reads one volume; who `owner` and `replicas` name is checked later,
+    /// once all peers are known.
+    init(reading table: TableReader) throws(ConfigError) {
+        try table.rejectUnknownKeys(allowed: Self.keys)
+        let name = try table.name("name", required: "\"git\"")
+        let path = try table.path("path", example: "\"/media/state/\(name)\"")
+        guard path != "/" else {
+            throw table.error("path", "the root directory cannot be a volume",
+                              hint: "name the directory that holds the state, e.g. \"/media/state/\(name)\"")
+        }
+        let owner = try table.requiredString("owner", example: "\"d0\"")
+        var hooks = VolumeHooks()
+        if let hooksTable = try table.subtable("hooks") { hooks = try VolumeHooks(reading: hooksTable) }
+        self.init(name: name, path: path, owner: owner,
+                  replicas: try table.stringArray("replicas") ?? [],
+                  intervalSeconds: try table.duration("interval", default: Self.defaultIntervalSeconds,
+                                                      minimum: (0.1, "100ms")),
+                  chunkAverage: try table.chunkSize("chunk_size", default: Self.defaultChunkAverage),
+                  hooks: hooks)
+    }
+}

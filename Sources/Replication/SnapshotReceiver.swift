@@ -1,0 +1,121 @@
+import Delta
+import Foundation
+import Repository
+import Snapshots
+import Wire
+
+/// What a replica decides about an offer before any data moves.
+public protocol OfferPolicy: Sendable {
+    /// Throws a WireError (notOwner, staleEpoch, unknownVolume) to refuse.
+    /// May persist a higher epoch it learns from the volume's owner.
+    func admit(volume: String, from peer: String, owner: String, epoch: UInt64) throws(WireError)
+}
+
+public struct ReceiveOutcome: Sendable {
+    public let volume: String
+    public let snapshot: BlobID
+    public let alreadyHad: Bool
+    public let blobsReceived: Int
+    public let seconds: Double
+}
+
+/// The replica's side of a session: answers offers from one authenticated
+/// peer, one at a time, until the peer closes the stream.
+public final class SnapshotReceiver {
+    private let store: Store
+    private let peer: String
+    private let policy: OfferPolicy
+    private let decoder: BlobDecoder
+
+    public init(store: Store, peer: String, policy: OfferPolicy) {
+        self.store = store
+        self.peer = peer
+        self.policy = policy
+        self.decoder = BlobDecoder(store: store)
+    }
+
+    /// Handles one offer (the message already read). Commits, then acknowledges.
+    public func receive(offer: Message, on channel: MessageChannel) async throws -> ReceiveOutcome {
+        guard case let .offer(volume, wireID, epoch, owner, recordBytes) = offer else {
+            throw ReplicationError.fail(.unexpectedMessage, "expected an offer, got \(offer.kind)")
+        }
+        let started = Date()
+        let snapshotID = BlobID(wireID)
+        let record = try decodeRecord(recordBytes, id: snapshotID, volume: volume, epoch: epoch)
+        try policy.admit(volume: volume, from: peer, owner: owner, epoch: epoch)
+
+        if try store.index.snapshot(snapshotID) != nil {
+            try await channel.send(.offerReply(snapshot: wireID, decision: .alreadyHave, knownEpoch: epoch))
+            return ReceiveOutcome(volume: volume, snapshot: snapshotID, alreadyHad: true, blobsReceived: 0, seconds: 0)
+        }
+        try await channel.send(.offerReply(snapshot: wireID, decision: .send, knownEpoch: epoch))
+
+        let writer = BlobWriter(store: store)
+        let basisRoot = try store.snapshots(volume: volume).last?.record.root
+        let plan = try TransferPlan(writer: writer, root: record.root, basisRoot: basisRoot)
+        var received = 0
+        while !plan.isComplete {
+            for request in plan.nextRequests() { try await channel.send(request) }
+            guard plan.outstanding > 0 else {
+                throw ReplicationError.fail(.internalError, "transfer of \(volume) stalled with nothing requested")
+            }
+            switch try await channel.expectMessage() {
+            case let .blob(blob):
+                received += 1
+                try accept(blob, plan: plan)
+            case let .needSignature(chunk):
+                try await channel.send(try signature(for: chunk, plan: plan))
+            case let other:
+                throw ReplicationError.fail(.unexpectedMessage, "expected blobs for \(volume), got \(other.kind)")
+            }
+        }
+        let committed = try writer.commit(record, compressor: Compressor())
+        guard committed == snapshotID else {
+            throw ReplicationError.fail(.internalError, "snapshot \(snapshotID.short) re-encoded as \(committed.short)")
+        }
+        try await channel.send(.ack(snapshot: wireID))
+        return ReceiveOutcome(volume: volume, snapshot: snapshotID, alreadyHad: false, blobsReceived: received,
+                              seconds: Date().timeIntervalSince(started))
+    }
+
+    private func accept(_ blob: BlobPayload, plan: TransferPlan) throws {
+        switch blob.kind {
+        case .tree:
+            try plan.received(tree: try decoder.verify(blob, kind: .tree, expectedLength: nil))
+        case .chunk:
+            let id = BlobID(blob.id)
+            guard let request = plan.requested[id] else {
+                throw ReplicationError.fail(.unexpectedMessage, "chunk \(id.short) was not asked for")
+            }
+            do {
+                try plan.received(chunk: try decoder.verify(blob, kind: .chunk, expectedLength: Int(request.length)))
+            } catch let error as ReplicationError where blob.encoding.isDelta && error.wire.code == .corruptData {
+                // A delta against the wrong basis; the whole chunk settles it.
+                guard plan.retryWithoutBasis(id) else { throw error }
+            }
+        }
+    }
+
+    private func signature(for chunk: WireID, plan: TransferPlan) throws -> Message {
+        guard let request = plan.requested[BlobID(chunk)], !request.basis.isEmpty else {
+            throw ReplicationError.fail(.unexpectedMessage, "signature asked for chunk \(chunk), which has no basis")
+        }
+        let basis = try decoder.basis(request.basis)
+        let signature = try Rsync.signature(of: basis, parameters: .recommendedForWire(basisSize: basis.count))
+        return .signature(chunk: chunk, basis: request.basis, signature: signature)
+    }
+
+    private func decodeRecord(_ bytes: [UInt8], id: BlobID, volume: String, epoch: UInt64) throws -> SnapshotRecord {
+        guard BlobID.of(.snapshot, bytes) == id else {
+            throw ReplicationError.fail(.corruptData, "the offered snapshot record does not hash to \(id.short)")
+        }
+        let record: SnapshotRecord
+        do { record = try SnapshotRecord.decode(bytes) } catch {
+            throw ReplicationError.fail(.corruptData, "the offered snapshot record does not decode: \(error)")
+        }
+        guard record.volume == volume, record.epoch == epoch else {
+            throw ReplicationError.fail(.malformed, "the offer names \(volume) at epoch \(epoch), its record \(record.volume) at epoch \(record.epoch)")
+        }
+        return record
+    }
+}

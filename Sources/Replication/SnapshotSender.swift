@@ -1,0 +1,82 @@
+import Delta
+import Foundation
+import Repository
+import Wire
+
+public struct SendOutcome: Sendable, Equatable {
+    public var snapshot: BlobID
+    public var alreadyThere: Bool
+    public var bytesSent: Int
+    public var bytesReceived: Int
+    public var chunksStored: Int
+    public var chunksDelta: Int
+    public var trees: Int
+    public var seconds: Double
+}
+
+/// The owner's side: offers one snapshot and answers the replica's requests
+/// until it acknowledges. Pipelined: the replica keeps many requests in flight.
+public final class SnapshotSender {
+    private let store: Store
+    private let encoder: BlobEncoder
+    private let limiter: BandwidthLimiter?
+
+    public init(store: Store, bandwidthLimit: Int? = nil) {
+        self.store = store
+        self.encoder = BlobEncoder(store: store)
+        self.limiter = bandwidthLimit.map(BandwidthLimiter.init(bytesPerSecond:))
+    }
+
+    public func send(_ snapshot: StoredSnapshot, owner: String, on channel: MessageChannel) async throws -> SendOutcome {
+        let started = Date()
+        let sentBefore = channel.bytesSent, receivedBefore = channel.bytesReceived
+        let wireID = snapshot.id.wire
+        try await channel.send(.offer(volume: snapshot.record.volume, snapshot: wireID, epoch: snapshot.record.epoch,
+                                      owner: owner, record: snapshot.record.encoded()))
+        guard case let .offerReply(replied, decision, _) = try await channel.expectMessage(), replied == wireID else {
+            throw ReplicationError.fail(.unexpectedMessage, "the replica did not answer the offer of \(snapshot.id.short)")
+        }
+        var done = decision == .alreadyHave
+        while !done {
+            switch try await channel.expectMessage() {
+            case let .wantTrees(ids):
+                for id in ids { try await emit(.blob(try encoder.tree(id)), on: channel) }
+            case let .wantChunks(requests):
+                for request in requests {
+                    switch try encoder.chunk(request) {
+                    case let .blob(blob): try await emit(.blob(blob), on: channel)
+                    case .needSignature: try await channel.send(.needSignature(chunk: request.id))
+                    }
+                }
+            case let .signature(chunk, basis, signature):
+                guard let length = try store.index.location(of: BlobID(chunk))?.rawLength else {
+                    throw ReplicationError.fail(.unexpectedMessage, "signature for chunk \(chunk), which this node does not hold")
+                }
+                try await emit(.blob(try encoder.chunk(chunk, length: UInt32(length), signature: signature, basis: basis)), on: channel)
+            case let .ack(acknowledged) where acknowledged == wireID:
+                done = true
+            case let other:
+                throw ReplicationError.fail(.unexpectedMessage, "unexpected \(other.kind) while sending \(snapshot.id.short)")
+            }
+        }
+        return SendOutcome(snapshot: snapshot.id, alreadyThere: decision == .alreadyHave,
+                           bytesSent: channel.bytesSent - sentBefore, bytesReceived: channel.bytesReceived - receivedBefore,
+                           chunksStored: encoder.chunksStored, chunksDelta: encoder.chunksDelta, trees: encoder.trees,
+                           seconds: Date().timeIntervalSince(started))
+    }
+
+    private func emit(_ message: Message, on channel: MessageChannel) async throws {
+        let before = channel.bytesSent
+        try await channel.send(message)
+        if let limiter { await limiter.spend(channel.bytesSent - before) }
+    }
+}
+
+extension SignatureParameters {
+    /// Signatures that travel: the recommended block length for the basis, and
+    /// 8-byte strong sums (a collision only costs a retry: every patched chunk
+    /// is checked against its SHA-256 id).
+    static func recommendedForWire(basisSize: Int) -> SignatureParameters {
+        SignatureParameters(blockLength: max(256, SignatureParameters.recommended(forBasisSize: basisSize).blockLength), strongLength: 8)
+    }
+}
