@@ -53,6 +53,21 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ]),
+        // The agent's TOML config, validated with file:line errors.
+        .target(name: "AgentConfig", dependencies: [.product(name: "TOMLKit", package: "TOMLKit")]),
+        // Control-socket messages and the CLI's client for them.
+        .target(name: "Control"),
+        // The long-running node agent: peer server, scheduler, standby copies, control socket, metrics.
+        .target(name: "Agent", dependencies: [
+            "AgentConfig", "Control", "Identity", "Replication", "Snapshots", "Repository", "Wire",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
         // One file per subcommand.
         .target(name: "BargeCLI", dependencies: [
             "Snapshots", "Repository",
@@ -67,6 +82,9 @@ let package = Package(
         .testTarget(name: "DeltaTests", dependencies: ["Delta", "TestSupport"]),
         .testTarget(name: "RepositoryTests", dependencies: ["Repository", "TestSupport"]),
         .testTarget(name: "SnapshotsTests", dependencies: ["Snapshots", "Repository", "TestSupport"]),
+        .testTarget(name: "AgentConfigTests", dependencies: ["AgentConfig"]),
+        .testTarget(name: "WireTests", dependencies: ["Wire", "TestSupport"]),
+        .testTarget(name: "ReplicationTests", dependencies: ["Replication", "Wire", "Snapshots", "Repository", "TestSupport"]),
         .testTarget(name: "BargeCLITests", dependencies: ["BargeCLI", "Snapshots", "Repository", "CLinux", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]

@@ -10,7 +10,15 @@ struct ConfigReader {
     static let tables = ["node", "tls", "peer", "volume"]
 
     func read() throws(ConfigError) -> AgentConfiguration {
-        let root = TableReader(table: try document(), path: [], source: source, map: SourceMap(text: text))
+        let table = try document()
+        let map = SourceMap(text: text)
+        if let nul = map.nulEscape {
+            let key = nul.path.filter { !$0.hasPrefix("[") }.joined(separator: ".")
+            throw ConfigError(source: source, line: nul.line, key: key.isEmpty ? nil : key,
+                              message: "value contains a NUL character (\\u0000)",
+                              hint: "remove the \\u0000; no name, path or command may contain NUL")
+        }
+        let root = TableReader(table: table, path: [], source: source, map: map)
         try root.rejectUnknownKeys(allowed: Self.tables)
         guard let nodeTable = try root.subtable("node") else {
             throw missingTable("node", hint: "add a [node] table with name = \"d0\"")

@@ -64,6 +64,6 @@ public struct HostPort: Sendable, Equatable, Hashable, CustomStringConvertible {
 
     private static func isIPv6Character(_ c: Character) -> Bool {
         // `%` and letters cover zone ids such as fe80::1%eth0.
-        c.isASCII && (c.isHexDigit || c.isLetter || c.isNumber || c == ":" || c == "." || c == "%")
+        c.isASCII && (c.isLetter || c.isNumber || c == ":" || c == "." || c == "%")
     }
 }

@@ -9,6 +9,10 @@ struct SourceMap: Sendable {
     private var lines: [[String]: Int] = [:]
     /// How many elements each array of tables has so far, by resolved path.
     private var arrayCounts: [[String]: Int] = [:]
+    /// The first `\u0000` escape: TOMLKit passes strings through C and cuts
+    /// them at a NUL, so such values must be rejected here.
+    private(set) var nulEscape: (path: [String], line: Int)?
+    private var currentKey: [String] = []
 
     private let bytes: [UInt8]
     private var index = 0
@@ -50,7 +54,8 @@ struct SourceMap: Sendable {
                 // Valid TOML always has the "=" here; anything else is left to the loop.
                 guard index < bytes.count, bytes[index] == UInt8(ascii: "=") else { continue }
                 index += 1
-                record(table + keys, start)
+                currentKey = table + keys
+                record(currentKey, start)
                 skipValue()
             }
         }
@@ -66,6 +71,7 @@ struct SourceMap: Sendable {
         var path = resolve(Array(keys.dropLast()))
         path.append(keys.last ?? "")
         if isArray {
+            record(path, start)  // the array as a whole, for "expected a table" errors
             let count = (arrayCounts[path] ?? 0) + 1
             arrayCounts[path] = count
             path.append("[\(count - 1)]")
@@ -172,6 +178,7 @@ struct SourceMap: Sendable {
             let byte = bytes[index]
             if escapes, byte == UInt8(ascii: "\\") {
                 if index + 1 < bytes.count, bytes[index + 1] == UInt8(ascii: "\n") { line += 1 }
+                if nulEscape == nil, isNULEscape(at: index + 1) { nulEscape = (currentKey, line) }
                 index += 2
                 continue
             }
@@ -194,5 +201,13 @@ struct SourceMap: Sendable {
             }
             index += 1
         }
+    }
+
+    /// `u0000` or `U00000000` at `start`, the escapes that decode to NUL.
+    private func isNULEscape(at start: Int) -> Bool {
+        guard start < bytes.count else { return false }
+        let digits = bytes[start] == UInt8(ascii: "u") ? 4 : bytes[start] == UInt8(ascii: "U") ? 8 : 0
+        guard digits > 0, start + digits < bytes.count else { return false }
+        return bytes[(start + 1)...(start + digits)].allSatisfy { $0 == UInt8(ascii: "0") }
     }
 }

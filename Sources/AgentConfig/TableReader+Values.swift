@@ -19,11 +19,11 @@ extension TableReader {
         return name
     }
 
-    /// An absolute path without NUL or `..`, normalized (no `//`, `.` or
+    /// An absolute path without `..`, normalized (no `//`, `.` or
     /// trailing `/`) so volume paths can be compared for nesting.
     func path(_ key: String, default fallback: String? = nil, example: String) throws(ConfigError) -> String {
         let text: String
-        if let value = try string(key) {
+        if let value = try string(key, example: example) {
             text = value
         } else if let fallback {
             return fallback
@@ -32,9 +32,6 @@ extension TableReader {
         }
         guard text.hasPrefix("/") else {
             throw error(key, "\"\(text)\" is not an absolute path", hint: "start it with /, e.g. \(example)")
-        }
-        guard !text.contains("\0") else {
-            throw error(key, "path contains a NUL character", hint: "remove the \\u0000 from the path")
         }
         let components = text.split(separator: "/").filter { $0 != "." }
         guard !components.contains("..") else {
@@ -46,7 +43,7 @@ extension TableReader {
     /// A `host:port`; `allowEmpty` maps "" to nil (used to switch metrics off).
     func hostPort(_ key: String, default fallback: HostPort?, allowEmpty: Bool = false,
                   example: String) throws(ConfigError) -> HostPort? {
-        guard let text = try string(key) else { return fallback }
+        guard let text = try string(key, example: example) else { return fallback }
         if allowEmpty, text.isEmpty { return nil }
         switch HostPort.parse(text) {
         case .success(let value):
@@ -61,7 +58,7 @@ extension TableReader {
     /// Seconds from "500ms", "90s", "5m" or "1h"; at least `minimum` seconds
     /// and at most a year, so later conversions to nanoseconds cannot overflow.
     func duration(_ key: String, default fallback: Double, minimum: (seconds: Double, text: String)) throws(ConfigError) -> Double {
-        guard let text = try string(key) else { return fallback }
+        guard let text = try string(key, example: "\"60s\"") else { return fallback }
         let hint = "write a number followed by ms, s, m or h, e.g. \"90s\" or \"500ms\""
         guard let seconds = Quantity.seconds(text) else {
             throw error(key, "\"\(text)\" is not a duration", hint: hint)
@@ -78,7 +75,7 @@ extension TableReader {
     /// FastCDC's average chunk size: a power of two in 4 KiB...1 MiB, the
     /// range the Chunking module's `ChunkerParameters` accepts.
     func chunkSize(_ key: String, default fallback: Int) throws(ConfigError) -> Int {
-        guard let text = try string(key) else { return fallback }
+        guard let text = try string(key, example: "\"64KiB\"") else { return fallback }
         let hint = "write a power of two from 4KiB to 1MiB, e.g. \"64KiB\" or \"1MiB\""
         guard let bytes = Quantity.bytes(text) else {
             throw error(key, "\"\(text)\" is not a size", hint: hint)
@@ -92,7 +89,7 @@ extension TableReader {
 
     /// Bytes per second from "20MiB/s"; nil when absent (unlimited).
     func bandwidth(_ key: String) throws(ConfigError) -> Int? {
-        guard let text = try string(key) else { return nil }
+        guard let text = try string(key, example: "\"20MiB/s\"") else { return nil }
         let hint = "write a number, a unit (B, KB, MB, GB, KiB, MiB, GiB) and /s, e.g. \"20MiB/s\"; omit the key for no limit"
         guard let rate = Quantity.bytesPerSecond(text) else {
             throw error(key, "\"\(text)\" is not a rate", hint: hint)
@@ -107,14 +104,11 @@ extension TableReader {
         return Int(rate.rounded(.down))
     }
 
-    /// An optional command line; empty or NUL-containing strings are mistakes.
+    /// An optional command line; an empty one is a mistake, not "no hook".
     func command(_ key: String) throws(ConfigError) -> String? {
-        guard let text = try string(key) else { return nil }
+        guard let text = try string(key, example: "\"systemctl start app.service\"") else { return nil }
         guard !text.allSatisfy(\.isWhitespace) else {
             throw error(key, "command is empty", hint: "remove the key to run no hook")
-        }
-        guard !text.contains("\0") else {
-            throw error(key, "command contains a NUL character", hint: "remove the \\u0000 from the command")
         }
         return text
     }

@@ -48,24 +48,26 @@ struct TableReader {
         let isTable = table[key]?.type == .table
         let what = isTable ? "unknown table [\(displayKey(key))]" : "unknown key"
         var hint = "allowed here: \(allowed.joined(separator: ", "))"
-        if let near = allowed.first(where: { Self.editDistance($0, key) <= 2 }) {
-            hint = "did you mean \"\(near)\"? (\(hint))"
+        let distances = allowed.map { ($0, Self.editDistance($0, key)) }
+        if let near = distances.min(by: { $0.1 < $1.1 }).flatMap({ $0.1 <= 2 ? $0.0 : nil }) {
+            hint = "did you mean \"\(near)\"? \(hint)"
         }
         throw error(key, what, hint: hint)
     }
 
     // MARK: - Values
 
-    func string(_ key: String) throws(ConfigError) -> String? {
+    /// `example` is a quoted sample value, shown when the type is wrong.
+    func string(_ key: String, example: String) throws(ConfigError) -> String? {
         guard let value = table[key] else { return nil }
         guard let text = value.string else {
-            throw typeError(key, value, expected: "a string", example: "\(key) = \"...\"")
+            throw typeError(key, value, expected: "a string", example: "\(key) = \(example)")
         }
         return text
     }
 
     func requiredString(_ key: String, example: String) throws(ConfigError) -> String {
-        guard let text = try string(key) else { throw missing(key, example: example) }
+        guard let text = try string(key, example: example) else { throw missing(key, example: example) }
         return text
     }
 
@@ -117,6 +119,7 @@ struct TableReader {
     private static func article(_ type: TOMLType) -> String {
         switch type {
         case .int, .array: "an \(type)"
+        case .bool: "a boolean"
         default: "a \(type)"
         }
     }

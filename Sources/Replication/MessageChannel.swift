@@ -12,7 +12,7 @@ public protocol MessageChannel: AnyObject {
 
 extension MessageChannel {
     /// The next message, with `error` frames turned into thrown errors.
-    func expectMessage() async throws -> Message {
+    public func expectMessage() async throws -> Message {
         let message = try await receive()
         if case let .error(error) = message { throw ReplicationError.peer(error) }
         return message

@@ -120,6 +120,12 @@ public enum Paths {
         return removeEntry(in: parent, bytes: Array(name.utf8), device: status.device)
     }
 
+    @discardableResult
+    static func removeEntry(in parent: Int32, bytes name: [UInt8]) -> Bool {
+        guard case .success(let status) = FileSystem.status(at: parent, name) else { return true }
+        return removeEntry(in: parent, bytes: name, device: status.device)
+    }
+
     private static func removeEntry(in parent: Int32, bytes name: [UInt8], device: UInt64) -> Bool {
         guard case .success(let status) = FileSystem.status(at: parent, name) else { return true }
         if status.kind == .directory {

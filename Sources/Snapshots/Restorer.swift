@@ -17,6 +17,8 @@ public struct RestoreStatistics: Sendable, Equatable {
     public var directories = 0
     public var otherEntries = 0
     public var hardLinks = 0
+    /// Files that belong to a hard-link group (first members included).
+    public var linkGroupMembers = 0
     public var bytesWritten: UInt64 = 0
 }
 
@@ -86,14 +88,21 @@ public final class Restorer {
     /// or replacing the directory's ancestors meanwhile changes nothing.
     func restore(_ snapshot: StoredSnapshot, subpath: String?, intoEmptyDirectory directory: Int32) throws {
         let entry = try resolve(snapshot, subpath: subpath)
+        try restore(entries: [entry], intoEmptyDirectory: directory, rootIsDirectory: entry.kind == .directory, syncing: true)
+    }
+
+    /// Creates `entries` inside the empty directory open as `directory`
+    /// (their names inside it). With `rootIsDirectory`, the single entry is
+    /// the directory itself: its contents go in and its metadata is applied.
+    func restore(entries: [TreeEntry], intoEmptyDirectory directory: Int32, rootIsDirectory: Bool = false, syncing: Bool) throws {
         root = directory
         metadata = MetadataWriter(applyOwnership: options.applyOwnership, stagingRoot: FileSystem.bytes("/proc/self/fd/\(directory)"))
         sink = RestoreSink(store: store, workers: options.workers, metadata: metadata)
         do {
-            if entry.kind == .directory, let subtree = entry.subtree {
+            if rootIsDirectory, let subtree = entries.first?.subtree {
                 try restoreTree(subtree, into: root, relative: [])
             } else {
-                try restoreEntry(entry, in: root, relative: [])
+                for entry in entries { try restoreEntry(entry, in: root, relative: []) }
             }
             try sink.drain()
         } catch {
@@ -106,9 +115,9 @@ public final class Restorer {
             metadata.apply(directory, descriptor: descriptor, path: path)
             close(descriptor)
         }
-        if entry.kind == .directory { metadata.apply(entry, descriptor: root, path: []) }
+        if rootIsDirectory, let entry = entries.first { metadata.apply(entry, descriptor: root, path: []) }
         statistics.bytesWritten = sink.bytesWritten
-        guard barge_syncfs(root) == 0 else {
+        guard !syncing || barge_syncfs(root) == 0 else {
             throw RepositoryError(.io, "syncfs failed: \(String(cString: strerror(errno))); the restored data may not be on disk",
                                   hint: "check the target file system (full, read-only, I/O errors) and retry")
         }
@@ -134,7 +143,7 @@ public final class Restorer {
         return entry
     }
 
-    private func loadTree(_ id: BlobID) throws -> Tree {
+    func loadTree(_ id: BlobID) throws -> Tree {
         try Tree.decode(try store.read(id, kind: .tree, using: decompressor))
     }
 
@@ -157,6 +166,7 @@ public final class Restorer {
             directories.append((path, entry))
             statistics.directories += 1
         case .file:
+            if entry.linkGroup != 0 { statistics.linkGroupMembers += 1 }
             if entry.linkGroup != 0, let first = linked[entry.linkGroup] {
                 let result = FileSystem.withCString(first) { from in
                     FileSystem.withCString(name) { linkat(root, from, directory, $0, 0) }

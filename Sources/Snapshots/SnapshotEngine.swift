@@ -60,10 +60,17 @@ public final class SnapshotEngine {
     /// `verify --repair` dropped damaged chunks, it stores them again.
     public func snapshot(volume name: String, rehash: Bool = false, progress: ((ScanStatistics, String) -> Void)? = nil) throws -> SnapshotOutcome {
         let store = try Store(at: stateDirectory, access: .write)
-        return try snapshot(volume: try volume(name, in: store), store: store, state: "complete", rehash: rehash, progress: progress)
+        let epoch = try store.index.ownership(of: name)?.epoch ?? 0
+        return try snapshot(volume: try volume(name, in: store), store: store, state: "complete", epoch: epoch, rehash: rehash, progress: progress)
     }
 
-    func snapshot(volume: VolumeRecord, store: Store, state: String, rehash: Bool = false,
+    /// A snapshot through a store the caller holds open for writing (the agent's).
+    public func snapshot(volume name: String, in store: Store, epoch: UInt64, state: String = "complete",
+                         progress: ((ScanStatistics, String) -> Void)? = nil) throws -> SnapshotOutcome {
+        try snapshot(volume: try volume(name, in: store), store: store, state: state, epoch: epoch, progress: progress)
+    }
+
+    func snapshot(volume: VolumeRecord, store: Store, state: String, epoch: UInt64 = 0, rehash: Bool = false,
                   progress: ((ScanStatistics, String) -> Void)?) throws -> SnapshotOutcome {
         let started = Date()
         let parent = try store.snapshots(volume: volume.name).last
@@ -74,7 +81,7 @@ public final class SnapshotEngine {
         let stats = result.statistics
         let record = SnapshotRecord(
             volume: volume.name, volumePath: volume.path, chunkAverage: volume.chunkAverage, crossMounts: volume.crossMounts, parent: parent?.id,
-            root: result.root, rootMetadata: result.rootMetadata, timeNanoseconds: Clock.nowNanoseconds(), epoch: 0,
+            root: result.root, rootMetadata: result.rootMetadata, timeNanoseconds: Clock.nowNanoseconds(), epoch: epoch,
             origin: nodeName, state: state, files: UInt64(stats.files), directories: UInt64(stats.directories),
             bytesTotal: stats.bytesTotal, bytesAdded: UInt64(writer.bytesWritten), skipped: UInt64(result.problems.count))
         let id = try writer.commit(record, compressor: Compressor())

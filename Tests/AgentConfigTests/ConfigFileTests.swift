@@ -28,22 +28,17 @@ import Testing
     }
 
     @Test(arguments: ConfigVectors.invalid)
-    func invalidConfigFails(_ vector: InvalidCase) {
+    func invalidConfigFails(_ vector: InvalidCase) throws {
         let path = ConfigVectors.path(vector.file)
-        #expect {
-            _ = try AgentConfiguration.load(path: path)
-        } throws: { error in
-            guard let error = error as? ConfigError else { return false }
-            #expect(error.source == path)
-            #expect(error.line == vector.line, "\(error)")
-            #expect(error.key == vector.key, "\(error)")
-            #expect(error.description.contains(vector.contains), "\(error)")
-            #expect(error.hint?.isEmpty == false, "\(error)")
-            // The line prefix is what editors and people jump to.
-            let prefix = vector.line.map { "\(path):\($0): " } ?? "\(path): "
-            #expect(error.description.hasPrefix(prefix), "\(error)")
-            return true
-        }
+        let error = try #require(throws: ConfigError.self) { try AgentConfiguration.load(path: path) }
+        #expect(error.source == path)
+        #expect(error.line == vector.line, "\(error)")
+        #expect(error.key == vector.key, "\(error)")
+        #expect(error.description.contains(vector.contains), "\(error)")
+        #expect(error.hint?.isEmpty == false, "\(error)")
+        // The line prefix is what editors and people jump to.
+        let prefix = vector.line.map { "\(path):\($0): " } ?? "\(path): "
+        #expect(error.description.hasPrefix(prefix), "\(error)")
     }
 
     @Test func descriptionMatchesDocumentedFormat() throws {

@@ -1,0 +1,78 @@
+import Foundation
+
+/// The CLI's side of the control socket: connect, send one request, read one
+/// line. Blocking; the CLI does one thing at a time.
+public struct ControlClient {
+    public let socketPath: String
+
+    public init(socketPath: String) { self.socketPath = socketPath }
+
+    /// Whether an agent listens there (the socket exists and accepts).
+    public static func agentListens(at path: String) -> Bool {
+        guard let fd = try? connect(path) else { return false }
+        close(fd)
+        return true
+    }
+
+    public func send(_ request: ControlRequest) throws -> ControlResponse {
+        let fd = try Self.connect(socketPath)
+        defer { close(fd) }
+        var line = try ControlJSON.encoder().encode(request)
+        line.append(UInt8(ascii: "\n"))
+        try line.withUnsafeBytes { raw in
+            var done = 0
+            while done < raw.count {
+                let wrote = write(fd, raw.baseAddress! + done, raw.count - done)
+                if wrote < 0 && errno == EINTR { continue }
+                guard wrote > 0 else { throw ControlFailure(message: "writing to the agent at \(socketPath) failed: \(String(cString: strerror(errno)))") }
+                done += wrote
+            }
+        }
+        var received: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while !received.contains(UInt8(ascii: "\n")) {
+            let count = read(fd, &buffer, buffer.count)
+            if count < 0 && errno == EINTR { continue }
+            guard count > 0 else { break }
+            received += buffer[0..<count]
+            guard received.count <= ControlJSON.maxLineLength else {
+                throw ControlFailure(message: "the agent's answer exceeds \(ControlJSON.maxLineLength) bytes")
+            }
+        }
+        guard let end = received.firstIndex(of: UInt8(ascii: "\n")) else {
+            throw ControlFailure(message: "the agent at \(socketPath) closed the connection without answering",
+                                 hint: "see the agent's log (journalctl -u barge)")
+        }
+        do {
+            return try ControlJSON.decoder().decode(ControlResponse.self, from: Data(received[..<end]))
+        } catch {
+            throw ControlFailure(message: "the agent's answer does not decode: \(error)", hint: "are the CLI and the agent the same version?")
+        }
+    }
+
+    static func connect(_ path: String) throws -> Int32 {
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw ControlFailure(message: "socket: \(String(cString: strerror(errno)))") }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
+            close(fd)
+            throw ControlFailure(message: "control socket path \(path) is too long (at most 107 bytes)", exitCode: 2)
+        }
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            for (index, byte) in bytes.enumerated() { raw[index] = byte }
+        }
+        let result = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Foundation.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard result == 0 else {
+            let code = errno
+            close(fd)
+            throw ControlFailure(message: "cannot reach the agent at \(path): \(String(cString: strerror(code)))",
+                                 hint: code == EACCES ? "the control socket is root-only: run as root"
+                                                      : "is `barge agent` running? (systemctl status barge)")
+        }
+        return fd
+    }
+}

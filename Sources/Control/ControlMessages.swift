@@ -1,0 +1,196 @@
+import Foundation
+
+/// One request on the control socket: a JSON object on one line.
+public struct ControlRequest: Codable, Sendable, Equatable {
+    public enum Command: String, Codable, Sendable { case status, snapshot, replicate }
+    public var command: Command
+    public var volume: String?
+    public var peer: String?
+
+    public init(command: Command, volume: String? = nil, peer: String? = nil) {
+        self.command = command
+        self.volume = volume
+        self.peer = peer
+    }
+}
+
+/// The answer: one JSON object on one line, `ok` with a result or an error.
+public struct ControlResponse: Codable, Sendable {
+    public var ok: Bool
+    public var status: StatusReport?
+    public var snapshot: SnapshotReport?
+    public var replication: ReplicationReport?
+    public var error: ControlFailure?
+
+    public init(ok: Bool, status: StatusReport? = nil, snapshot: SnapshotReport? = nil,
+                replication: ReplicationReport? = nil, error: ControlFailure? = nil) {
+        self.ok = ok
+        self.status = status
+        self.snapshot = snapshot
+        self.replication = replication
+        self.error = error
+    }
+}
+
+public struct ControlFailure: Codable, Sendable, Error, CustomStringConvertible {
+    public var message: String
+    public var hint: String?
+    /// The CLI exits with this (1 error, 2 usage, 3 partial).
+    public var exitCode: Int32
+
+    public init(message: String, hint: String? = nil, exitCode: Int32 = 1) {
+        self.message = message
+        self.hint = hint
+        self.exitCode = exitCode
+    }
+
+    public var description: String { hint.map { "\(message)\n  hint: \($0)" } ?? message }
+}
+
+public struct StatusReport: Codable, Sendable {
+    public var node: String
+    public var pid: Int32
+    public var startedAt: String
+    public var volumes: [VolumeStatus]
+    public init(node: String, pid: Int32, startedAt: String, volumes: [VolumeStatus]) {
+        self.node = node
+        self.pid = pid
+        self.startedAt = startedAt
+        self.volumes = volumes
+    }
+}
+
+public struct VolumeStatus: Codable, Sendable {
+    public var name: String
+    public var path: String
+    public var owner: String
+    public var epoch: UInt64
+    /// "owner" or "replica" on this node.
+    public var role: String
+    public var latestSnapshot: String?
+    public var latestSnapshotTime: String?
+    public var snapshots: Int
+    public var replicas: [ReplicaStatus]
+    public var standbyPath: String?
+    public var standbySnapshot: String?
+    public var standbyUpdating: Bool?
+    public var lastError: String?
+    public init(name: String, path: String, owner: String, epoch: UInt64, role: String, latestSnapshot: String?, latestSnapshotTime: String?,
+                snapshots: Int, replicas: [ReplicaStatus], standbyPath: String?, standbySnapshot: String?, standbyUpdating: Bool?, lastError: String?) {
+        self.name = name
+        self.path = path
+        self.owner = owner
+        self.epoch = epoch
+        self.role = role
+        self.latestSnapshot = latestSnapshot
+        self.latestSnapshotTime = latestSnapshotTime
+        self.snapshots = snapshots
+        self.replicas = replicas
+        self.standbyPath = standbyPath
+        self.standbySnapshot = standbySnapshot
+        self.standbyUpdating = standbyUpdating
+        self.lastError = lastError
+    }
+}
+
+public struct ReplicaStatus: Codable, Sendable {
+    public var peer: String
+    public var ackedSnapshot: String?
+    public var ackedAt: String?
+    /// Age of the replica's newest snapshot relative to ours; 0 when current.
+    public var lagSeconds: Double?
+    /// Bytes our snapshots since the acknowledged one added to the store.
+    public var lagBytes: UInt64?
+    public init(peer: String, ackedSnapshot: String?, ackedAt: String?, lagSeconds: Double?, lagBytes: UInt64?) {
+        self.peer = peer
+        self.ackedSnapshot = ackedSnapshot
+        self.ackedAt = ackedAt
+        self.lagSeconds = lagSeconds
+        self.lagBytes = lagBytes
+    }
+}
+
+public struct SnapshotReport: Codable, Sendable {
+    public var id: String
+    public var volume: String
+    public var epoch: UInt64
+    public var files: UInt64
+    public var bytesTotal: UInt64
+    public var bytesAdded: Int
+    public var durationS: Double
+    public var skipped: [String]
+    public init(id: String, volume: String, epoch: UInt64, files: UInt64, bytesTotal: UInt64, bytesAdded: Int, durationS: Double, skipped: [String]) {
+        self.id = id
+        self.volume = volume
+        self.epoch = epoch
+        self.files = files
+        self.bytesTotal = bytesTotal
+        self.bytesAdded = bytesAdded
+        self.durationS = durationS
+        self.skipped = skipped
+    }
+}
+
+public struct PeerTransfer: Codable, Sendable {
+    public var peer: String
+    public var ok: Bool
+    public var error: String?
+    public var alreadyThere: Bool
+    public var bytesSent: Int
+    public var bytesReceived: Int
+    public var chunksRaw: Int
+    public var chunksDelta: Int
+    public var trees: Int
+    public var seconds: Double
+    public init(peer: String, ok: Bool, error: String?, alreadyThere: Bool, bytesSent: Int, bytesReceived: Int,
+                chunksRaw: Int, chunksDelta: Int, trees: Int, seconds: Double) {
+        self.peer = peer
+        self.ok = ok
+        self.error = error
+        self.alreadyThere = alreadyThere
+        self.bytesSent = bytesSent
+        self.bytesReceived = bytesReceived
+        self.chunksRaw = chunksRaw
+        self.chunksDelta = chunksDelta
+        self.trees = trees
+        self.seconds = seconds
+    }
+}
+
+public struct ReplicationReport: Codable, Sendable {
+    public var volume: String
+    public var snapshot: String
+    public var bytesSent: Int
+    public var chunksRaw: Int
+    public var chunksDelta: Int
+    public var seconds: Double
+    public var peers: [PeerTransfer]
+    public init(volume: String, snapshot: String, peers: [PeerTransfer], seconds: Double) {
+        self.volume = volume
+        self.snapshot = snapshot
+        self.peers = peers
+        self.seconds = seconds
+        self.bytesSent = peers.reduce(0) { $0 + $1.bytesSent }
+        self.chunksRaw = peers.reduce(0) { $0 + $1.chunksRaw }
+        self.chunksDelta = peers.reduce(0) { $0 + $1.chunksDelta }
+    }
+}
+
+/// snake_case JSON both ways, as everything else barge prints.
+public enum ControlJSON {
+    public static func encoder() -> JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        encoder.outputFormatting = [.sortedKeys]
+        return encoder
+    }
+
+    public static func decoder() -> JSONDecoder {
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        return decoder
+    }
+
+    /// Bound on one line: a status of thousands of volumes fits; garbage does not.
+    public static let maxLineLength = 16 << 20
+}

@@ -1,0 +1,146 @@
+import CLinux
+import Foundation
+import Repository
+
+public struct StandbyStatistics: Sendable, Equatable {
+    public var rebuilt = false
+    public var entriesReplaced = 0
+    public var entriesRemoved = 0
+    public var directoriesVisited = 0
+    public var bytesWritten: UInt64 = 0
+}
+
+/// Keeps a standby copy of a volume equal to a snapshot, changing only what
+/// differs: unchanged subtrees (same tree id) are skipped without a look at
+/// the disk. Each changed entry is written complete in a staging directory
+/// beside it, then renamed over the old one, so no file is ever seen half
+/// written. Everything is synced before the caller records the new snapshot.
+public final class StandbySync {
+    private let store: Store
+    private let options: RestoreOptions
+    private let decompressor = Decompressor()
+    private var statistics = StandbyStatistics()
+
+    public init(store: Store, options: RestoreOptions = RestoreOptions()) {
+        self.store = store
+        self.options = options
+    }
+
+    /// Makes `directory` equal to `target`. `current` is the snapshot it equals
+    /// now; nil (or a missing directory) rebuilds it from scratch.
+    public func update(directory: String, from current: StoredSnapshot?, to target: StoredSnapshot) throws -> StandbyStatistics {
+        statistics = StandbyStatistics()
+        var info = stat()
+        guard let current, lstat(directory, &info) == 0, info.st_mode & 0o170000 == 0o040000 else {
+            try rebuild(directory, target)
+            return statistics
+        }
+        let descriptor = open(directory, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        guard descriptor >= 0 else { throw RepositoryError.system("open", path: directory) }
+        defer { close(descriptor) }
+        do {
+            if current.record.root != target.record.root {
+                try sync(old: current.record.root, new: target.record.root, in: descriptor, relative: [])
+            }
+        } catch StandbyRebuild.hardLinks {
+            // Hard-link groups can span directories; only a whole restore keeps them exact.
+            try rebuild(directory, target)
+            return statistics
+        }
+        let rootEntry = try RootMetadata.decode(target.record.rootMetadata)
+        let metadata = MetadataWriter(applyOwnership: options.applyOwnership, stagingRoot: FileSystem.bytes(directory))
+        metadata.apply(rootEntry, descriptor: descriptor, path: [])
+        guard barge_syncfs(descriptor) == 0 else {
+            throw RepositoryError(.io, "syncfs of the standby \(directory) failed: \(String(cString: strerror(errno)))")
+        }
+        return statistics
+    }
+
+    private enum StandbyRebuild: Error { case hardLinks }
+
+    private func rebuild(_ directory: String, _ target: StoredSnapshot) throws {
+        statistics = StandbyStatistics()
+        statistics.rebuilt = true
+        let staging = try Paths.makeStaging(beside: directory, purpose: "standby")
+        do {
+            let restorer = Restorer(store: store, options: options)
+            try restorer.restore(target, subpath: nil, intoEmpty: staging)
+            statistics.bytesWritten = restorer.lastResult.statistics.bytesWritten
+            let parent = Paths.parent(directory), name = (directory as NSString).lastPathComponent
+            let stagingName = (staging as NSString).lastPathComponent
+            let parentFD = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            guard parentFD >= 0 else { throw RepositoryError.system("open", path: parent) }
+            defer { close(parentFD) }
+            try Paths.replace(name, in: parentFD, with: stagingName, from: parentFD, path: directory)
+            // The old copy now sits at the staging name.
+            Paths.removeEntry(in: parentFD, name: stagingName)
+        } catch {
+            Paths.removeTree(staging)
+            throw error
+        }
+    }
+
+    private func loadTree(_ id: BlobID) throws -> Tree {
+        try Tree.decode(try store.read(id, kind: .tree, using: decompressor))
+    }
+
+    private func sync(old: BlobID, new: BlobID, in directory: Int32, relative: [UInt8]) throws {
+        statistics.directoriesVisited += 1
+        let before = try loadTree(old).entries, after = try loadTree(new).entries
+        var replacements: [TreeEntry] = []
+        var i = 0, j = 0
+        while i < before.count || j < after.count {
+            let order = i == before.count ? 1 : j == after.count ? -1 : ByteOrder.compare(before[i].name, after[j].name)
+            if order < 0 {
+                Paths.removeEntry(in: directory, bytes: before[i].name)
+                statistics.entriesRemoved += 1
+                i += 1
+                continue
+            }
+            if order > 0 {
+                replacements.append(after[j])
+                j += 1
+                continue
+            }
+            let was = before[i], now = after[j]
+            i += 1
+            j += 1
+            if was.sameContentAndMetadata(as: now) && was.linkGroup == now.linkGroup { continue }
+            if was.kind == .directory, now.kind == .directory, let oldTree = was.subtree, let newTree = now.subtree {
+                let child = FileSystem.open(at: directory, now.name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW)
+                guard child >= 0 else { replacements.append(now); continue }
+                defer { close(child) }
+                if oldTree != newTree { try sync(old: oldTree, new: newTree, in: child, relative: FileSystem.join(relative, now.name)) }
+                let metadata = MetadataWriter(applyOwnership: options.applyOwnership, stagingRoot: [])
+                metadata.apply(now, descriptor: child, path: FileSystem.join(relative, now.name))
+                continue
+            }
+            replacements.append(now)
+        }
+        if !replacements.isEmpty { try replace(replacements, in: directory, relative: relative) }
+    }
+
+    /// Writes the entries complete in a staging directory inside `directory`,
+    /// then moves each over whatever has its name.
+    private func replace(_ entries: [TreeEntry], in directory: Int32, relative: [UInt8]) throws {
+        if entries.contains(where: { $0.kind == .file && $0.linkGroup != 0 }) { throw StandbyRebuild.hardLinks }
+        let stagingName = try Paths.makeStaging(in: directory, purpose: "standby")
+        defer { Paths.removeEntry(in: directory, name: stagingName) }
+        let staging = FileSystem.open(at: directory, Array(stagingName.utf8), O_RDONLY | O_DIRECTORY | O_NOFOLLOW)
+        guard staging >= 0 else { throw FileSystem.error("open", FileSystem.join(relative, Array(stagingName.utf8))) }
+        defer { close(staging) }
+        let restorer = Restorer(store: store, options: options)
+        try restorer.restore(entries: entries, intoEmptyDirectory: staging, syncing: false)
+        if restorer.lastResult.statistics.linkGroupMembers > 0 { throw StandbyRebuild.hardLinks }
+        statistics.bytesWritten += restorer.lastResult.statistics.bytesWritten
+        for entry in entries {
+            var info = stat()
+            let exists = FileSystem.withCString(entry.name) { fstatat(directory, $0, &info, AT_SYMLINK_NOFOLLOW) } == 0
+            let result = FileSystem.withCString(entry.name) { name in
+                exists ? barge_exchange(staging, name, directory, name) : renameat(staging, name, directory, name)
+            }
+            guard result == 0 else { throw FileSystem.error(exists ? "renameat2(RENAME_EXCHANGE)" : "rename", FileSystem.join(relative, entry.name)) }
+            statistics.entriesReplaced += 1
+        }
+    }
+}
