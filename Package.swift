@@ -59,7 +59,7 @@ let package = Package(
         .target(name: "Control"),
         // The long-running node agent: peer server, scheduler, standby copies, control socket, metrics.
         .target(name: "Agent", dependencies: [
-            "AgentConfig", "Control", "Identity", "Replication", "Snapshots", "Repository", "Wire",
+            "AgentConfig", "Control", "Identity", "Replication", "Snapshots", "Repository", "Wire", "CLinux",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -70,7 +70,7 @@ let package = Package(
         ]),
         // One file per subcommand.
         .target(name: "BargeCLI", dependencies: [
-            "Snapshots", "Repository",
+            "Snapshots", "Repository", "Agent", "AgentConfig", "Control", "Identity",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "barge", dependencies: ["BargeCLI"]),

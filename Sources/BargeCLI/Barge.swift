@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import Control
+import Identity
 import Repository
 
 /// The root command. Subcommands live one per file.
@@ -12,7 +14,8 @@ public struct Barge: ParsableCommand {
             The state directory is --state-dir, else $BARGE_STATE_DIR, else /var/lib/barge.
             """,
         subcommands: [InitCommand.self, VolumeCommand.self, SnapshotCommand.self, SnapshotsCommand.self,
-                      RestoreCommand.self, DiffCommand.self, VerifyCommand.self, RepairIndexCommand.self, ForgetCommand.self, GCCommand.self]
+                      RestoreCommand.self, DiffCommand.self, VerifyCommand.self, RepairIndexCommand.self, ForgetCommand.self, GCCommand.self,
+                      AgentCommand.self, CertCommand.self, StatusCommand.self, ReplicateCommand.self]
     )
 
     public init() {}
@@ -35,6 +38,12 @@ public enum BargeMain {
             try command.run()
             exit(ExitStatus.ok.rawValue)
         } catch let error as RepositoryError {
+            Terminal.error(error.description)
+            exit(ExitStatus.error.rawValue)
+        } catch let error as ControlFailure {
+            Terminal.error(error.description)
+            exit(error.exitCode)
+        } catch let error as IdentityError {
             Terminal.error(error.description)
             exit(ExitStatus.error.rawValue)
         } catch let code as ExitCode {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Control
 import Foundation
 import Repository
 import Snapshots
@@ -9,11 +10,16 @@ struct SnapshotCommand: ParsableCommand {
         discussion: "Prints the new snapshot's id. Exit code 3 when some files could not be read (they are listed).")
 
     @OptionGroup var global: GlobalOptions
+    @OptionGroup var agent: AgentOptions
     @Argument(help: "The volume.") var name: String
     @Flag(help: "Read every file, even those unchanged since the last snapshot (after `verify --repair`).")
     var rehash = false
 
     func run() throws {
+        // With an agent running, it holds the store: ask it.
+        if !rehash, let socket = try agent.agentSocketIfRunning() {
+            return try viaAgent(socket)
+        }
         let engine = SnapshotEngine(stateDirectory: global.resolvedStateDirectory)
         let progress = ProgressLine()
         let outcome = try engine.snapshot(volume: name, rehash: rehash) { stats, path in
@@ -44,6 +50,24 @@ struct SnapshotCommand: ParsableCommand {
             for problem in outcome.problems { Terminal.warning("\(problem.path): \(problem.message)") }
         }
         if !outcome.problems.isEmpty { throw ExitCode(ExitStatus.partial.rawValue) }
+    }
+}
+
+extension SnapshotCommand {
+    private func viaAgent(_ socket: String) throws {
+        let progress = ProgressLine()
+        progress.update("snapshot of \(name) (by the agent)…")
+        let response = try agent.send(ControlRequest(command: .snapshot, volume: name), to: socket)
+        progress.finish()
+        guard let report = response.snapshot else { throw ExitCode(ExitStatus.error.rawValue) }
+        if global.json {
+            print(String(decoding: try ControlJSON.encoder().encode(report), as: UTF8.self))
+        } else {
+            print(report.id)
+            FileHandle.standardError.write(Data("snapshot \(report.id.prefix(12)) of \(name): \(report.files) files, \(Terminal.bytes(report.bytesTotal)); added \(Terminal.bytes(report.bytesAdded)) in \(String(format: "%.2f", report.durationS)) s\n".utf8))
+            for skipped in report.skipped { Terminal.warning(skipped) }
+        }
+        if !report.skipped.isEmpty { throw ExitCode(ExitStatus.partial.rawValue) }
     }
 }
 

@@ -1,4 +1,5 @@
 #define _GNU_SOURCE
+#include <sys/socket.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <unistd.h>
@@ -18,3 +19,11 @@ unsigned long long barge_makedev(unsigned int ma, unsigned int mi) { return make
 int barge_o_noatime(void) { return O_NOATIME; }
 int barge_syncfs(int fd) { return syncfs(fd); }
 long barge_getdents64(int fd, void *buffer, unsigned long length) { return syscall(SYS_getdents64, fd, buffer, length); }
+
+int barge_peer_uid(int fd, unsigned int *uid) {
+    struct ucred credentials;
+    socklen_t length = sizeof(credentials);
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &credentials, &length) != 0) return -1;
+    *uid = credentials.uid;
+    return 0;
+}

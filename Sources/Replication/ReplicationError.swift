@@ -19,7 +19,7 @@ public enum ReplicationError: Error, Sendable, CustomStringConvertible {
         }
     }
 
-    static func fail(_ code: WireError.Code, _ message: String) -> ReplicationError {
+    public static func fail(_ code: WireError.Code, _ message: String) -> ReplicationError {
         .local(WireError(code, message))
     }
 }

@@ -54,20 +54,27 @@ public final class SnapshotReceiver {
         let basisRoot = try store.snapshots(volume: volume).last?.record.root
         let plan = try TransferPlan(writer: writer, root: record.root, basisRoot: basisRoot)
         var received = 0
-        while !plan.isComplete {
-            for request in plan.nextRequests() { try await channel.send(request) }
-            guard plan.outstanding > 0 else {
-                throw ReplicationError.fail(.internalError, "transfer of \(volume) stalled with nothing requested")
+        do {
+            while !plan.isComplete {
+                for request in plan.nextRequests() { try await channel.send(request) }
+                guard plan.outstanding > 0 else {
+                    throw ReplicationError.fail(.internalError, "transfer of \(volume) stalled with nothing requested")
+                }
+                switch try await channel.expectMessage() {
+                case let .blob(blob):
+                    received += 1
+                    try accept(blob, plan: plan)
+                case let .needSignature(chunk):
+                    try await channel.send(try signature(for: chunk, plan: plan))
+                case let other:
+                    throw ReplicationError.fail(.unexpectedMessage, "expected blobs for \(volume), got \(other.kind)")
+                }
             }
-            switch try await channel.expectMessage() {
-            case let .blob(blob):
-                received += 1
-                try accept(blob, plan: plan)
-            case let .needSignature(chunk):
-                try await channel.send(try signature(for: chunk, plan: plan))
-            case let other:
-                throw ReplicationError.fail(.unexpectedMessage, "expected blobs for \(volume), got \(other.kind)")
-            }
+        } catch {
+            // Everything appended was verified, and trees only follow their
+            // contents: keep it, so the next attempt resumes instead of resending.
+            try? writer.checkpoint()
+            throw error
         }
         let committed = try writer.commit(record, compressor: Compressor())
         guard committed == snapshotID else {

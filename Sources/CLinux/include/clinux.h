@@ -26,4 +26,7 @@ long barge_getdents64(int fd, void *buffer, unsigned long length);
 /// syncfs(2): flushes the whole file system that holds fd.
 int barge_syncfs(int fd);
 
+/// The uid of the process at the other end of a Unix socket (SO_PEERCRED).
+int barge_peer_uid(int fd, unsigned int *uid);
+
 #endif

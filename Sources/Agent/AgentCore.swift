@@ -1,0 +1,162 @@
+import AgentConfig
+import Control
+import Foundation
+import Identity
+import Logging
+import NIOCore
+import NIOPosix
+import Replication
+import Repository
+import Snapshots
+import Synchronization
+
+/// What every service of the agent shares: the store (held open for writing
+/// for the agent's life), the config (swapped on SIGHUP), TLS identity,
+/// per-volume locks and metrics.
+final class AgentCore: Sendable {
+    let store: Store
+    let identity: TLSIdentity
+    let group: MultiThreadedEventLoopGroup
+    let logger: Logger
+    let metrics = AgentMetrics()
+    let locks = VolumeLocks()
+    let startedAt = Date()
+    private let configuration: Mutex<AgentConfiguration>
+    private let lastErrors = Mutex<[String: String]>([:])
+    let standby: StandbyKeeper
+
+    init(config: AgentConfiguration, store: Store, identity: TLSIdentity, group: MultiThreadedEventLoopGroup, logger: Logger) {
+        self.configuration = Mutex(config)
+        self.store = store
+        self.identity = identity
+        self.group = group
+        self.logger = logger
+        self.standby = StandbyKeeper()
+    }
+
+    var config: AgentConfiguration { configuration.withLock { $0 } }
+    var node: String { identity.node }
+
+    func replace(config: AgentConfiguration) throws {
+        try register(config)
+        configuration.withLock { $0 = config }
+    }
+
+    /// Puts every configured volume in the index, with its initial owner at epoch 1
+    /// unless this node already knows a record (the record wins).
+    func register(_ config: AgentConfiguration) throws {
+        for volume in config.volumes where volume.owner == node || volume.replicas.contains(node) {
+            if try store.index.volume(named: volume.name) == nil {
+                try store.index.addVolume(VolumeRecord(name: volume.name, path: volume.path, chunkAverage: volume.chunkAverage))
+            }
+            if try store.index.ownership(of: volume.name) == nil {
+                let floor = try store.snapshots(volume: volume.name).map(\.record.epoch).max() ?? 0
+                try store.index.raiseOwnership(Ownership(volume: volume.name, owner: volume.owner, epoch: max(1, floor)))
+            }
+        }
+    }
+
+    func noteError(_ volume: String, _ message: String?) {
+        lastErrors.withLock { $0[volume] = message }
+    }
+
+    func lastError(_ volume: String) -> String? { lastErrors.withLock { $0[volume] } }
+
+    func settings(_ volume: String) throws -> VolumeSettings {
+        guard let settings = config.volume(named: volume) else {
+            throw ControlFailure(message: "volume \(volume) is not in the agent's config", hint: "add a [[volume]] and reload (systemctl reload barge)")
+        }
+        return settings
+    }
+
+    func ownership(_ volume: String) throws -> Ownership {
+        let settings = try settings(volume)
+        return try store.index.ownership(of: volume) ?? Ownership(volume: volume, owner: settings.owner, epoch: 1)
+    }
+
+    /// The standby copy's place: beside the volume, on its file system, in a
+    /// root-only directory so nothing else can write to it.
+    static func standbyPath(for volume: VolumeSettings) -> String {
+        (volume.path as NSString).deletingLastPathComponent + "/.barge-standby/" + volume.name
+    }
+
+    // MARK: owner operations
+
+    func snapshot(_ volume: String) async throws -> SnapshotOutcome {
+        let ownership = try ownership(volume)
+        guard ownership.owner == node else {
+            throw ControlFailure(message: "\(node) is not the owner of \(volume) (owner \(ownership.owner), epoch \(ownership.epoch))",
+                                 hint: "snapshots are taken on the owner: run this on \(ownership.owner)")
+        }
+        let store = self.store, node = self.node
+        return try await locks.withLock(volume) {
+            let outcome = try await Blocking.run {
+                try SnapshotEngine(stateDirectory: store.directory, nodeName: node).snapshot(volume: volume, in: store, epoch: ownership.epoch)
+            }
+            self.metrics.snapshotTaken(volume: volume, seconds: outcome.seconds, bytesAdded: outcome.bytesAdded)
+            self.logger.info("snapshot taken", metadata: ["volume": "\(volume)", "snapshot": "\(outcome.id.short)",
+                                                        "bytes_added": "\(outcome.bytesAdded)", "seconds": "\(outcome.seconds)"])
+            return outcome
+        }
+    }
+
+    /// Sends the newest snapshot to each replica (or one), concurrently; waits for every answer.
+    func replicate(_ volume: String, to only: String? = nil) async throws -> ReplicationReport {
+        let settings = try settings(volume)
+        let ownership = try ownership(volume)
+        guard ownership.owner == node else {
+            throw ControlFailure(message: "\(node) is not the owner of \(volume) (owner \(ownership.owner), epoch \(ownership.epoch))",
+                                 hint: "replication flows from the owner: run this on \(ownership.owner)")
+        }
+        let peers = only.map { [$0] } ?? settings.replicas
+        if let only, !settings.replicas.contains(only) {
+            throw ControlFailure(message: "\(only) is not a replica of \(volume) (replicas: \(settings.replicas.joined(separator: ", ")))",
+                                 hint: "add it to the volume's replicas in the config and reload", exitCode: 2)
+        }
+        guard let latest = try store.snapshots(volume: volume).last(where: { $0.record.state == "complete" }) else {
+            throw ControlFailure(message: "\(volume) has no snapshot to replicate", hint: "take one with `barge snapshot \(volume)`")
+        }
+        let started = Date()
+        let transfers = try await locks.withLock(volume) {
+            await withTaskGroup(of: PeerTransfer.self) { group in
+                for peer in peers { group.addTask { await self.transfer(latest, to: peer) } }
+                var results: [PeerTransfer] = []
+                for await result in group { results.append(result) }
+                return results.sorted { $0.peer < $1.peer }
+            }
+        }
+        return ReplicationReport(volume: volume, snapshot: latest.id.hex, peers: transfers, seconds: Date().timeIntervalSince(started))
+    }
+
+    private func transfer(_ snapshot: StoredSnapshot, to peerName: String) async -> PeerTransfer {
+        let volume = snapshot.record.volume
+        guard let peer = config.peer(named: peerName) else {
+            return PeerTransfer(peer: peerName, ok: false, error: "no [[peer]] named \(peerName) in the config", alreadyThere: false,
+                                bytesSent: 0, bytesReceived: 0, chunksRaw: 0, chunksDelta: 0, trees: 0, seconds: 0)
+        }
+        do {
+            let outcome = try await PeerDialer(core: self).withSession(to: peer) { channel in
+                try await SnapshotSender(store: self.store, bandwidthLimit: peer.bandwidthLimit).send(snapshot, owner: self.node, on: channel)
+            }
+            try store.index.recordAck(ReplicaAck(volume: volume, peer: peerName, snapshot: snapshot.id,
+                                                 snapshotTimeNanoseconds: snapshot.record.timeNanoseconds,
+                                                 ackedNanoseconds: Clock.nowNanoseconds(), bytesSent: outcome.bytesSent))
+            metrics.sent(volume: volume, peer: peerName, bytes: outcome.bytesSent, received: outcome.bytesReceived)
+            metrics.lag(volume: volume, peer: peerName, seconds: 0, bytes: 0)
+            logger.info("replicated", metadata: ["volume": "\(volume)", "peer": "\(peerName)", "snapshot": "\(snapshot.id.short)",
+                                                 "bytes_sent": "\(outcome.bytesSent)", "chunks_delta": "\(outcome.chunksDelta)",
+                                                 "chunks_raw": "\(outcome.chunksStored)", "seconds": "\(outcome.seconds)"])
+            noteError(volume, nil)
+            return PeerTransfer(peer: peerName, ok: true, error: nil, alreadyThere: outcome.alreadyThere, bytesSent: outcome.bytesSent,
+                                bytesReceived: outcome.bytesReceived, chunksRaw: outcome.chunksStored, chunksDelta: outcome.chunksDelta,
+                                trees: outcome.trees, seconds: outcome.seconds)
+        } catch {
+            metrics.error("replication")
+            let message = "replication of \(volume) to \(peerName) failed: \(error)"
+            logger.error("\(message)")
+            noteError(volume, message)
+            return PeerTransfer(peer: peerName, ok: false, error: "\(error)", alreadyThere: false, bytesSent: 0, bytesReceived: 0,
+                                chunksRaw: 0, chunksDelta: 0, trees: 0, seconds: 0)
+        }
+    }
+}

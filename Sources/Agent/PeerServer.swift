@@ -1,0 +1,124 @@
+import Identity
+import Logging
+import NIOCore
+import NIOPosix
+import NIOSSL
+import Replication
+import ServiceLifecycle
+import Wire
+
+/// Accepts peers on the TLS port. Each connection is its own task: a peer that
+/// misbehaves loses its session and nobody else notices.
+struct PeerServer: Service {
+    let core: AgentCore
+    /// A session that sends nothing for this long is closed.
+    static let idleTimeout = TimeAmount.minutes(5)
+
+    func run() async throws {
+        let listen = core.config.node.listen
+        let context = core.identity.server
+        let server = try await ServerBootstrap(group: core.group)
+            .serverChannelOption(.backlog, value: 64)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .bind(host: listen.host, port: listen.port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context))
+                    try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: Self.idleTimeout))
+                    try channel.pipeline.syncOperations.addHandler(IdleCloser())
+                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder()))
+                    return try NIOAsyncChannel<ReceivedFrame, ByteBuffer>(wrappingChannelSynchronously: channel)
+                }
+            }
+        core.logger.notice("listening for peers", metadata: ["address": "\(listen)"])
+        try await cancelWhenGracefulShutdown {
+            try await withThrowingDiscardingTaskGroup { group in
+                try await server.executeThenClose { connections in
+                    for try await connection in connections {
+                        group.addTask { await PeerSession(core: core).serve(connection) }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Closes a connection the idle handler flagged.
+final class IdleCloser: ChannelInboundHandler, Sendable {
+    typealias InboundIn = NIOAny
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is IdleStateHandler.IdleStateEvent { context.close(promise: nil) } else { context.fireUserInboundEventTriggered(event) }
+    }
+}
+
+/// One peer connection on the serving side: authenticate, then answer offers.
+struct PeerSession {
+    let core: AgentCore
+
+    func serve(_ connection: NIOAsyncChannel<ReceivedFrame, ByteBuffer>) async {
+        let remote = connection.channel.remoteAddress.map { "\($0)" } ?? "?"
+        var logger = core.logger
+        logger[metadataKey: "remote"] = "\(remote)"
+        do {
+            try await connection.executeThenClose { inbound, outbound in
+                let channel = PeerChannel(inbound: inbound, outbound: outbound, peer: "")
+                do {
+                    try await session(channel, connection.channel, logger: &logger)
+                } catch let error as ReplicationError {
+                    if case let .local(wire) = error { await channel.fail(wire) }
+                    throw error
+                } catch let error as WireError {
+                    // A frame that did not decode: say why, then close.
+                    await channel.fail(error)
+                    throw error
+                }
+            }
+        } catch is PeerChannelClosed {
+            logger.debug("peer closed the session")
+        } catch let error as NIOSSLError {
+            core.metrics.error("tls")
+            logger.warning("refused a connection: TLS handshake failed: \(error)")
+        } catch {
+            core.metrics.error("peer_session")
+            logger.warning("peer session ended: \(error)")
+        }
+    }
+
+    private func session(_ channel: PeerChannel, _ raw: any Channel, logger: inout Logger) async throws {
+        // The first frame arrives only after the handshake, so the certificate is known by then.
+        let first = try await channel.receive()
+        let name = try await raw.eventLoop.submit {
+            try raw.pipeline.syncOperations.handler(type: NIOSSLServerHandler.self).peerCertificate.flatMap { try TLSIdentity.name(of: $0) }
+        }.get()
+        guard let name, core.config.peer(named: name) != nil else {
+            core.metrics.error("unauthorized")
+            logger.warning("refused a peer that is not configured", metadata: ["certificate_name": "\(name ?? "none")"])
+            throw ReplicationError.fail(.unauthorized, "\(name ?? "a nameless certificate") is not a configured peer of \(core.node)")
+        }
+        logger[metadataKey: "peer"] = "\(name)"
+        guard case let .hello(version, node) = first, node == name else {
+            throw ReplicationError.fail(.unauthorized, "the session must start with hello from \(name)")
+        }
+        guard version == WireLimits.protocolVersion else {
+            throw ReplicationError.fail(.unsupportedVersion, "protocol \(version) is not supported; \(core.node) speaks \(WireLimits.protocolVersion)")
+        }
+        try await channel.send(.hello(version: WireLimits.protocolVersion, node: core.node))
+        let policy = ReplicaPolicy(node: core.node, config: core.config, index: core.store.index, logger: logger)
+        let receiver = SnapshotReceiver(store: core.store, peer: name, policy: policy)
+        while true {
+            let offer: Message
+            do { offer = try await channel.expectMessage() } catch is PeerChannelClosed { return }
+            guard case let .offer(volume, _, _, _, _) = offer else {
+                throw ReplicationError.fail(.unexpectedMessage, "expected an offer, got \(offer.kind)")
+            }
+            let before = channel.bytesReceived
+            let outcome = try await core.locks.withLock(volume) { try await receiver.receive(offer: offer, on: channel) }
+            core.metrics.received(volume: volume, peer: name, bytes: channel.bytesReceived - before)
+            logger.info("snapshot received", metadata: ["volume": "\(volume)", "snapshot": "\(outcome.snapshot.short)",
+                                                        "blobs": "\(outcome.blobsReceived)", "already_had": "\(outcome.alreadyHad)",
+                                                        "seconds": "\(outcome.seconds)"])
+            await core.standby.schedule(volume, core: core)
+        }
+    }
+}

@@ -1,0 +1,74 @@
+import Foundation
+import Repository
+import Snapshots
+
+/// Brings each volume's standby copy up to its newest snapshot, one update at
+/// a time per volume; a snapshot that arrives meanwhile triggers one more pass.
+actor StandbyKeeper {
+    private var running: Set<String> = []
+    private var again: Set<String> = []
+
+    func schedule(_ volume: String, core: AgentCore) {
+        guard running.insert(volume).inserted else {
+            again.insert(volume)
+            return
+        }
+        Task {
+            repeat {
+                self.clearAgain(volume)
+                await core.updateStandby(volume)
+            } while self.takeAgain(volume)
+            self.finish(volume)
+        }
+    }
+
+    private func clearAgain(_ volume: String) { again.remove(volume) }
+    private func takeAgain(_ volume: String) -> Bool { again.remove(volume) != nil }
+    private func finish(_ volume: String) { running.remove(volume) }
+}
+
+extension AgentCore {
+    /// One standby pass. The index says `updating` while files change, so an
+    /// update cut short (crash, SIGTERM) is redone from scratch next time.
+    func updateStandby(_ volume: String) async {
+        guard let settings = config.volume(named: volume), (try? ownership(volume))?.owner != node else { return }
+        let path = Self.standbyPath(for: settings)
+        let store = self.store
+        do {
+            let result = try await locks.withLock(volume) {
+                try await Blocking.run { () -> (BlobID, StandbyStatistics, Double)? in
+                    guard let target = try store.snapshots(volume: volume).last(where: { $0.record.state == "complete" }) else { return nil }
+                    let state = try store.index.standby(of: volume)
+                    if state?.snapshot == target.id, state?.updating == nil, state?.path == path { return nil }
+                    let current = state?.updating == nil && state?.path == path ? try state?.snapshot.flatMap { try store.index.snapshot($0) } : nil
+                    let started = Date()
+                    try Self.prepareStandbyParent(path)
+                    try store.index.setStandby(volume: volume, path: path, snapshot: state?.snapshot, updating: target.id)
+                    let statistics = try StandbySync(store: store).update(directory: path, from: current, to: target)
+                    try store.index.setStandby(volume: volume, path: path, snapshot: target.id, updating: nil)
+                    return (target.id, statistics, Date().timeIntervalSince(started))
+                }
+            }
+            guard let (snapshot, statistics, seconds) = result else { return }
+            metrics.standbyUpdated(volume: volume, seconds: seconds)
+            logger.info("standby updated", metadata: [
+                "volume": "\(volume)", "snapshot": "\(snapshot.short)", "path": "\(path)", "seconds": "\(seconds)",
+                "rebuilt": "\(statistics.rebuilt)", "replaced": "\(statistics.entriesReplaced)", "removed": "\(statistics.entriesRemoved)",
+            ])
+        } catch {
+            metrics.error("standby")
+            logger.error("standby update of \(volume) failed: \(error)")
+            noteError(volume, "standby update failed: \(error)")
+        }
+    }
+
+    /// `.barge-standby` is mode 0700: the copy is for promotion, not for use.
+    static func prepareStandbyParent(_ path: String) throws {
+        let parent = (path as NSString).deletingLastPathComponent
+        try FileManager.default.createDirectory(atPath: (parent as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        if mkdir(parent, 0o700) != 0 && errno != EEXIST {
+            throw RepositoryError.system("mkdir", path: parent, hint: "the standby copy lives beside the volume's path; check that its parent is writable")
+        }
+        chmod(parent, 0o700)
+    }
+}
