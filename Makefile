@@ -3,8 +3,8 @@
 
 SWIFT      ?= swift
 BUILD_PKGS := librsync-dev libzstd-dev libsqlite3-dev pkg-config
-TEST_PKGS  := $(BUILD_PKGS) sqlite3 attr
-BENCH_PKGS := $(BUILD_PKGS) restic rsync time
+TEST_PKGS  := $(BUILD_PKGS) sqlite3 attr systemd
+BENCH_PKGS := $(BUILD_PKGS) restic rsync time casync
 SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all build release test demo bench clean deps-build deps-test deps-bench
@@ -37,6 +37,7 @@ release: deps-build
 test: deps-test
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+	./scripts/check-systemd.sh .build/debug/barge
 
 demo: build
 	./scripts/demo.sh .build/debug/barge

@@ -84,8 +84,7 @@ let package = Package(
         .testTarget(name: "SnapshotsTests", dependencies: ["Snapshots", "Repository", "TestSupport"]),
         .testTarget(name: "AgentConfigTests", dependencies: ["AgentConfig"]),
         .testTarget(name: "WireTests", dependencies: ["Wire", "TestSupport"]),
-        .testTarget(name: "ReplicationTests", dependencies: ["Replication", "Wire", "Snapshots", "Repository", "TestSupport"]),
-        .testTarget(name: "BargeCLITests", dependencies: ["BargeCLI", "Snapshots", "Repository", "CLinux", "TestSupport"]),
+        .testTarget(name: "BargeCLITests", dependencies: ["BargeCLI", "Snapshots", "Repository", "CLinux", "TestSupport", "Replication", "Wire"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -27,6 +27,8 @@ public final class SnapshotReceiver {
     private let policy: OfferPolicy
     private let decoder: BlobDecoder
 
+    public static let checkpointBytes = 8 << 20
+
     public init(store: Store, peer: String, policy: OfferPolicy) {
         self.store = store
         self.peer = peer
@@ -42,7 +44,7 @@ public final class SnapshotReceiver {
         let started = Date()
         let snapshotID = BlobID(wireID)
         let record = try decodeRecord(recordBytes, id: snapshotID, volume: volume, epoch: epoch)
-        try policy.admit(volume: volume, from: peer, owner: owner, epoch: epoch)
+        do { try policy.admit(volume: volume, from: peer, owner: owner, epoch: epoch) } catch { throw ReplicationError.local(error) }
 
         if try store.index.snapshot(snapshotID) != nil {
             try await channel.send(.offerReply(snapshot: wireID, decision: .alreadyHave, knownEpoch: epoch))
@@ -50,7 +52,8 @@ public final class SnapshotReceiver {
         }
         try await channel.send(.offerReply(snapshot: wireID, decision: .send, knownEpoch: epoch))
 
-        let writer = BlobWriter(store: store)
+        // Small checkpoints: what a killed transfer committed is not sent again.
+        let writer = BlobWriter(store: store, checkpointBytes: Self.checkpointBytes)
         let basisRoot = try store.snapshots(volume: volume).last?.record.root
         let plan = try TransferPlan(writer: writer, root: record.root, basisRoot: basisRoot)
         var received = 0

@@ -1,0 +1,134 @@
+import Foundation
+import Replication
+import Repository
+import Snapshots
+import Testing
+import TestSupport
+import Wire
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Sender and receiver over an in-memory pipe: the protocol's logic without
+/// TLS or processes (the agent tests cover those).
+@Suite struct ReplicationSessionTests {
+    private func restoreMatches(_ pair: StorePair, _ snapshot: StoredSnapshot, _ expected: Manifest, _ what: String) throws {
+        let target = pair.root + "/restore-\(snapshot.id.short)"
+        _ = try Restorer(store: pair.b).restore(snapshot, subpath: nil, to: target)
+        try expectSameTree(expected, target, what)
+    }
+
+    @Test func fullThenIncrementalWithDeltas() async throws {
+        let pair = try StorePair("full")
+        try TreeGenerator(seed: 7).build(at: pair.volumePath)
+        let state1 = try Manifest.capture(pair.volumePath)
+        let first = try pair.snapshot()
+        let (sent1, received1) = await pair.replicate(first)
+        let outcome1 = try sent1.get()
+        #expect(try received1.get().snapshot == first.id)
+        #expect(!outcome1.alreadyThere && outcome1.chunksStored > 0 && outcome1.trees > 0)
+        #expect(try pair.b.index.snapshot(first.id)?.record == first.record, "the replica holds the same record")
+        try restoreMatches(pair, first, state1, "replica, snapshot 1")
+
+        // Scattered small edits in a big random file: chunks travel as deltas.
+        let big = pair.volumePath + "/data/big-random.bin"
+        let handle = try #require(FileHandle(forUpdatingAtPath: big))
+        for offset in stride(from: 10_000, to: 3 << 20, by: 400_000) {
+            try handle.seek(toOffset: UInt64(offset))
+            handle.write(Data("edited by the replication test".utf8))
+        }
+        try handle.close()
+        let state2 = try Manifest.capture(pair.volumePath)
+        let second = try pair.snapshot()
+        let outcome2 = try await pair.replicate(second).0.get()
+        #expect(outcome2.chunksDelta >= 5, "\(outcome2)")
+        #expect(outcome2.bytesSent < 40_000, "8 edits of 30 bytes cost \(outcome2.bytesSent) bytes")
+        try restoreMatches(pair, second, state2, "replica, snapshot 2")
+
+        // Offering it again costs one round trip.
+        let again = try await pair.replicate(second).0.get()
+        #expect(again.alreadyThere && again.bytesSent < 1024)
+        let report = try SnapshotEngine(stateDirectory: pair.b.directory).verify(readData: true)
+        #expect(report.ok, "\(report.damaged)")
+    }
+
+    @Test func anInterruptedTransferResumesWithoutResending() async throws {
+        let pair = try StorePair("resume")
+        var rng = SplitMix64(seed: 11)
+        for index in 0..<6 { try Data(rng.bytes(5 << 20)).write(to: URL(fileURLWithPath: pair.volumePath + "/f\(index).bin")) }
+        let snapshot = try pair.snapshot()
+        // The receiver's connection breaks after 250 blobs (~15 MiB, past a checkpoint).
+        let (sent, received) = await pair.replicate(snapshot) { _, receiverEnd in receiverEnd.failAfterReceiving = 250 }
+        #expect(throws: (any Error).self) { try sent.get() }
+        #expect(throws: (any Error).self) { try received.get() }
+        #expect(try pair.b.index.snapshot(snapshot.id) == nil, "no snapshot without all of its data")
+        let kept = try pair.b.index.blobCount()
+        #expect(kept >= 100, "verified chunks were committed when the transfer broke (\(kept))")
+
+        let resumed = try await pair.replicate(snapshot).0.get()
+        #expect(resumed.chunksStored + resumed.chunksDelta <= 480 - 100, "\(resumed)")
+        #expect(resumed.bytesSent < 30 << 20 - 5 << 20, "resent \(resumed.bytesSent) of 30 MiB")
+        #expect(try pair.b.index.snapshot(snapshot.id) != nil)
+        let report = try SnapshotEngine(stateDirectory: pair.b.directory).verify(readData: true)
+        #expect(report.ok, "\(report.damaged)")
+    }
+
+    @Test(arguments: [WireError.Code.staleEpoch, .notOwner, .unknownVolume])
+    func aRefusedOfferChangesNothing(_ code: WireError.Code) async throws {
+        let pair = try StorePair("refuse")
+        try Data("content".utf8).write(to: URL(fileURLWithPath: pair.volumePath + "/file"))
+        let snapshot = try pair.snapshot()
+        let before = try pair.b.index.blobCount()
+        let (sent, _) = await pair.replicate(snapshot, policy: RefuseAll(code: code))
+        #expect {
+            try sent.get()
+        } throws: { error in
+            guard case let .peer(wire) = error as? ReplicationError else { return false }
+            return wire.code == code
+        }
+        #expect(try pair.b.index.blobCount() == before)
+        #expect(try pair.b.snapshots(volume: "v").isEmpty)
+    }
+
+    @Test func tamperedChunkBytesAreRefusedAndNothingIsCommitted() async throws {
+        let pair = try StorePair("tamper")
+        var rng = SplitMix64(seed: 5)
+        try Data(rng.bytes(600_000)).write(to: URL(fileURLWithPath: pair.volumePath + "/data.bin"))
+        let snapshot = try pair.snapshot()
+        let (sent, received) = await pair.replicate(snapshot) { senderEnd, _ in
+            senderEnd.tamper = { message in
+                guard case var .blob(blob) = message, blob.kind == .chunk, blob.encoding == .raw else { return message }
+                blob.payload[blob.payload.count / 2] ^= 0x40
+                return .blob(blob)
+            }
+        }
+        #expect(throws: (any Error).self) { try sent.get() }
+        #expect {
+            try received.get()
+        } throws: { error in
+            (error as? ReplicationError)?.wire.code == .corruptData
+        }
+        #expect(try pair.b.snapshots(volume: "v").isEmpty)
+        let report = try SnapshotEngine(stateDirectory: pair.b.directory).verify(readData: true)
+        #expect(report.ok, "whatever was kept is intact: \(report.damaged)")
+    }
+
+    @Test func aBasisOnlyTheReplicaHasTravelsAsASignature() async throws {
+        let pair = try StorePair("diverged")
+        var rng = SplitMix64(seed: 9)
+        let original = rng.bytes(1 << 20)
+        // The replica took its own snapshot of a copy the owner never stored.
+        try Data(original).write(to: URL(fileURLWithPath: pair.volumePath + "/db"))
+        _ = try pair.snapshot(pair.b)
+        var edited = original
+        for offset in stride(from: 1000, to: edited.count, by: 90_000) { edited[offset] ^= 0xFF }
+        try Data(edited).write(to: URL(fileURLWithPath: pair.volumePath + "/db"))
+        let expected = try Manifest.capture(pair.volumePath)
+        let snapshot = try pair.snapshot()
+        let outcome = try await pair.replicate(snapshot).0.get()
+        #expect(outcome.chunksDelta > 0, "\(outcome)")
+        #expect(outcome.bytesSent < 1 << 19, "sent \(outcome.bytesSent) for a 1 MiB file with 12 flipped bytes")
+        try restoreMatches(pair, snapshot, expected, "replica after signature deltas")
+    }
+}
