@@ -13,6 +13,13 @@ The SQLite file itself also depends on the SQLite library version (header, layou
   gen_data.py mutate-sqlite OUT.db [--percent 1] [--seed 42]
   gen_data.py manyfiles OUT [--files 100000] [--seed 42]   (small files, ~files/50 dirs)
   gen_data.py mutate-manyfiles OUT [--seed 42]          (~0.1% edited, 20 added, 20 deleted)
+  gen_data.py change-tree OUT [--mib 10] [--seed 42] [--round 0]
+                                                        (N MiB: half overwritten in medium files, half new files)
+  gen_data.py bigfile OUT [--size-mib 1024] [--seed 42] (one file: 4 MiB extents, mixed content)
+  gen_data.py mutate-bigfile OUT [--inserts 50] [--overwrites 50] [--seed 42] [--round 0]
+                                                        (small inserts and overwrites, spread out)
+  gen_data.py mutate-bigfile OUT --overwrite-mib 10 [--seed 42] [--round 0]
+                                                        (10 x 1/10 of N MiB overwritten in place)
 
 Each subcommand prints one JSON document on stdout describing what it did; the mutate
 subcommands report `bytes_changed`, the bytes whose content the mutation changed.
@@ -442,6 +449,167 @@ def cmd_mutate_big(args):
         "seconds": round(time.time() - t0, 3)}))
 
 
+def cmd_change_tree(args):
+    """A change of about --mib MiB in the tree (the replication latency test): half of it
+    overwritten in place, 512 KiB at a time, in the medium/large incompressible files (m_*,
+    spread over as many files as that takes, largest first), half as new incompressible
+    files of 1 MiB (new_mib_rN_*.bin) in existing directories."""
+    t0 = time.time()
+    root = os.path.abspath(args.out)
+    files, link_targets = list_tree(root)
+    if not files:
+        sys.exit("gen_data: no files under %s" % root)
+    tag = ":r%d" % args.round
+    r = Rng("%d:change-tree:%d:%d%s" % (args.seed, len(files), args.mib, tag))
+    total = args.mib * MiB
+    piece = 512 * KiB
+    n_over = max(1, (total // 2) // piece)
+    n_new = max(1, (total - n_over * piece + MiB - 1) // MiB)
+    pool = sorted((f for f in files if os.path.basename(f).startswith("m_")),
+                  key=lambda f: (-os.path.getsize(os.path.join(root, f)), f))
+    pool = [f for f in pool if os.path.getsize(os.path.join(root, f)) >= piece] or \
+        sorted(files, key=lambda f: (-os.path.getsize(os.path.join(root, f)), f))
+    overwritten = 0
+    touched = []
+    for k in range(n_over):
+        f = pool[k % len(pool)]
+        p = os.path.join(root, f)
+        size = os.path.getsize(p)
+        n = min(piece, size)
+        off = r.below(size - n + 1)
+        with open(p, "r+b") as fh:
+            fh.seek(off)
+            fh.write(stream("%d:change-tree:%s:%d%s" % (args.seed, f, k, tag), n))
+        overwritten += n
+        touched.append(f)
+    new_bytes = 0
+    added = []
+    for i in range(n_new):
+        d = os.path.dirname(r.choice(files))
+        p = os.path.join(root, d, "new_mib_r%d_%d.bin" % (args.round, i))
+        if os.path.lexists(p):
+            continue
+        n = min(MiB, total - overwritten - new_bytes) or MiB
+        with open(p, "wb") as fh:
+            fh.write(stream("%d:change-tree-new:%d%s" % (args.seed, i, tag), n))
+        new_bytes += n
+        added.append(os.path.relpath(p, root))
+    tot_files, tot_bytes = tree_totals(root)
+    print(json.dumps({
+        "tree": root, "round": args.round, "files_modified": len(set(touched)), "files_added": len(added),
+        "bytes_overwritten": overwritten, "bytes_new_files": new_bytes,
+        "bytes_changed": overwritten + new_bytes,
+        "bytes_in_modified_files": sum(os.path.getsize(os.path.join(root, f)) for f in set(touched)),
+        "files_after": tot_files, "bytes_after": tot_bytes, "seconds": round(time.time() - t0, 3)}))
+
+
+# ---------------------------------------------------------------- one big file
+
+BIG_EXTENT = 4 * MiB
+
+
+def big_extent(seed, i, n):
+    """Extent i of the big file: 40% incompressible, 40% 16-symbol (~2:1), 20% text."""
+    k = Rng("%d:bigfile-kind:%d" % (seed, i)).below(10)
+    key = "%d:bigfile:%d" % (seed, i)
+    if k < 4:
+        return stream(key, n)
+    if k < 8:
+        return stream(key, n).translate(HALF_TABLE)
+    return text_bytes(key, n)
+
+
+def cmd_bigfile(args):
+    """One file of --size-mib MiB (a disk image, say): 4 MiB extents, each incompressible,
+    16-symbol (~2:1 compressible) or text-like; fixed old mtime."""
+    t0 = time.time()
+    path = os.path.abspath(args.out)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    size = args.size_mib * MiB
+    with open(path, "wb") as fh:
+        i = off = 0
+        while off < size:
+            n = min(BIG_EXTENT, size - off)
+            fh.write(big_extent(args.seed, i, n))
+            off += n
+            i += 1
+    os.chmod(path, 0o644)
+    os.utime(path, (BASE_MTIME, BASE_MTIME))
+    os.utime(os.path.dirname(path), (BASE_MTIME, BASE_MTIME))
+    print(json.dumps({"file": path, "bytes": size, "extents": i,
+                      "seconds": round(time.time() - t0, 3)}))
+
+
+def cmd_mutate_bigfile(args):
+    """Default: --inserts small inserts (16-800 B) and --overwrites small overwrites (16-800 B)
+    at spread-out places (one edit per 1/(inserts+overwrites) of the file, kinds shuffled); the
+    file is rewritten (a new file renamed over it, as an editor or a tool would do).
+    --overwrite-mib N: N MiB overwritten in place instead, in 10 spread-out pieces."""
+    t0 = time.time()
+    path = os.path.abspath(args.out)
+    size = os.path.getsize(path)
+    tag = "" if args.round == 0 else ":r%d" % args.round
+    if args.overwrite_mib:
+        r = Rng("%d:mutate-bigfile-mib:%d:%d%s" % (args.seed, size, args.overwrite_mib, tag))
+        pieces = 10
+        n = args.overwrite_mib * MiB // pieces
+        offsets = []
+        with open(path, "r+b") as fh:
+            for j in range(pieces):
+                seg = size // pieces
+                off = min(seg * j + r.below(max(1, seg - n)), size - n)
+                fh.seek(off)
+                fh.write(stream("%d:bigfile-mib:%d%s" % (args.seed, j, tag), n))
+                offsets.append(off)
+        print(json.dumps({"file": path, "file_size": size, "mode": "overwrite", "edits": pieces,
+                          "offsets": offsets, "bytes_overwritten": n * pieces,
+                          "bytes_changed": n * pieces, "bytes_after": size,
+                          "seconds": round(time.time() - t0, 3)}))
+        return
+    r = Rng("%d:mutate-bigfile:%d:%d:%d%s" % (args.seed, size, args.inserts, args.overwrites, tag))
+    n_edits = args.inserts + args.overwrites
+    kinds = ["insert"] * args.inserts + ["overwrite"] * args.overwrites
+    order = r.sample_indices(n_edits, n_edits)
+    kinds = [kinds[i] for i in order]
+    seg = size // max(1, n_edits)
+    edits = []
+    for j, kind in enumerate(kinds):
+        n = r.between(16, 800)
+        off = seg * j + r.below(max(1, seg - n))
+        edits.append((off, kind, stream("%d:bigfile-edit:%d%s" % (args.seed, j, tag), n)))
+    tmp = path + ".gen-tmp"
+    inserted = overwritten = 0
+    with open(path, "rb") as src, open(tmp, "wb") as dst:
+        pos = 0
+        for off, kind, data in edits:
+            while pos < off:
+                buf = src.read(min(STREAM_CHUNK, off - pos))
+                if not buf:
+                    break
+                dst.write(buf)
+                pos += len(buf)
+            dst.write(data)
+            if kind == "insert":
+                inserted += len(data)
+            else:
+                src.seek(len(data), os.SEEK_CUR)
+                pos += len(data)
+                overwritten += len(data)
+        while True:
+            buf = src.read(STREAM_CHUNK)
+            if not buf:
+                break
+            dst.write(buf)
+        dst.flush()
+    os.chmod(tmp, os.stat(path).st_mode & 0o7777)
+    os.replace(tmp, path)
+    print(json.dumps({"file": path, "file_size": size, "mode": "edit", "inserts": args.inserts,
+                      "overwrites": args.overwrites, "offsets": [e[0] for e in edits],
+                      "bytes_inserted": inserted, "bytes_overwritten": overwritten,
+                      "bytes_changed": inserted + overwritten, "bytes_after": os.path.getsize(path),
+                      "seconds": round(time.time() - t0, 3)}))
+
+
 # ---------------------------------------------------------------- sqlite
 
 PAGE = 4096
@@ -528,14 +696,15 @@ def cmd_mutate_sqlite(args):
     cluster = 4
     n_rows = max(cluster, int(max_id * args.percent / 100.0))
     n_clusters = max(1, n_rows // cluster)
-    r = Rng("%d:mutate-sqlite:%d:%s" % (args.seed, max_id, args.percent))
+    tag = "" if args.round == 0 else ":r%d" % args.round
+    r = Rng("%d:mutate-sqlite:%d:%s%s" % (args.seed, max_id, args.percent, tag))
     starts = sorted({1 + r.below(max(1, max_id - cluster + 1)) for _ in range(n_clusters)})
     ids = sorted({s + j for s in starts for j in range(cluster) if s + j <= max_id})
     con.execute("BEGIN")
     lens = dict(con.execute(
         "SELECT id, length(payload) FROM t WHERE id IN (%s)" % ",".join(map(str, ids))).fetchall())
     ids = [i for i in ids if i in lens]
-    pl = payload_batch("%d:mutate-sqlite:%s" % (args.seed, args.percent), [lens[i] for i in ids])
+    pl = payload_batch("%d:mutate-sqlite:%s%s" % (args.seed, args.percent, tag), [lens[i] for i in ids])
     # same length payloads: SQLite overwrites the cells in place
     con.executemany("UPDATE t SET payload = ? WHERE id = ?", [(pl[k], i) for k, i in enumerate(ids)])
     con.execute("COMMIT")
@@ -695,6 +864,8 @@ def main():
     p.add_argument("out")
     p.add_argument("--percent", type=float, default=1.0)
     p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--round", type=int, default=0,
+                   help="0: the first change; N > 0: other rows, other payloads")
     p = sub.add_parser("manyfiles")
     p.add_argument("out")
     p.add_argument("--files", type=int, default=100000)
@@ -702,8 +873,26 @@ def main():
     p = sub.add_parser("mutate-manyfiles")
     p.add_argument("out")
     p.add_argument("--seed", type=int, default=42)
+    p = sub.add_parser("change-tree")
+    p.add_argument("out")
+    p.add_argument("--mib", type=int, default=10)
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--round", type=int, default=0)
+    p = sub.add_parser("bigfile")
+    p.add_argument("out")
+    p.add_argument("--size-mib", type=int, default=1024)
+    p.add_argument("--seed", type=int, default=42)
+    p = sub.add_parser("mutate-bigfile")
+    p.add_argument("out")
+    p.add_argument("--inserts", type=int, default=50)
+    p.add_argument("--overwrites", type=int, default=50)
+    p.add_argument("--overwrite-mib", type=int, default=0,
+                   help="overwrite this many MiB in place (10 pieces) instead of the small edits")
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--round", type=int, default=0)
     args = ap.parse_args()
-    {"tree": cmd_tree, "mutate-tree": cmd_mutate_tree, "mutate-big": cmd_mutate_big,
+    {"change-tree": cmd_change_tree, "bigfile": cmd_bigfile, "mutate-bigfile": cmd_mutate_bigfile,
+     "tree": cmd_tree, "mutate-tree": cmd_mutate_tree, "mutate-big": cmd_mutate_big,
      "sqlite": cmd_sqlite,
      "mutate-sqlite": cmd_mutate_sqlite, "manyfiles": cmd_manyfiles,
      "mutate-manyfiles": cmd_mutate_manyfiles}[args.cmd](args)

@@ -93,6 +93,10 @@ class Results:
         return [r["wall_s"] for r in self.recs
                 if str(r.get("name", "")).startswith(prefix) and r.get("rc", 0) == 0 and "wall_s" in r]
 
+    def max_rss_kib_names(self, prefix):
+        v = [r["rss_kib"] for r in self.recs if str(r.get("name", "")).startswith(prefix) and "rss_kib" in r]
+        return max(v) if v else None
+
     def max_rss_kib(self, tool):
         v = [r["rss_kib"] for r in self.recs if r.get("tool") == tool and "rss_kib" in r]
         return max(v) if v else None
@@ -515,6 +519,198 @@ def build(res):
     return rows, notes
 
 
+# ------------------------------------------------------------------ replication (bench/replication.sh)
+
+def rsync_stats(path):
+    """The numbers of `rsync --stats` (commas and units stripped): total_bytes_sent, ..."""
+    out = {}
+    if not path or not os.path.isfile(path):
+        return out
+    keys = {"Total bytes sent": "sent", "Total bytes received": "received",
+            "Literal data": "literal", "Matched data": "matched",
+            "Total transferred file size": "transferred", "Total file size": "file_size"}
+    with open(path, errors="replace") as fh:
+        for line in fh:
+            k, _, v = line.partition(":")
+            if k.strip() in keys:
+                num = v.strip().split()[0].replace(",", "") if v.strip() else ""
+                try:
+                    out[keys[k.strip()]] = int(float(num))
+                except ValueError:
+                    pass
+    return out
+
+
+def build_repl(res):
+    """Rows of the replication table: columns barge, rsync, casync."""
+    rows = []
+    notes = []
+    cfg = res.rec("config") or {}
+    if cfg.get("only") == "snapshot":
+        return rows, notes
+    sets = (("tree", "tree"), ("db", "SQLite DB"), ("big", "big file"))
+    muts = {"tree": res.doc("repl_mutate_tree") or {}, "db": res.doc("repl_mutate_db") or {},
+            "big": res.doc("repl_mutate_big") or {}}
+    gen_big = res.doc("repl_gen_big") or {}
+    size = {v: (res.rec("repl_size_v1_" + v) or {}).get("bytes") for v, _ in sets}
+
+    def row(measure, barge, rsync, casync, ratio, target, ok, **raw):
+        rows.append({"measure": measure, "barge": barge, "rsync": rsync, "casync": casync,
+                     "ratio": ratio, "target": target, "result": verdict(ok), "raw": raw})
+
+    def info_row(*cells, **raw):
+        row(*cells, None, **raw)
+        rows[-1]["result"] = "-"
+
+    def wait_doc(name):
+        return res.doc(name) if res.ok(name) else None
+
+    def casync_growth(v):
+        a = (res.rec("repl_casync_v1_%s_store" % v) or {}).get("bytes")
+        b = (res.rec("repl_casync_v2_%s_store" % v) or {}).get("bytes")
+        return None if a is None or b is None else b - a
+
+    def mut_desc(v):
+        m = muts[v]
+        if v == "tree":
+            return "%d files modified, %d added, %d deleted, %s changed" % (
+                m.get("modified", 0), m.get("added", 0), m.get("deleted", 0), fmt_bytes(m.get("bytes_changed")))
+        if v == "db":
+            return "%d rows updated, %d pages changed (%s)" % (
+                m.get("rows_updated", 0), m.get("pages_changed", 0), fmt_bytes(m.get("bytes_changed")))
+        return "%d inserts + %d overwrites, %s edited" % (
+            m.get("inserts", 0), m.get("overwrites", 0), fmt_bytes(m.get("bytes_changed")))
+
+    # bytes on the wire, v1 -> v2 ------------------------------------------------------
+    limits = {"tree": 1.0, "db": 0.5, "big": 0.5}
+    for v, label in sets:
+        d = wait_doc("repl_barge_delta_" + v) or {}
+        rep = d.get("replicate") or {}
+        b = rep.get("bytes_sent")
+        st = rsync_stats((res.rec("repl_rsync_delta_" + v) or {}).get("stdout")) if res.ok("repl_rsync_delta_" + v) else {}
+        r = st.get("sent")
+        c = casync_growth(v)
+        x = div(b, r)
+        lim = limits[v]
+        row("bytes on the wire v1 -> v2, %s (%s; %s)" % (label, fmt_bytes(size[v]), mut_desc(v)),
+            fmt_bytes(b), fmt_bytes(r) + " (sent)" if r is not None else NA,
+            fmt_bytes(c) + " (store growth)" if c is not None else NA,
+            xs_(x, "rsync"), "<= %s rsync" % ("1x" if lim == 1.0 else "%.1fx" % lim),
+            None if x is None else x <= lim, barge=b, rsync=r, casync=c, ratio=x,
+            barge_bytes_received=rep.get("peers", [{}])[0].get("bytes_received") if rep.get("peers") else None,
+            barge_chunks_raw=rep.get("chunks_raw"), barge_chunks_delta=rep.get("chunks_delta"),
+            barge_replicate_s=d.get("replicate_s"), barge_standby_s=d.get("standby_s"),
+            rsync_received=st.get("received"), rsync_literal=st.get("literal"),
+            rsync_matched=st.get("matched"), rsync_wall=res.wall("repl_rsync_delta_" + v),
+            casync_wall=res.wall("repl_casync_v2_" + v), changed=muts[v].get("bytes_changed"))
+
+    # first full replication, to the standby ----------------------------------------------
+    for v, label in sets:
+        d = wait_doc("repl_barge_full_" + v) or {}
+        rep = d.get("replicate") or {}
+        bs = d.get("standby_s")
+        nb = size[v]
+        b = None if bs is None or not nb else nb / 1e6 / bs
+        rw = res.wall("repl_rsync_full_" + v)
+        r = None if rw is None or not nb else nb / 1e6 / rw
+        cw = res.wall("repl_casync_v1_" + v)
+        c = None if cw is None or not nb else nb / 1e6 / cw
+        x = div(b, r)
+        cells = ("first full replication incl. standby copy, %s (%s), cold (MB/s)" % (label, fmt_bytes(nb)),
+                 NA if b is None else "%s (%.2f s; replicate %.2f s, %s sent)" % (
+                     fmt_rate(b), bs, d.get("replicate_s") or 0, fmt_bytes(rep.get("bytes_sent"))),
+                 NA if r is None else "%s (%.2f s)" % (fmt_rate(r), rw),
+                 NA if c is None else "%s (make v1)" % fmt_rate(c),
+                 xs_(x, "rsync"))
+        raw = dict(barge=b, rsync=r, casync_make=c, ratio=x, bytes=nb, barge_standby_s=bs,
+                   barge_replicate_s=d.get("replicate_s"), barge_bytes_sent=rep.get("bytes_sent"),
+                   rsync_wall=rw, casync_wall=cw, polls=d.get("polls"), poll_s_mean=d.get("poll_s_mean"))
+        if v == "tree":
+            row(*cells, ">= 0.5x rsync and >= 150 MB/s",
+                None if x is None else (x >= 0.5 and b >= 150), **raw)
+        else:
+            info_row(*cells, "(info)", **raw)
+
+    # latency: 10 MiB change, snapshot committed -> standby updated --------------------------
+    for v, label, target in (("tree", "1 GiB tree" if size["tree"] and size["tree"] > 5e8 else "tree", True),
+                             ("big", "the big file (one %s file)" % fmt_bytes(gen_big.get("bytes")), False)):
+        d = wait_doc("repl_barge_lat_" + v) or {}
+        ch = res.doc("repl_change_" + v) or {}
+        bs, rs_ = d.get("standby_s"), d.get("replicate_s")
+        snap = res.wall("repl_barge_snap3_" + v)
+        cell = NA if bs is None else "%.3f s (replicate %.3f s; snapshot before: %s)" % (bs, rs_ or 0, fmt_s(snap))
+        measure = ("%s change in %s: snapshot committed -> standby updated on the replica (s)"
+                   % (fmt_bytes(ch.get("bytes_changed")), label))
+        raw = dict(barge_standby_s=bs, barge_replicate_s=rs_, barge_snapshot_wall=snap,
+                   bytes_sent=(d.get("replicate") or {}).get("bytes_sent"), changed=ch.get("bytes_changed"),
+                   polls=d.get("polls"), poll_s_mean=d.get("poll_s_mean"))
+        if target:
+            row(measure, cell, "-", "-", "-", "< 1 s", None if bs is None else bs < 1.0, **raw)
+        else:
+            info_row(measure, cell, "-", "-", "-", "(info) the standby rewrites a changed file whole", **raw)
+
+    # agents' peak RSS --------------------------------------------------------------------
+    rss = {n: (res.rec("repl_agent_rss_" + n) or {}).get("vmhwm_kib") for n in ("d0", "d1")}
+    have = [k for k in rss.values() if k]
+    rs_max = res.max_rss_kib_names("repl_rsync_")
+    cs_max = res.max_rss_kib_names("repl_casync_")
+    row("peak RSS of each agent (VmHWM at the end)",
+        NA if not have else "owner %s, replica %s" % (fmt_mib(rss["d0"]), fmt_mib(rss["d1"])),
+        fmt_mib(rs_max), fmt_mib(cs_max), "-", "<= 150 MiB each",
+        None if not have else max(have) <= 150 * 1024, d0_kib=rss["d0"], d1_kib=rss["d1"],
+        rsync_kib=rs_max, casync_kib=cs_max)
+
+    # standby identical -------------------------------------------------------------------
+    cells, oks = [], []
+    for rnd in (1, 2, 3):
+        for v, _ in sets:
+            rec = res.rec("repl_verify%d_%s" % (rnd, v))
+            if rec is None:
+                continue
+            oks.append(rec.get("rc") == 0)
+            if rec.get("rc") != 0:
+                cells.append("v%d %s NO" % (rnd, v))
+    row("standby copy identical to the source (treecmp, %d checks)" % len(oks),
+        NA if not oks else ("yes" if all(oks) else ", ".join(cells)), "-", "-", "-", "identical",
+        None if not oks else all(oks))
+
+    if muts["tree"] or gen_big:
+        notes.append("replication: agents d0 (owner) and d1 (replica) on 127.0.0.1 / 127.0.0.2 over mutual "
+                     "TLS, one volume per dataset; barge times run from `barge replicate` start until "
+                     "d1's `barge status --json` (polled every 20 ms) shows the standby at the snapshot; "
+                     "bytes on the wire = `bytes_sent` of `replicate --json` (frame bytes the owner sent); "
+                     "rsync = `Total bytes sent` of `rsync -a --no-whole-file --stats` into the v1 copy; "
+                     "casync = growth of its local store (sum of chunk file sizes), `casync make` of v2 "
+                     "after v1 (the tree as .caidx, the DB and the big file as .caibx)")
+    if gen_big:
+        notes.append("big file: %s in 4 MiB extents (40%% incompressible, 40%% ~2:1, 20%% text); its "
+                     "v2: %s" % (fmt_bytes(gen_big.get("bytes")), mut_desc("big")))
+    el = res.rec("repl_elapsed")
+    if el:
+        notes.append("replication part: %d s" % el.get("seconds", 0))
+    return rows, notes
+
+
+def xs_(v, what):
+    return NA if v is None else "%s %s" % (fmt_x(v), what)
+
+
+def markdown_repl(rows, notes):
+    if not rows:
+        return ""
+    out = ["", "## Replication: barge agents vs rsync and casync", ""]
+    for n in notes:
+        out.append("- " + n)
+    out.append("")
+    cols = ["measure", "barge", "rsync", "casync", "ratio", "target", "pass/fail"]
+    out.append("| " + " | ".join(cols) + " |")
+    out.append("|" + "|".join("---" for _ in cols) + "|")
+    for r in rows:
+        cells = [r["measure"], r["barge"], r["rsync"], r["casync"], r["ratio"], r["target"], r["result"]]
+        out.append("| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |")
+    return "\n".join(out) + "\n"
+
+
 def markdown(rows, notes, cfg):
     out = ["# barge benchmark (%s MiB tree, %s MiB SQLite DB, %s)" % (
         cfg.get("size_mib"), cfg.get("db_size_mib"), cfg.get("started", "")), ""]
@@ -537,25 +733,33 @@ def main():
     ap.add_argument("--md", dest="md_out")
     args = ap.parse_args()
     res = Results(load_records(args.results))
-    rows, notes = build(res)
     cfg = res.rec("config") or {}
-    md = markdown(rows, notes, cfg)
-    missed = [r["measure"] for r in rows if r["result"] == "FAIL"]
-    passed = [r["measure"] for r in rows if r["result"] == "PASS"]
+    if cfg.get("only") == "replication":
+        rows, notes = [], ["snapshot part skipped (BENCH_ONLY=replication)"]
+    else:
+        rows, notes = build(res)
+    repl_rows, repl_notes = build_repl(res)
+    md = markdown(rows, notes, cfg) + markdown_repl(repl_rows, repl_notes)
+    missed = [r["measure"] for r in rows + repl_rows if r["result"] == "FAIL"]
+    passed = [r["measure"] for r in rows + repl_rows if r["result"] == "PASS"]
     if args.md_out:
         with open(args.md_out, "w") as fh:
             fh.write(md)
     if args.json_out:
         data = {k: res.doc(k) for k in ("gen_tree", "gen_db", "mutate_tree", "mutate_tree2",
                                         "mutate_big", "mutate_db", "gen_many", "mutate_many")}
-        doc = {"config": cfg, "notes": notes, "data": data, "rows": rows, "passed": len(passed),
+        for k in ("repl_gen_big", "repl_mutate_tree", "repl_mutate_db", "repl_mutate_big",
+                  "repl_change_tree", "repl_change_big"):
+            data[k] = res.doc(k)
+        doc = {"config": cfg, "notes": notes, "data": data, "rows": rows,
+               "replication_notes": repl_notes, "replication_rows": repl_rows, "passed": len(passed),
                "failed": len(missed), "missed": missed, "records": res.recs}
         with open(args.json_out, "w") as fh:
             json.dump(doc, fh, indent=2)
             fh.write("\n")
     sys.stdout.write(md)
     print("\ntargets met: %d of %d checked (%d n/a)%s" % (
-        len(passed), len(passed) + len(missed), sum(1 for r in rows if r["result"] == NA),
+        len(passed), len(passed) + len(missed), sum(1 for r in rows + repl_rows if r["result"] == NA),
         "; missed: " + "; ".join(missed) if missed else ""))
     return 3 if missed else 0
 

@@ -13,6 +13,9 @@
 #   BENCH_DROP_CACHES  1 (default): drop the page cache before each measurement when allowed
 #   BENCH_STRICT       1: exit 1 when a target is missed (default 0: only errors fail)
 #   RESTIC_COMPRESSION restic's compression, auto (default: restic 0.14's default) or off
+#   BENCH_ONLY         all (default) | snapshot (no replication part) | replication (tree + DB
+#                      generated, then only the replication part, bench/replication.sh)
+#   BENCH_REPL_BIG_MIB size of the replication part's big file (default 1024)
 set -euo pipefail
 
 BENCH_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -25,6 +28,7 @@ BENCH_MANY_FILES=${BENCH_MANY_FILES:-100000}
 BENCH_TIMEOUT=${BENCH_TIMEOUT:-300}
 BENCH_DROP_CACHES=${BENCH_DROP_CACHES:-1}
 BENCH_STRICT=${BENCH_STRICT:-0}
+BENCH_ONLY=${BENCH_ONLY:-all}
 export LC_ALL=C
 
 T_START=$(date +%s)
@@ -55,6 +59,7 @@ ensure timeout coreutils
 ensure du coreutils
 
 # ------------------------------------------------------------------ work dir
+case "$BENCH_ONLY" in all|snapshot|replication) ;; *) die "BENCH_ONLY must be all, snapshot or replication (got '$BENCH_ONLY')" ;; esac
 [[ $BENCH_MANY_FILES =~ ^[0-9]+$ ]] || die "BENCH_MANY_FILES must be a number (got '$BENCH_MANY_FILES')"
 case "$BENCH_DIR" in
   /*) ;;
@@ -340,7 +345,7 @@ peer_restores() {
 }
 
 record name=config tool=info reps="$REPS" size_mib="$BENCH_SIZE_MIB" db_size_mib="$BENCH_DB_SIZE_MIB" \
-  many_files="$BENCH_MANY_FILES" seed="$BENCH_SEED" caches="$CACHE_STATE" barge="$BARGE" have_barge="$HAVE_BARGE" \
+  many_files="$BENCH_MANY_FILES" seed="$BENCH_SEED" only="$BENCH_ONLY" caches="$CACHE_STATE" barge="$BARGE" have_barge="$HAVE_BARGE" \
   restic="$(restic version | head -n 1)" rsync="$(rsync --version | head -n 1)" \
   nproc="$(nproc)" kernel="$(uname -r)" started="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
 
@@ -353,6 +358,7 @@ info gen_db "$LOGS/gen_db.json"
 log "data: $(cat "$LOGS/gen_tree.json")"
 log "data: $(cat "$LOGS/gen_db.json")"
 
+if [[ $BENCH_ONLY != replication ]]; then   # sections b-g: the snapshot engine vs restic / rsync
 # ================================================================== b. full snapshot, tree (cold)
 if [[ $HAVE_BARGE == 1 ]]; then
   barge_step barge_init 0 init || true
@@ -447,6 +453,14 @@ if [[ $BENCH_MANY_FILES -gt 0 ]]; then
   MEASURE_CACHE=warm barge_snapshot barge_snap_many_incr m || true
   MEASURE_CACHE=warm restic_snapshot restic_snap_many_incr "$MANY"
   WALK_ROOT=$TREE; statwalk_cmd
+fi
+fi   # BENCH_ONLY != replication
+
+# ================================================================== h. replication (bench/replication.sh)
+# two agents over loopback mutual TLS vs rsync and casync, on the final tree and DB and a big file
+if [[ $BENCH_ONLY != snapshot ]]; then
+  # shellcheck source=bench/replication.sh
+  source "$BENCH_SRC/replication.sh"
 fi
 
 if [[ -d $STATE ]]; then record name=barge_state_final tool=barge bytes="$(dusize "$STATE")"; fi

@@ -66,7 +66,7 @@ struct Housekeeper: Service {
             await core.standby.schedule(volume.name, core: core)
         }
         notifier.notify("READY=1\nSTATUS=serving \(core.config.volumes.count) volumes")
-        try await cancelWhenGracefulShutdown {
+        try await runUntilShutdown {
             try await withThrowingDiscardingTaskGroup { group in
                 if let interval = notifier.watchdogInterval {
                     group.addTask {

@@ -31,7 +31,7 @@ struct PeerServer: Service {
                 }
             }
         core.logger.notice("listening for peers", metadata: ["address": "\(listen)"])
-        try await cancelWhenGracefulShutdown {
+        try await runUntilShutdown {
             try await withThrowingDiscardingTaskGroup { group in
                 try await server.executeThenClose { connections in
                     for try await connection in connections {
@@ -76,6 +76,8 @@ struct PeerSession {
             }
         } catch is PeerChannelClosed {
             logger.debug("peer closed the session")
+        } catch is CancellationError {
+            logger.notice("peer session cut short by shutdown; what was verified is kept")
         } catch let error as NIOSSLError {
             core.metrics.error("tls")
             logger.warning("refused a connection: TLS handshake failed: \(error)")

@@ -12,7 +12,7 @@ struct SnapshotScheduler: Service {
     init(core: AgentCore) { self.core = core }
 
     func run() async throws {
-        await cancelWhenGracefulShutdown { [core, running] in
+        try await runUntilShutdown { [core, running] in
             var due: [String: Date] = [:]
             await withDiscardingTaskGroup { group in
                 while !Task.isCancelled {

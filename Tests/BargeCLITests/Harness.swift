@@ -55,7 +55,7 @@ struct BargeRun: CustomStringConvertible, Sendable {
 final class BargeChild {
     let process: Process
     let arguments: [String]
-    private let outPath: String, errPath: String
+    let outPath: String, errPath: String
 
     init(process: Process, arguments: [String], outPath: String, errPath: String) {
         self.process = process

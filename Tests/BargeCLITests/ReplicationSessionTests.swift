@@ -64,11 +64,12 @@ import Glibc
         #expect(throws: (any Error).self) { try received.get() }
         #expect(try pair.b.index.snapshot(snapshot.id) == nil, "no snapshot without all of its data")
         let kept = try pair.b.index.blobCount()
-        #expect(kept >= 100, "verified chunks were committed when the transfer broke (\(kept))")
+        // Checkpoints every 8 MiB keep most; the rest is committed when the connection breaks.
+        #expect(kept >= 240, "every verified chunk was committed when the transfer broke (\(kept) of 250)")
 
         let resumed = try await pair.replicate(snapshot).0.get()
-        #expect(resumed.chunksStored + resumed.chunksDelta <= 480 - 100, "\(resumed)")
-        #expect(resumed.bytesSent < 30 << 20 - 5 << 20, "resent \(resumed.bytesSent) of 30 MiB")
+        #expect(resumed.chunksStored + resumed.chunksDelta <= 480 - 240, "\(resumed)")
+        #expect(resumed.bytesSent < 16 << 20, "resent \(resumed.bytesSent) of 30 MiB")
         #expect(try pair.b.index.snapshot(snapshot.id) != nil)
         let report = try SnapshotEngine(stateDirectory: pair.b.directory).verify(readData: true)
         #expect(report.ok, "\(report.damaged)")

@@ -1,0 +1,192 @@
+import Foundation
+import Synchronization
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Real agents on 127.0.0.x, each with its own state dir, certificate,
+/// config, control socket and volume directory, inside one Workspace.
+final class AgentCluster {
+    struct Volume {
+        var name: String
+        var owner: String
+        var replicas: [String]
+    }
+
+    let workspace: Workspace
+    let nodes: [String]
+    let volumes: [Volume]
+    let port: Int
+    private(set) var agents: [String: BargeChild] = [:]
+    /// Extra lines for a node's [[peer]] entries, by (node, peer).
+    var peerExtras: [String: String] = [:]
+    /// Overrides a volume's owner in one node's config (a disagreeing node).
+    var ownerOverrides: [String: String] = [:]
+
+    private static let nextPort = Mutex(20_000 + Int(getpid() % 1000) * 30)
+
+    init(_ label: String, nodes: [String] = ["d0", "d1"], volumes: [Volume] = [Volume(name: "v", owner: "d0", replicas: ["d1"])]) throws {
+        workspace = try Workspace(label)
+        self.nodes = nodes
+        self.volumes = volumes
+        port = Self.nextPort.withLock { value in
+            defer { value += 2 }
+            return value
+        }
+        try workspace.ok("cert", "init-ca", "--out", workspace.path("ca"))
+        for node in nodes { try workspace.ok("cert", "issue", node, "--ca", workspace.path("ca"), "--out", workspace.path("certs")) }
+        for node in nodes {
+            for volume in volumes where volume.owner == node || volume.replicas.contains(node) {
+                try FileManager.default.createDirectory(atPath: volumePath(volume.name, on: node), withIntermediateDirectories: true)
+            }
+        }
+    }
+
+    deinit { for agent in agents.values { agent.kill(); _ = agent.wait() } }
+
+    func address(_ node: String) -> String { "127.0.0.\(nodes.firstIndex(of: node)! + 1)" }
+    func socket(_ node: String) -> String { workspace.path("\(node).sock") }
+    func stateDirectory(_ node: String) -> String { workspace.path("\(node)/state") }
+    func volumePath(_ volume: String, on node: String) -> String { workspace.path("\(node)/vols/\(volume)") }
+    func standbyPath(_ volume: String, on node: String) -> String { workspace.path("\(node)/vols/.barge-standby/\(volume)") }
+    func configPath(_ node: String) -> String { workspace.path("\(node).toml") }
+    var metricsPort: Int { port + 1 }
+
+    func config(for node: String, tls: (ca: String, cert: String, key: String)? = nil) -> String {
+        let tls = tls ?? (workspace.path("ca/ca.pem"), workspace.path("certs/\(node).pem"), workspace.path("certs/\(node).key"))
+        var text = """
+            [node]
+            name = "\(node)"
+            listen = "\(address(node)):\(port)"
+            state_dir = "\(stateDirectory(node))"
+            control_socket = "\(socket(node))"
+            metrics = "\(address(node)):\(metricsPort)"
+            [tls]
+            ca = "\(tls.ca)"
+            cert = "\(tls.cert)"
+            key = "\(tls.key)"
+
+            """
+        for peer in nodes where peer != node {
+            text += "[[peer]]\nname = \"\(peer)\"\naddress = \"\(address(peer)):\(port)\"\n\(peerExtras["\(node)>\(peer)"] ?? "")\n"
+        }
+        for volume in volumes {
+            let replicas = volume.replicas.map { "\"\($0)\"" }.joined(separator: ", ")
+            text += """
+                [[volume]]
+                name = "\(volume.name)"
+                path = "\(volumePath(volume.name, on: node))"
+                owner = "\(ownerOverrides["\(node)/\(volume.name)"] ?? volume.owner)"
+                replicas = [\(replicas)]
+                interval = "1h"
+
+                """
+        }
+        return text
+    }
+
+    /// Writes the node's config and starts its agent; returns once the control socket answers.
+    func start(_ node: String, config text: String? = nil) throws {
+        try (text ?? config(for: node)).write(toFile: configPath(node), atomically: true, encoding: .utf8)
+        agents[node] = try workspace.start(["agent", "--config", configPath(node)])
+        let deadline = monotonicSeconds() + 20
+        while monotonicSeconds() < deadline {
+            if try run(node, "status").status == 0 { return }
+            if agents[node]?.process.isRunning != true { break }
+            usleep(50_000)
+        }
+        Issue.record("agent \(node) did not come up:\n\(log(node))")
+        throw AgentClusterError.notReady(node)
+    }
+
+    /// Sends a signal and waits for the agent to exit.
+    @discardableResult
+    func stop(_ node: String, signal: Int32 = SIGTERM) -> BargeRun? {
+        guard let agent = agents.removeValue(forKey: node) else { return nil }
+        _ = Glibc.kill(agent.process.processIdentifier, signal)
+        return agent.wait()
+    }
+
+    func signal(_ node: String, _ signal: Int32) {
+        if let agent = agents[node] { _ = Glibc.kill(agent.process.processIdentifier, signal) }
+    }
+
+    func log(_ node: String) -> String {
+        guard let agent = agents[node] else { return "" }
+        return String(decoding: FileManager.default.contents(atPath: agent.errPath) ?? Data(), as: UTF8.self)
+    }
+
+    func run(_ node: String, _ arguments: String...) throws -> BargeRun {
+        try workspace.barge(arguments + ["--socket", socket(node)])
+    }
+
+    func startRun(_ node: String, _ arguments: String...) throws -> BargeChild {
+        try workspace.start(arguments + ["--socket", socket(node)])
+    }
+
+    func ok(_ node: String, _ arguments: String..., sourceLocation: SourceLocation = #_sourceLocation) throws -> BargeRun {
+        let run = try workspace.barge(arguments + ["--socket", socket(node)])
+        try #require(run.status == 0, "\(run)\nagent log:\n\(log(node).suffix(3000))", sourceLocation: sourceLocation)
+        return run
+    }
+
+    func status(_ node: String) throws -> [String: Any] { try ok(node, "status", "--json").object() }
+
+    func volumeStatus(_ node: String, _ volume: String = "v") throws -> [String: Any] {
+        let volumes = try #require(try status(node)["volumes"] as? [[String: Any]])
+        return try #require(volumes.first { $0["name"] as? String == volume })
+    }
+
+    /// Snapshot through the agent; returns the id.
+    func snapshot(_ node: String = "d0", _ volume: String = "v") throws -> String {
+        try #require(try ok(node, "snapshot", volume, "--json").object()["id"] as? String)
+    }
+
+    func replicate(_ node: String = "d0", _ volume: String = "v") throws -> [String: Any] {
+        try ok(node, "replicate", volume, "--json").object()
+    }
+
+    /// Waits until the replica's standby copy equals `snapshot`.
+    func waitForStandby(_ node: String, _ volume: String = "v", snapshot: String, timeout: Double = 30,
+                        sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let deadline = monotonicSeconds() + timeout
+        while monotonicSeconds() < deadline {
+            let status = try volumeStatus(node, volume)
+            if status["standby_snapshot"] as? String == snapshot, status["standby_updating"] as? Bool == false { return }
+            usleep(50_000)
+        }
+        Issue.record("standby of \(volume) on \(node) never reached \(snapshot.prefix(12)):\n\(log(node).suffix(3000))", sourceLocation: sourceLocation)
+        throw AgentClusterError.timeout
+    }
+
+    /// GET path on the node's metrics port, over a plain socket.
+    func httpGet(_ node: String, _ path: String) throws -> String {
+        let fd = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(metricsPort).bigEndian)
+        inet_pton(AF_INET, self.address(node), &address.sin_addr)
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        try #require(connected == 0, "connect to metrics of \(node)")
+        let request = Array("GET \(path) HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".utf8)
+        _ = request.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
+        var response: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = recv(fd, &buffer, buffer.count, 0)
+            guard count > 0 else { break }
+            response += buffer[0..<count]
+        }
+        return String(decoding: response, as: UTF8.self)
+    }
+}
+
+enum AgentClusterError: Error {
+    case notReady(String)
+    case timeout
+}

@@ -1,0 +1,70 @@
+import Foundation
+import Repository
+import Snapshots
+import Testing
+import TestSupport
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The standby copy follows snapshots by changing only what differs, and ends
+/// equal to the snapshot in content and metadata.
+@Suite struct StandbySyncTests {
+    @Test func incrementalUpdatesEndEqualToEachSnapshot() throws {
+        let pair = try StorePair("standby")
+        let volume = pair.volumePath, standby = pair.root + "/standby"
+        try TreeGenerator(seed: 3).build(at: volume)
+        let first = try pair.snapshot()
+        let built = try StandbySync(store: pair.a).update(directory: standby, from: nil, to: first)
+        #expect(built.rebuilt)
+        try expectSameTree(try Manifest.capture(volume), standby, "standby after the first snapshot")
+
+        // Every kind of change but hard links.
+        var rng = SplitMix64(seed: 4)
+        func at(_ path: String) -> [UInt8] { RawFS.bytes(volume + "/" + path) }
+        try RawFS.write(at("docs/readme.txt"), rng.text(12_345))
+        try RawFS.removeTree(volume + "/data/rand-1.bin")
+        try RawFS.removeTree(volume + "/nested/a/b/c")
+        try RawFS.removeTree(volume + "/small.txt")
+        try RawFS.mkdir(at("small.txt"))
+        try RawFS.write(at("small.txt/now-a-dir"), rng.bytes(100))
+        try RawFS.removeTree(volume + "/docs/notes.md")
+        try RawFS.symlink(RawFS.bytes("readme.txt"), at: at("docs/notes.md"))
+        try RawFS.removeTree(volume + "/links/relative")
+        try RawFS.write(at("links/relative"), rng.bytes(10))
+        try RawFS.removeTree(volume + "/empty-dir")
+        try RawFS.symlink(RawFS.bytes("docs"), at: at("empty-dir"))
+        try RawFS.chmod(at("modes/private"), 0o640)
+        try RawFS.setxattr(at("xattr/file"), "user.comment", RawFS.bytes("changed"))
+        try RawFS.setMtime(at("docs/readme.txt"), nanoseconds: 1_700_000_000_123_456_789)
+        try RawFS.mkdir(at("fresh"))
+        try RawFS.mkdir(at("fresh/deeper"))
+        try RawFS.write(at("fresh/deeper/file.bin"), rng.bytes(200_000))
+        let state2 = try Manifest.capture(volume)
+        let second = try pair.snapshot()
+        let updated = try StandbySync(store: pair.a).update(directory: standby, from: first, to: second)
+        #expect(!updated.rebuilt, "no hard link changed: updated in place")
+        #expect(updated.entriesRemoved >= 2 && updated.entriesReplaced >= 8, "\(updated)")
+        try expectSameTree(state2, standby, "standby after the second snapshot")
+        #expect(try RawFS.names(RawFS.bytes(standby)).allSatisfy { !TreeEntryName.isStaging($0) }, "no staging left behind")
+
+        // A hard-link group changed: only a whole restore keeps groups exact.
+        try RawFS.write(at("hard/pair-a"), rng.text(100))
+        let state3 = try Manifest.capture(volume)
+        let third = try pair.snapshot()
+        let rebuilt = try StandbySync(store: pair.a).update(directory: standby, from: second, to: third)
+        #expect(rebuilt.rebuilt)
+        try expectSameTree(state3, standby, "standby after a hard-link change")
+
+        // Unknown current state (an update was cut short): rebuilt from scratch.
+        let again = try StandbySync(store: pair.a).update(directory: standby, from: nil, to: third)
+        #expect(again.rebuilt)
+        try expectSameTree(state3, standby, "standby rebuilt")
+        #expect(!FileManager.default.fileExists(atPath: pair.root + "/vol/.barge-standby"), "nothing written beside the volume")
+    }
+}
+
+private enum TreeEntryName {
+    static func isStaging(_ name: [UInt8]) -> Bool { name.starts(with: Array(".barge-".utf8)) }
+}
