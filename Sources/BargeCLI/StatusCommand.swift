@@ -51,6 +51,7 @@ struct ReplicateCommand: ParsableCommand {
         if let report = response.replication {
             if global.json {
                 print(String(decoding: try ControlJSON.encoder().encode(report), as: UTF8.self))
+                for peer in report.peers where !peer.ok { Terminal.error("\(name) → \(peer.peer): \(peer.error ?? "failed")") }
             } else {
                 for peer in report.peers {
                     if peer.ok {

@@ -54,7 +54,7 @@ final class AgentCluster {
     func configPath(_ node: String) -> String { workspace.path("\(node).toml") }
     var metricsPort: Int { port + 1 }
 
-    func config(for node: String, tls: (ca: String, cert: String, key: String)? = nil) -> String {
+    func config(for node: String, tls: (ca: String, cert: String, key: String)? = nil, without excluded: Set<String> = []) -> String {
         let tls = tls ?? (workspace.path("ca/ca.pem"), workspace.path("certs/\(node).pem"), workspace.path("certs/\(node).key"))
         var text = """
             [node]
@@ -69,10 +69,10 @@ final class AgentCluster {
             key = "\(tls.key)"
 
             """
-        for peer in nodes where peer != node {
+        for peer in nodes where peer != node && !excluded.contains(peer) {
             text += "[[peer]]\nname = \"\(peer)\"\naddress = \"\(address(peer)):\(port)\"\n\(peerExtras["\(node)>\(peer)"] ?? "")\n"
         }
-        for volume in volumes {
+        for volume in volumes where !excluded.contains(volume.name) {
             let replicas = volume.replicas.map { "\"\($0)\"" }.joined(separator: ", ")
             text += """
                 [[volume]]
