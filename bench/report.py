@@ -554,9 +554,9 @@ def build_repl(res):
     gen_big = res.doc("repl_gen_big") or {}
     size = {v: (res.rec("repl_size_v1_" + v) or {}).get("bytes") for v, _ in sets}
 
-    def row(measure, barge, rsync, casync, ratio, target, ok, **raw):
-        rows.append({"measure": measure, "barge": barge, "rsync": rsync, "casync": casync,
-                     "ratio": ratio, "target": target, "result": verdict(ok), "raw": raw})
+    def row(c_measure, c_barge, c_rsync, c_casync, c_ratio, c_target, ok, **raw):
+        rows.append({"measure": c_measure, "barge": c_barge, "rsync": c_rsync, "casync": c_casync,
+                     "ratio": c_ratio, "target": c_target, "result": verdict(ok), "raw": raw})
 
     def info_row(*cells, **raw):
         row(*cells, None, **raw)
@@ -739,7 +739,9 @@ def main():
     else:
         rows, notes = build(res)
     repl_rows, repl_notes = build_repl(res)
-    md = markdown(rows, notes, cfg) + markdown_repl(repl_rows, repl_notes)
+    md = markdown(rows, notes, cfg) if rows else "# barge benchmark (%s)\n\n- %s\n" % (
+        cfg.get("started", ""), "\n- ".join(notes))
+    md += markdown_repl(repl_rows, repl_notes)
     missed = [r["measure"] for r in rows + repl_rows if r["result"] == "FAIL"]
     passed = [r["measure"] for r in rows + repl_rows if r["result"] == "PASS"]
     if args.md_out:

@@ -1,63 +1,123 @@
 #!/usr/bin/env bash
-# The main job of barge, as far as it is built: snapshot a volume, change it,
-# snapshot again, restore both snapshots, prove them exact, and verify the store.
+# The main job of barge: two agents on loopback (d0 on 127.0.0.1, d1 on 127.0.0.2),
+# mutual TLS between them. A volume on d0 is snapshotted and replicated to d1's
+# standby copy; the container changes it; the change travels as deltas; the
+# standby is proven equal to the source; a snapshot is restored on the replica.
 set -euo pipefail
 
 BARGE=${1:-.build/debug/barge}
 BARGE=$(cd "$(dirname "$BARGE")" && pwd)/$(basename "$BARGE")
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 WORK=$(mktemp -d /tmp/barge-demo.XXXXXX)
-trap 'rm -rf "$WORK"' EXIT
-export BARGE_STATE_DIR=$WORK/state
-VOLUME=$WORK/media/state/git
+PORT=${BARGE_DEMO_PORT:-17420}
+PIDS=()
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-field() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
+field() { python3 -c "import json,sys; d=json.load(sys.stdin); print(d$1)"; }
+on() { local node=$1; shift; "$BARGE" "$@" --socket "$WORK/$node.sock"; }
 
-say "A volume: a copy of testdata/demo-volume at $VOLUME"
-mkdir -p "$(dirname "$VOLUME")"
+say "Certificates: a cluster CA, one certificate per node"
+"$BARGE" cert init-ca --out "$WORK/ca"
+for node in d0 d1; do "$BARGE" cert issue $node --ca "$WORK/ca" --out "$WORK/certs"; done
+
+say "Two agents: d0 owns volume git, d1 keeps its standby copy"
+for i in 0 1; do
+  node=d$i; other=d$((1 - i))
+  cat > "$WORK/$node.toml" <<EOF
+[node]
+name = "$node"
+listen = "127.0.0.$((i + 1)):$PORT"
+state_dir = "$WORK/$node/state"
+control_socket = "$WORK/$node.sock"
+metrics = "127.0.0.$((i + 1)):$((PORT + 1))"
+[tls]
+ca = "$WORK/ca/ca.pem"
+cert = "$WORK/certs/$node.pem"
+key = "$WORK/certs/$node.key"
+[[peer]]
+name = "$other"
+address = "127.0.0.$((2 - i)):$PORT"
+[[volume]]
+name = "git"
+path = "$WORK/$node/media/state/git"
+owner = "d0"
+replicas = ["d1"]
+interval = "1h"
+EOF
+done
+VOLUME=$WORK/d0/media/state/git
+STANDBY=$WORK/d1/media/state/.barge-standby/git
+mkdir -p "$(dirname "$VOLUME")" "$WORK/d1/media/state"
 cp -a "$ROOT/testdata/demo-volume" "$VOLUME"
 ln -s ../config/cgitrc "$VOLUME/repos/cgitrc"
-"$BARGE" init
-"$BARGE" volume add git "$VOLUME"
+# The container's database: 2 MiB written once.
+python3 -c "import sys; open(sys.argv[1], 'wb').write(bytes((i * 7919) % 251 for i in range(2 << 20)))" "$VOLUME/cache.db"
+for node in d0 d1; do
+  "$BARGE" agent --config "$WORK/$node.toml" 2>"$WORK/$node.log" &
+  PIDS+=($!)
+done
+for node in d0 d1; do
+  for _ in $(seq 100); do on $node status >/dev/null 2>&1 && break; sleep 0.1; done
+  on $node status >/dev/null 2>&1 || { echo "agent $node did not start:" >&2; cat "$WORK/$node.log" >&2; exit 1; }
+done
+on d0 status
 
-say "Snapshot 1"
-S1=$("$BARGE" snapshot git --json)
+wait_standby() { # snapshot id
+  for _ in $(seq 200); do
+    [ "$(on d1 status --json | field "['volumes'][0].get('standby_snapshot')")" = "$1" ] && return 0
+    sleep 0.05
+  done
+  echo "the standby never reached $1" >&2; tail -20 "$WORK/d1.log" >&2; return 1
+}
+
+say "Snapshot 1 on d0, replicated to d1"
+S1=$(on d0 snapshot git --json)
 ID1=$(echo "$S1" | field "['id']")
-echo "$S1" | python3 -c 'import json,sys; s=json.load(sys.stdin); print("id %s: %d files, %d bytes, %d bytes stored, %.3f s" % (s["id"][:12], s["files"], s["bytes_total"], s["bytes_added"], s["duration_s"]))'
-cp -a "$VOLUME" "$WORK/state-1"
+R1=$(on d0 replicate git --json)
+echo "$R1" | python3 -c 'import json,sys; r=json.load(sys.stdin); p=r["peers"][0]; print("%s → %s: %d bytes on the wire, %d chunks, %d trees, %.3f s" % (r["snapshot"][:12], p["peer"], r["bytes_sent"], p["chunks_raw"], p["trees"], r["seconds"]))'
+wait_standby "$ID1"
+diff -r --no-dereference "$VOLUME" "$STANDBY" && echo "d1's standby copy equals the volume"
 
-say "The container writes: a log line, a new ref, a removed file, a mode change"
+say "The container writes: a log line, a new ref, a removed file, a mode change, one 4 KiB page of its database"
 echo '10.0.0.9 - - [25/Nov/2026:07:00:00] "GET /migrate HTTP/1.1" 200 42' >> "$VOLUME/access.log"
 printf 'e69de29bb2d1d6434b8b29ae775ad8c2e48c5391\n' > "$VOLUME/repos/cgit.git/refs/heads/feature"
 rm "$VOLUME/repos/cgit.git/description"
 chmod 600 "$VOLUME/config/cgitrc"
+python3 - "$VOLUME/cache.db" <<'PY'
+import sys
+with open(sys.argv[1], "r+b") as f:
+    f.seek(1 << 20); f.write(b"page rewritten by the container ".ljust(4096, b"."))
+PY
 
-say "Snapshot 2 (incremental: unchanged files are not read)"
-S2=$("$BARGE" snapshot git --json)
+say "Snapshot 2 (incremental) and replication: only the changes travel, as deltas"
+S2=$(on d0 snapshot git --json)
 ID2=$(echo "$S2" | field "['id']")
-echo "$S2" | python3 -c 'import json,sys; s=json.load(sys.stdin); print("id %s: read %d of %d bytes, stored %d new bytes" % (s["id"][:12], s["bytes_read"], s["bytes_total"], s["bytes_added"]))'
-"$BARGE" snapshots git
+R2=$(on d0 replicate git --json)
+echo "$R2" | python3 -c 'import json,sys; r=json.load(sys.stdin); p=r["peers"][0]; print("%s → %s: %d bytes on the wire (%d chunks whole, %d as librsync deltas), %.3f s" % (r["snapshot"][:12], p["peer"], r["bytes_sent"], p["chunks_raw"], p["chunks_delta"], r["seconds"]))'
+wait_standby "$ID2"
+diff -r --no-dereference "$VOLUME" "$STANDBY" && echo "d1's standby copy equals the changed volume"
+on d0 status
+on d1 status
 
-say "What changed"
-"$BARGE" diff git
-
-say "Restore both snapshots and compare them with the originals"
-"$BARGE" restore git --snapshot "${ID1:0:12}" --target "$WORK/restored-1"
-"$BARGE" restore git --snapshot "${ID2:0:12}" --target "$WORK/restored-2"
-diff -r --no-dereference "$WORK/state-1" "$WORK/restored-1" && echo "snapshot 1: restored byte for byte"
-diff -r --no-dereference "$VOLUME" "$WORK/restored-2" && echo "snapshot 2: restored byte for byte"
-
-say "Verify the store, re-hashing every chunk"
-"$BARGE" verify --read-data
+say "Restore snapshot 1 from d1's store (any node holds the history)"
+"$BARGE" restore git --snapshot "${ID1:0:12}" --target "$WORK/restored-1" --state-dir "$WORK/d1/state"
+"$BARGE" verify --read-data --state-dir "$WORK/d1/state"
 
 say "Summary"
-python3 - "$S1" "$S2" <<'PY'
+python3 - "$R1" "$R2" "$(on d1 status --json)" <<'PY'
 import json, sys
-s1, s2 = json.loads(sys.argv[1]), json.loads(sys.argv[2])
-print(f"volume git: 2 snapshots, {s2['files']} files, {s2['bytes_total']} bytes")
-print(f"  snapshot 1 {s1['id'][:12]} stored {s1['bytes_added']} bytes (compressed, deduplicated)")
-print(f"  snapshot 2 {s2['id'][:12]} read {s2['bytes_read']} bytes and stored {s2['bytes_added']}")
-print("  both restored exactly; verify --read-data ok")
-print("replication and migration between two agents come with the agent (issues 3 and 4)")
+r1, r2, d1 = (json.loads(a) for a in sys.argv[1:4])
+v = d1["volumes"][0]
+print(f"volume git: owner d0 (epoch {v['epoch']}), replica d1, {v['snapshots']} snapshots on d1")
+print(f"  first replication: {r1['bytes_sent']} bytes on the wire")
+print(f"  after the container's changes: {r2['bytes_sent']} bytes, {r2['chunks_delta']} chunks as deltas")
+print(f"  d1's standby at {v['standby_path']} equals snapshot {v['standby_snapshot'][:12]} byte for byte")
+print("  snapshot 1 restored from the replica's store; verify --read-data ok")
+print("migration, failover and fencing arrive with issue 4")
 PY
