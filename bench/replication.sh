@@ -16,6 +16,7 @@
 BENCH_REPL_BIG_MIB=${BENCH_REPL_BIG_MIB:-1024}
 BENCH_REPL_PORT=${BENCH_REPL_PORT:-37420}
 BENCH_REPL_METRICS_PORT=${BENCH_REPL_METRICS_PORT:-39420}
+BENCH_REPL_POLL=${BENCH_REPL_POLL:-cli}   # cli: `barge status --json` every 20 ms; socket: same request, no process
 REPL=$BENCH_DIR/repl
 BIGDIR=$BENCH_DIR/data/big
 BIG=$BIGDIR/big.img
@@ -110,11 +111,11 @@ repl_snapshot() {
 repl_replicate() {
   [[ $REPL_BARGE == 1 && -n $REPL_SNAP ]] || return 1
   if ! measure "$1" poll 0 python3 "$BENCH_SRC/repl_wait.py" "$BARGE" "$REPL/d0.sock" "$REPL/d1.sock" "$2" "$REPL_SNAP" \
-       --interval 0.02 --timeout "$BENCH_TIMEOUT"; then
+       --interval 0.02 --via "$BENCH_REPL_POLL" --timeout "$BENCH_TIMEOUT" --pids "d0=${REPL_AGENT_PIDS[0]:-0},d1=${REPL_AGENT_PIDS[1]:-0}"; then
     repl_fail "$1"
     return 1
   fi
-  log "$1: $(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); r=d.get("replicate") or {}; print("replicate %.3f s, standby at %.3f s, bytes_sent %s, chunks raw/delta %s/%s, %d polls" % (d["replicate_s"], d["standby_s"], r.get("bytes_sent"), r.get("chunks_raw"), r.get("chunks_delta"), d["polls"]))' "$LOGS/$1.out" 2>/dev/null || echo '?')"
+  log "$1: $(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); r=d.get("replicate") or {}; c=d.get("agent_cpu_s") or {}; print("replicate %.3f s, standby at %.3f s, bytes_sent %s, chunks raw/delta %s/%s, %d polls; CPU s: owner %s, replica %s, polls+client %s" % (d["replicate_s"], d["standby_s"], r.get("bytes_sent"), r.get("chunks_raw"), r.get("chunks_delta"), d["polls"], c.get("d0"), c.get("d1"), d.get("client_cpu_s")))' "$LOGS/$1.out" 2>/dev/null || echo '?')"
 }
 
 # repl_verify NAME VOLUME: the standby copy on d1 against the source (treecmp.py); a difference fails the run
@@ -154,7 +155,9 @@ repl_agent_rss() {
 
 # ================================================================== replication
 REPL_T0=$(date +%s)
-log "replication: ${BENCH_REPL_BIG_MIB} MiB big file, agents on 127.0.0.1/127.0.0.2:$BENCH_REPL_PORT"
+case "$BENCH_REPL_POLL" in cli|socket) ;; *) die "BENCH_REPL_POLL must be cli or socket (got '$BENCH_REPL_POLL')" ;; esac
+log "replication: ${BENCH_REPL_BIG_MIB} MiB big file, agents on 127.0.0.1/127.0.0.2:$BENCH_REPL_PORT, status polled via $BENCH_REPL_POLL"
+record name=repl_config tool=info big_mib="$BENCH_REPL_BIG_MIB" poll="$BENCH_REPL_POLL" casync="$(casync --version 2>&1 | head -n 1)"
 rm -rf "$REPL" "$BIGDIR"
 mkdir -p "$REPL"
 python3 "$BENCH_SRC/gen_data.py" bigfile "$BIG" --size-mib "$BENCH_REPL_BIG_MIB" --seed "$BENCH_SEED" >"$LOGS/repl_gen_big.json"

@@ -552,6 +552,7 @@ def build_repl(res):
     muts = {"tree": res.doc("repl_mutate_tree") or {}, "db": res.doc("repl_mutate_db") or {},
             "big": res.doc("repl_mutate_big") or {}}
     gen_big = res.doc("repl_gen_big") or {}
+    rc_ = res.rec("repl_config") or {}
     size = {v: (res.rec("repl_size_v1_" + v) or {}).get("bytes") for v, _ in sets}
 
     def row(c_measure, c_barge, c_rsync, c_casync, c_ratio, c_target, ok, **raw):
@@ -674,6 +675,29 @@ def build_repl(res):
         NA if not oks else ("yes" if all(oks) else ", ".join(cells)), "-", "-", "-", "identical",
         None if not oks else all(oks))
 
+    cpu = []
+    for name, what in (("repl_barge_full_tree", "full tree"), ("repl_barge_full_db", "full DB"),
+                       ("repl_barge_full_big", "full big file"), ("repl_barge_delta_tree", "v2 tree"),
+                       ("repl_barge_delta_db", "v2 DB"), ("repl_barge_delta_big", "v2 big file"),
+                       ("repl_barge_lat_tree", "10 MiB tree"), ("repl_barge_lat_big", "10 MiB big file")):
+        d = wait_doc(name)
+        if not d:
+            continue
+        c = d.get("agent_cpu_s") or {}
+        peer = ((d.get("replicate") or {}).get("peers") or [{}])[0]
+        cpu.append("%s %.2f s to the standby (replicate %.2f s, %s sent, %s received, %s trees, %s/%s chunks "
+                   "whole/delta; CPU s owner %s, replica %s, polls+client %s)" % (
+                       what, d.get("standby_s") or 0, d.get("replicate_s") or 0,
+                       fmt_bytes(peer.get("bytes_sent")), fmt_bytes(peer.get("bytes_received")),
+                       peer.get("trees"), peer.get("chunks_raw"), peer.get("chunks_delta"),
+                       c.get("d0"), c.get("d1"), d.get("client_cpu_s")))
+    rcv = []
+    for v, label in sets:
+        st = rsync_stats((res.rec("repl_rsync_delta_" + v) or {}).get("stdout")) if res.ok("repl_rsync_delta_" + v) else {}
+        if st:
+            rcv.append("%s: sent %s, received %s, literal %s, matched %s" % (
+                label, fmt_bytes(st.get("sent")), fmt_bytes(st.get("received")), fmt_bytes(st.get("literal")),
+                fmt_bytes(st.get("matched"))))
     if muts["tree"] or gen_big:
         notes.append("replication: agents d0 (owner) and d1 (replica) on 127.0.0.1 / 127.0.0.2 over mutual "
                      "TLS, one volume per dataset; barge times run from `barge replicate` start until "
@@ -681,10 +705,15 @@ def build_repl(res):
                      "bytes on the wire = `bytes_sent` of `replicate --json` (frame bytes the owner sent); "
                      "rsync = `Total bytes sent` of `rsync -a --no-whole-file --stats` into the v1 copy; "
                      "casync = growth of its local store (sum of chunk file sizes), `casync make` of v2 "
-                     "after v1 (the tree as .caidx, the DB and the big file as .caibx)")
+                     "after v1 (the tree as .caidx, the DB and the big file as .caibx); status polled "
+                     "via %s" % (rc_.get("poll") or "cli"))
     if gen_big:
         notes.append("big file: %s in 4 MiB extents (40%% incompressible, 40%% ~2:1, 20%% text); its "
                      "v2: %s" % (fmt_bytes(gen_big.get("bytes")), mut_desc("big")))
+    if cpu:
+        notes.append("barge replications: " + "; ".join(cpu))
+    if rcv:
+        notes.append("rsync --no-whole-file v1 -> v2: " + "; ".join(rcv))
     el = res.rec("repl_elapsed")
     if el:
         notes.append("replication part: %d s" % el.get("seconds", 0))

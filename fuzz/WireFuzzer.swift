@@ -42,18 +42,18 @@ private func mapsCode(_ type: UInt8, _ payload: ArraySlice<UInt8>) -> Bool {
 private func checkRoundTrip(_ message: Message, type: UInt8, payload: ArraySlice<UInt8>) {
     let frame = message.encodedFrame()
     guard frame.count >= 5, (try? FrameSplitter.frameLength(frame.prefix(4))) == frame.count - 4 else {
-        fatalError("bad length prefix re-encoding \(message)")
+        fatalError("bad length prefix re-encoding a \(message.kind) frame")
     }
     if !mapsCode(type, payload) {
         // Decoding accepts one encoding per message: the bytes must come back unchanged.
         guard frame[4] == type, frame[5...].elementsEqual(payload) else {
-            fatalError("re-encoding \(message) changed its bytes")
+            fatalError("re-encoding a \(message.kind) frame changed its bytes (\(payload.count + 1) → \(frame.count - 4))")
         }
     }
     var splitter = FrameSplitter()
     splitter.append(frame)
     guard let again = try? splitter.next(), again == message, splitter.pendingByteCount == 0 else {
-        fatalError("\(message) does not survive encode and decode")
+        fatalError("a \(message.kind) frame does not survive encode and decode")
     }
 }
 

@@ -11,6 +11,7 @@ import UnixSignals
 /// agent's whole life), and runs the services until SIGTERM. SIGHUP reloads.
 public enum Agent {
     public static func run(configPath: String) async throws {
+        LineLogHandler.bootstrap()
         let config: AgentConfiguration
         do { config = try AgentConfiguration.load(path: configPath) } catch {
             throw AgentError(message: error.description, exitCode: 2)
@@ -62,7 +63,7 @@ struct Housekeeper: Service {
     let configPath: String
 
     func run() async throws {
-        for volume in core.config.volumes where volume.replicas.contains(core.node) {
+        for volume in core.config.volumes where volume.members.contains(core.node) {
             await core.standby.schedule(volume.name, core: core)
         }
         notifier.notify("READY=1\nSTATUS=serving \(core.config.volumes.count) volumes")

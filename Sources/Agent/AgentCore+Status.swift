@@ -8,7 +8,7 @@ extension AgentCore {
     func status() throws -> StatusReport {
         let now = Clock.nowNanoseconds()
         var volumes: [VolumeStatus] = []
-        for settings in config.volumes where settings.owner == node || settings.replicas.contains(node) {
+        for settings in config.volumes where settings.members.contains(node) {
             let ownership = try ownership(settings.name)
             let snapshots = try store.snapshots(volume: settings.name)
             let latest = snapshots.last { $0.record.state == "complete" }
@@ -16,7 +16,7 @@ extension AgentCore {
             var replicas: [ReplicaStatus] = []
             if isOwner {
                 let acks = try store.index.acks(volume: settings.name)
-                for peer in settings.replicas {
+                for peer in settings.members where peer != node {
                     let ack = acks.first { $0.peer == peer }
                     var lagSeconds: Double? = nil, lagBytes: UInt64? = nil
                     if let latest {

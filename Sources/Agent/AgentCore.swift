@@ -24,6 +24,7 @@ final class AgentCore: Sendable {
     private let configuration: Mutex<AgentConfiguration>
     private let lastErrors = Mutex<[String: String]>([:])
     let standby: StandbyKeeper
+    let containers = Containers()
 
     init(config: AgentConfiguration, store: Store, identity: TLSIdentity, group: MultiThreadedEventLoopGroup, logger: Logger) {
         self.configuration = Mutex(config)
@@ -45,7 +46,7 @@ final class AgentCore: Sendable {
     /// Puts every configured volume in the index, with its initial owner at epoch 1
     /// unless this node already knows a record (the record wins).
     func register(_ config: AgentConfiguration) throws {
-        for volume in config.volumes where volume.owner == node || volume.replicas.contains(node) {
+        for volume in config.volumes where volume.members.contains(node) {
             if try store.index.volume(named: volume.name) == nil {
                 try store.index.addVolume(VolumeRecord(name: volume.name, path: volume.path, chunkAverage: volume.chunkAverage))
             }
@@ -80,55 +81,7 @@ final class AgentCore: Sendable {
         (volume.path as NSString).deletingLastPathComponent + "/.barge-standby/" + volume.name
     }
 
-    // MARK: owner operations
-
-    func snapshot(_ volume: String) async throws -> SnapshotOutcome {
-        let ownership = try ownership(volume)
-        guard ownership.owner == node else {
-            throw ControlFailure(message: "\(node) is not the owner of \(volume) (owner \(ownership.owner), epoch \(ownership.epoch))",
-                                 hint: "snapshots are taken on the owner: run this on \(ownership.owner)")
-        }
-        let store = self.store, node = self.node
-        return try await locks.withLock(volume) {
-            let outcome = try await Blocking.run {
-                try SnapshotEngine(stateDirectory: store.directory, nodeName: node).snapshot(volume: volume, in: store, epoch: ownership.epoch)
-            }
-            self.metrics.snapshotTaken(volume: volume, seconds: outcome.seconds, bytesAdded: outcome.bytesAdded)
-            self.logger.info("snapshot taken", metadata: ["volume": "\(volume)", "snapshot": "\(outcome.id.short)",
-                                                        "bytes_added": "\(outcome.bytesAdded)", "seconds": "\(outcome.seconds)"])
-            return outcome
-        }
-    }
-
-    /// Sends the newest snapshot to each replica (or one), concurrently; waits for every answer.
-    func replicate(_ volume: String, to only: String? = nil) async throws -> ReplicationReport {
-        let settings = try settings(volume)
-        let ownership = try ownership(volume)
-        guard ownership.owner == node else {
-            throw ControlFailure(message: "\(node) is not the owner of \(volume) (owner \(ownership.owner), epoch \(ownership.epoch))",
-                                 hint: "replication flows from the owner: run this on \(ownership.owner)")
-        }
-        let peers = only.map { [$0] } ?? settings.replicas
-        if let only, !settings.replicas.contains(only) {
-            throw ControlFailure(message: "\(only) is not a replica of \(volume) (replicas: \(settings.replicas.joined(separator: ", ")))",
-                                 hint: "add it to the volume's replicas in the config and reload", exitCode: 2)
-        }
-        guard let latest = try store.snapshots(volume: volume).last(where: { $0.record.state == "complete" }) else {
-            throw ControlFailure(message: "\(volume) has no snapshot to replicate", hint: "take one with `barge snapshot \(volume)`")
-        }
-        let started = Date()
-        let transfers = try await locks.withLock(volume) {
-            await withTaskGroup(of: PeerTransfer.self) { group in
-                for peer in peers { group.addTask { await self.transfer(latest, to: peer) } }
-                var results: [PeerTransfer] = []
-                for await result in group { results.append(result) }
-                return results.sorted { $0.peer < $1.peer }
-            }
-        }
-        return ReplicationReport(volume: volume, snapshot: latest.id.hex, peers: transfers, seconds: Date().timeIntervalSince(started))
-    }
-
-    private func transfer(_ snapshot: StoredSnapshot, to peerName: String) async -> PeerTransfer {
+    func transfer(_ snapshot: StoredSnapshot, to peerName: String) async -> PeerTransfer {
         let volume = snapshot.record.volume
         guard let peer = config.peer(named: peerName) else {
             return PeerTransfer(peer: peerName, ok: false, error: "no [[peer]] named \(peerName) in the config", alreadyThere: false,

@@ -8,7 +8,11 @@ struct MetricsServer: Service {
     let core: AgentCore
 
     func run() async throws {
-        guard let address = core.config.node.metrics else { return }
+        guard let address = core.config.node.metrics else {
+            // Disabled: stay up like every service, or the group would stop the agent.
+            try? await gracefulShutdown()
+            return
+        }
         let core = self.core
         let server = try await ServerBootstrap(group: core.group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)

@@ -15,7 +15,7 @@ struct PeerDialer {
         let context = core.identity.client
         let channel = try await ClientBootstrap(group: core.group)
             .connectTimeout(Self.connectTimeout)
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             .connect(host: peer.address.host, port: peer.address.port) { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(try NIOSSLClientHandler(context: context, serverHostname: peer.name))

@@ -20,7 +20,7 @@ struct PeerServer: Service {
         let server = try await ServerBootstrap(group: core.group)
             .serverChannelOption(.backlog, value: 64)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
             .bind(host: listen.host, port: listen.port) { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context))
@@ -115,7 +115,13 @@ struct PeerSession {
                 throw ReplicationError.fail(.unexpectedMessage, "expected an offer, got \(offer.kind)")
             }
             let before = channel.bytesReceived
-            let outcome = try await core.locks.withLock(volume) { try await receiver.receive(offer: offer, on: channel) }
+            let outcome: ReceiveOutcome
+            do {
+                outcome = try await core.locks.withLock(volume) { try await receiver.receive(offer: offer, on: channel) }
+            } catch is PeerChannelClosed {
+                logger.warning("the peer went away mid-transfer; what was verified is kept for the next attempt", metadata: ["volume": "\(volume)"])
+                return
+            }
             core.metrics.received(volume: volume, peer: name, bytes: channel.bytesReceived - before)
             logger.info("snapshot received", metadata: ["volume": "\(volume)", "snapshot": "\(outcome.snapshot.short)",
                                                         "blobs": "\(outcome.blobsReceived)", "already_had": "\(outcome.alreadyHad)",

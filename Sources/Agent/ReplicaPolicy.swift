@@ -14,7 +14,7 @@ struct ReplicaPolicy: OfferPolicy {
     let logger: Logger
 
     func admit(volume: String, from peer: String, owner: String, epoch: UInt64) throws(WireError) {
-        guard let settings = config.volume(named: volume), settings.owner == node || settings.replicas.contains(node) else {
+        guard let settings = config.volume(named: volume), settings.members.contains(node) else {
             throw WireError(.unknownVolume, "volume \(volume) is not configured on \(node) as owned or replicated here")
         }
         guard owner == peer else {

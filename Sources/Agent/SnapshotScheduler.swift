@@ -14,18 +14,23 @@ struct SnapshotScheduler: Service {
     func run() async throws {
         try await runUntilShutdown { [core, running] in
             var due: [String: Date] = [:]
+            var intervals: [String: Double] = [:]
             await withDiscardingTaskGroup { group in
                 while !Task.isCancelled {
                     let now = Date()
                     for volume in core.config.volumes {
                         guard (try? core.ownership(volume.name))?.owner == core.node else { due[volume.name] = nil; continue }
+                        if intervals.updateValue(volume.intervalSeconds, forKey: volume.name) != volume.intervalSeconds {
+                            // New, or its interval changed on reload: count from now.
+                            due[volume.name] = nil
+                        }
                         guard let next = due[volume.name] else {
                             due[volume.name] = now.addingTimeInterval(volume.intervalSeconds)
                             continue
                         }
                         guard next <= now, running.insert(volume.name) else { continue }
                         due[volume.name] = now.addingTimeInterval(volume.intervalSeconds)
-                        let name = volume.name, hasReplicas = !volume.replicas.isEmpty
+                        let name = volume.name, hasReplicas = volume.members.count > 1
                         group.addTask {
                             await Self.cycle(core, name, replicas: hasReplicas)
                             running.remove(name)
@@ -40,7 +45,8 @@ struct SnapshotScheduler: Service {
     private static func cycle(_ core: AgentCore, _ volume: String, replicas: Bool) async {
         do {
             _ = try await core.snapshot(volume)
-            if replicas { _ = try await core.replicate(volume) }
+            // A stop requested during the snapshot must not wait for a replication too.
+            if replicas && !Task.isCancelled { _ = try await core.replicate(volume) }
         } catch {
             core.metrics.error("scheduled")
             core.logger.error("scheduled snapshot of \(volume) failed: \(error)")

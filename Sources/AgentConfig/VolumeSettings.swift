@@ -12,6 +12,10 @@ public struct VolumeSettings: Sendable, Equatable {
     public var chunkAverage: Int
     public var hooks: VolumeHooks
 
+    /// Every node that may own the volume: the initial owner and its replicas.
+    /// Once ownership moves, the replicas are the members other than the owner.
+    public var members: [String] { [owner] + replicas }
+
     public static let defaultIntervalSeconds: Double = 60
     public static let defaultChunkAverage = 64 * 1024
 

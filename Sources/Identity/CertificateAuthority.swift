@@ -48,7 +48,7 @@ public struct CertificateAuthority {
             throw error
         } catch {
             throw IdentityError("cannot load the CA from \(directory): \(error)",
-                                hint: "create one with `barge cert init-ca --out \(directory)`")
+                                hint: "pass the directory holding ca.pem and ca.key, or create one with `barge cert init-ca --out \(directory)`")
         }
     }
 

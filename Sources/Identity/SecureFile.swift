@@ -3,8 +3,8 @@ import Foundation
 /// Key material on disk: created exclusively (never overwritten), secrets 0600.
 enum SecureFile {
     static func createDirectory(_ path: String) throws {
-        if mkdir(path, 0o755) != 0 && errno != EEXIST {
-            throw IdentityError("cannot create \(path): \(String(cString: strerror(errno)))")
+        do { try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true) } catch {
+            throw IdentityError("cannot create \(path): \(error)")
         }
     }
 
@@ -27,7 +27,7 @@ enum SecureFile {
 
     static func read(_ path: String) throws -> String {
         guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
-            throw IdentityError("cannot read \(path)", hint: "check the path in the config and that the agent runs as root")
+            throw IdentityError("cannot read \(path)", hint: "check the path and that you may read it")
         }
         return text
     }

@@ -101,7 +101,7 @@ public enum Message: Sendable, Equatable {
             writer.string(node)
         case let .error(error):
             writer.u16(error.code.rawValue)
-            writer.string(String(decoding: error.message.utf8.prefix(WireLimits.maxErrorMessageLength - 8), as: UTF8.self))
+            writer.data(Self.utf8Prefix(error.message, limit: WireLimits.maxErrorMessageLength))
         case let .offer(volume, snapshot, epoch, owner, record):
             writer.string(volume)
             writer.id(snapshot)
@@ -143,6 +143,16 @@ public enum Message: Sendable, Equatable {
             for index in 0..<4 { writer.bytes[index] = raw[index] }
         }
         return writer.bytes
+    }
+
+    /// At most `limit` bytes of `text`, cut before a scalar so the bytes stay UTF-8: the
+    /// decoder takes up to `limit`, and a message it takes must re-encode unchanged.
+    private static func utf8Prefix(_ text: String, limit: Int) -> [UInt8] {
+        let bytes = Array(text.utf8)
+        guard bytes.count > limit else { return bytes }
+        var end = limit
+        while end > 0, bytes[end] & 0xC0 == 0x80 { end -= 1 }  // 10xxxxxx continues a scalar
+        return Array(bytes[..<end])
     }
 
     private static func write(basis: [WireID], into writer: inout WireWriter) {

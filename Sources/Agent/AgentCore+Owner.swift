@@ -1,0 +1,81 @@
+import Control
+import Foundation
+import Repository
+import Snapshots
+
+/// What the owner does: snapshots (quiesced by the volume's hooks while its
+/// container runs) and replication to every other member of the volume.
+extension AgentCore {
+    func requireOwner(_ volume: String, for action: String) throws -> Ownership {
+        let ownership = try ownership(volume)
+        guard ownership.owner == node else {
+            throw ControlFailure(message: "\(node) is not the owner of \(volume) (owner \(ownership.owner), epoch \(ownership.epoch))",
+                                 hint: "\(action) on the owner: run this on \(ownership.owner)")
+        }
+        return ownership
+    }
+
+    func snapshot(_ volume: String) async throws -> SnapshotOutcome {
+        _ = try requireOwner(volume, for: "snapshots are taken")
+        return try await locks.withLock(volume) { try await takeSnapshot(volume) }
+    }
+
+    /// A snapshot at the current epoch; the caller holds the volume's lock.
+    func takeSnapshot(_ volume: String, state: String = "complete") async throws -> SnapshotOutcome {
+        let settings = try settings(volume)
+        let ownership = try requireOwner(volume, for: "snapshots are taken")
+        let quiesce = containers.isRunning(volume) == true
+        if quiesce { try await runHook(.preSnapshot, settings, epoch: ownership.epoch) }
+        let store = self.store, node = self.node
+        let result = await Result(catching: {
+            try await Blocking.run {
+                try SnapshotEngine(stateDirectory: store.directory, nodeName: node)
+                    .snapshot(volume: volume, in: store, epoch: ownership.epoch, state: state)
+            }
+        })
+        if quiesce { try await runHook(.postSnapshot, settings, epoch: ownership.epoch) }
+        let outcome = try result.get()
+        metrics.snapshotTaken(volume: volume, seconds: outcome.seconds, bytesAdded: outcome.bytesAdded)
+        logger.info("snapshot taken", metadata: ["volume": "\(volume)", "snapshot": "\(outcome.id.short)", "epoch": "\(ownership.epoch)",
+                                                 "bytes_added": "\(outcome.bytesAdded)", "seconds": "\(outcome.seconds)"])
+        return outcome
+    }
+
+    /// Sends the newest snapshot to each replica (or one), concurrently; waits for every answer.
+    func replicate(_ volume: String, to only: String? = nil) async throws -> ReplicationReport {
+        _ = try requireOwner(volume, for: "replication flows from the owner")
+        return try await locks.withLock(volume) { try await replicateLatest(volume, to: only) }
+    }
+
+    /// The caller holds the volume's lock.
+    func replicateLatest(_ volume: String, to only: String? = nil) async throws -> ReplicationReport {
+        let settings = try settings(volume)
+        let ownership = try requireOwner(volume, for: "replication flows from the owner")
+        let replicas = settings.members.filter { $0 != node }
+        if let only, !replicas.contains(only) {
+            throw ControlFailure(message: "\(only) is not a replica of \(volume) (replicas: \(replicas.joined(separator: ", ")))",
+                                 hint: "add it to the volume's replicas in the config and reload", exitCode: 2)
+        }
+        guard let latest = try store.snapshots(volume: volume).last(where: { $0.record.state == "complete" }) else {
+            throw ControlFailure(message: "\(volume) has no snapshot to replicate", hint: "take one with `barge snapshot \(volume)`")
+        }
+        guard latest.record.epoch == ownership.epoch else {
+            throw ControlFailure(message: "the newest snapshot of \(volume) is from epoch \(latest.record.epoch); this node owns epoch \(ownership.epoch)",
+                                 hint: "take a snapshot first: `barge snapshot \(volume)`")
+        }
+        let started = Date()
+        let transfers = await withTaskGroup(of: PeerTransfer.self) { group in
+            for peer in only.map({ [$0] }) ?? replicas { group.addTask { await self.transfer(latest, to: peer) } }
+            var results: [PeerTransfer] = []
+            for await result in group { results.append(result) }
+            return results.sorted { $0.peer < $1.peer }
+        }
+        return ReplicationReport(volume: volume, snapshot: latest.id.hex, peers: transfers, seconds: Date().timeIntervalSince(started))
+    }
+}
+
+extension Result where Failure == any Error {
+    init(catching body: () async throws -> Success) async {
+        do { self = .success(try await body()) } catch { self = .failure(error) }
+    }
+}

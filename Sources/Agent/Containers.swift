@@ -1,0 +1,61 @@
+import AgentConfig
+import Foundation
+import Synchronization
+
+/// Which volumes' containers this agent started and has not stopped.
+final class Containers: Sendable {
+    private let up = Mutex<[String: Bool]>([:])
+
+    func set(_ volume: String, running: Bool) { up.withLock { $0[volume] = running } }
+    func isRunning(_ volume: String) -> Bool? { up.withLock { $0[volume] } }
+}
+
+/// A hook that failed or timed out, with what it printed.
+struct HookFailure: Error, CustomStringConvertible {
+    let event: HookEvent
+    let volume: String
+    let outcome: HookOutcome
+
+    var description: String {
+        let how = outcome.timedOut ? "timed out after \(String(format: "%.1f", outcome.seconds)) s"
+                                   : "exited with \(outcome.exitStatus.map(String.init) ?? "a signal")"
+        let output = outcome.output.trimmingCharacters(in: .whitespacesAndNewlines)
+        return "the \(event.rawValue) hook of \(volume) \(how)" + (output.isEmpty ? "" : ": \(output.suffix(500))")
+    }
+}
+
+extension AgentCore {
+    /// Runs one of the volume's hooks if it has one; throws HookFailure when it fails.
+    @discardableResult
+    func runHook(_ event: HookEvent, _ volume: VolumeSettings, epoch: UInt64) async throws -> HookOutcome? {
+        let command: String?
+        switch event {
+        case .start: command = volume.hooks.start
+        case .stop: command = volume.hooks.stop
+        case .preSnapshot: command = volume.hooks.preSnapshot
+        case .postSnapshot: command = volume.hooks.postSnapshot
+        }
+        guard let command else { return nil }
+        let outcome = try await HookRunner.run(command, event: event, volume: volume.name, path: volume.path,
+                                               epoch: epoch, timeout: volume.hooks.timeoutSeconds)
+        logger.info("hook ran", metadata: ["volume": "\(volume.name)", "event": "\(event.rawValue)",
+                                           "status": "\(outcome.exitStatus.map(String.init) ?? "signal")",
+                                           "timed_out": "\(outcome.timedOut)", "seconds": "\(outcome.seconds)"])
+        guard outcome.succeeded else {
+            metrics.error("hook")
+            throw HookFailure(event: event, volume: volume.name, outcome: outcome)
+        }
+        return outcome
+    }
+
+    func startContainer(_ volume: VolumeSettings, epoch: UInt64) async throws {
+        try await runHook(.start, volume, epoch: epoch)
+        containers.set(volume.name, running: true)
+    }
+
+    /// Stops the container; a volume without a stop hook counts as stopped.
+    func stopContainer(_ volume: VolumeSettings, epoch: UInt64) async throws {
+        try await runHook(.stop, volume, epoch: epoch)
+        containers.set(volume.name, running: false)
+    }
+}
