@@ -80,6 +80,7 @@ struct Housekeeper: Service {
                 group.addTask {
                     for await _ in await UnixSignalsSequence(trapping: .sighup) { reload() }
                 }
+                group.addTask { await core.reconcileAtStart() }
             }
         }
     }

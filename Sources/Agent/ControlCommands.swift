@@ -30,9 +30,33 @@ struct ControlCommands {
                         hint: "check that the peer's agent runs and is reachable; `barge status` shows the last error"))
                 }
                 return ControlResponse(ok: true, replication: report)
+            case .migrate:
+                let volume = try required(request.volume, "migrate")
+                guard let target = request.peer else { throw ControlFailure(message: "migrate needs --to NODE", exitCode: 2) }
+                return ControlResponse(ok: true, migration: try await core.migrate(volume, to: target))
+            case .failover:
+                let volume = try required(request.volume, "failover")
+                guard let target = request.peer else { throw ControlFailure(message: "failover needs --to NODE", exitCode: 2) }
+                let report = try await core.failover(volume, to: target, force: request.force ?? false)
+                guard report.started else {
+                    return ControlResponse(ok: false, failover: report, error: ControlFailure(
+                        message: "\(volume) is owned by \(core.node) now, but its start hook failed", hint: "see `barge status` and the agent's log"))
+                }
+                return ControlResponse(ok: true, failover: report)
+            case .drain:
+                let report = await core.drain()
+                guard report.failures.isEmpty else {
+                    return ControlResponse(ok: false, drain: report, error: ControlFailure(
+                        message: report.failures.joined(separator: "; "), hint: "fix the cause and run `barge drain` again; moved volumes stay moved"))
+                }
+                return ControlResponse(ok: true, drain: report)
             }
         } catch let failure as ControlFailure {
             return ControlResponse(ok: false, error: failure)
+        } catch let error as MoveError {
+            return ControlResponse(ok: false, error: ControlFailure(message: error.message, hint: error.hint))
+        } catch let error as HookFailure {
+            return ControlResponse(ok: false, error: ControlFailure(message: error.description, hint: "fix the hook; the operation stopped at a safe point"))
         } catch let error as RepositoryError {
             return ControlResponse(ok: false, error: ControlFailure(message: error.description))
         } catch {

@@ -14,7 +14,8 @@ struct MetricsServer: Service {
             return
         }
         let core = self.core
-        let server = try await ServerBootstrap(group: core.group)
+        let server = try await Self.listening(on: "\(address)", hint: "set [node] metrics to a free address, or \"\" to turn metrics off") {
+          try await ServerBootstrap(group: core.group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
@@ -23,6 +24,7 @@ struct MetricsServer: Service {
                 }
             }
             .bind(host: address.host, port: address.port).get()
+        }
         core.logger.notice("serving metrics", metadata: ["address": "\(address)"])
         try? await gracefulShutdown()
         try await server.close()

@@ -17,7 +17,8 @@ struct PeerServer: Service {
     func run() async throws {
         let listen = core.config.node.listen
         let context = core.identity.server
-        let server = try await ServerBootstrap(group: core.group)
+        let server = try await Self.listening(on: "\(listen)", hint: "set [node] listen to a free address") {
+          try await ServerBootstrap(group: core.group)
             .serverChannelOption(.backlog, value: 64)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
@@ -30,6 +31,7 @@ struct PeerServer: Service {
                     return try NIOAsyncChannel<ReceivedFrame, ByteBuffer>(wrappingChannelSynchronously: channel)
                 }
             }
+        }
         core.logger.notice("listening for peers", metadata: ["address": "\(listen)"])
         try await runUntilShutdown {
             try await withThrowingDiscardingTaskGroup { group in
@@ -39,6 +41,16 @@ struct PeerServer: Service {
                     }
                 }
             }
+        }
+    }
+}
+
+extension Service {
+    /// Binds, turning NIO's socket errors into a sentence with the address and a way out.
+    static func listening<T>(on address: String, hint: String, _ bind: () async throws -> T) async throws -> T {
+        do { return try await bind() } catch let error as IOError {
+            let reason = error.errnoCode == EADDRINUSE ? "the address is in use (another agent, or another program?)" : "\(error)"
+            throw AgentError(message: "cannot listen on \(address): \(reason); \(hint)", exitCode: 1)
         }
     }
 }
@@ -109,15 +121,21 @@ struct PeerSession {
         let policy = ReplicaPolicy(node: core.node, config: core.config, index: core.store.index, logger: logger)
         let receiver = SnapshotReceiver(store: core.store, peer: name, policy: policy)
         while true {
-            let offer: Message
-            do { offer = try await channel.expectMessage() } catch is PeerChannelClosed { return }
-            guard case let .offer(volume, _, _, _, _) = offer else {
-                throw ReplicationError.fail(.unexpectedMessage, "expected an offer, got \(offer.kind)")
+            let message: Message
+            do { message = try await channel.expectMessage() } catch is PeerChannelClosed { return }
+            guard case let .offer(volume, _, epoch, owner, _) = message else {
+                try await channel.send(try await HandoverHandler(core: core, peer: name).answer(message))
+                continue
+            }
+            // A higher epoch from the owner it names fences this node first, if it thought it owned the volume.
+            if owner == name, let settings = core.config.volume(named: volume), let known = try? core.ownership(volume),
+               known.owner == core.node, epoch > known.epoch {
+                try await core.locks.withLock(volume) { try await core.fence(settings, owner: owner, epoch: epoch) }
             }
             let before = channel.bytesReceived
             let outcome: ReceiveOutcome
             do {
-                outcome = try await core.locks.withLock(volume) { try await receiver.receive(offer: offer, on: channel) }
+                outcome = try await core.locks.withLock(volume) { try await receiver.receive(offer: message, on: channel) }
             } catch is PeerChannelClosed {
                 logger.warning("the peer went away mid-transfer; what was verified is kept for the next attempt", metadata: ["volume": "\(volume)"])
                 return

@@ -31,34 +31,40 @@ extension AgentCore {
     /// One standby pass. The index says `updating` while files change, so an
     /// update cut short (crash, SIGTERM) is redone from scratch next time.
     func updateStandby(_ volume: String) async {
-        guard let settings = config.volume(named: volume), (try? ownership(volume))?.owner != node else { return }
+        _ = try? await locks.withLock(volume) { await updateStandbyLocked(volume) }
+    }
+
+    /// The caller holds the volume's lock. Returns whether the copy is complete afterwards.
+    @discardableResult
+    func updateStandbyLocked(_ volume: String) async -> Bool {
+        guard let settings = config.volume(named: volume), (try? ownership(volume))?.owner != node else { return false }
         let path = Self.standbyPath(for: settings)
         let store = self.store
         do {
-            let result = try await locks.withLock(volume) {
-                try await Blocking.run { () -> (BlobID, StandbyStatistics, Double)? in
-                    guard let target = try store.snapshots(volume: volume).last(where: { $0.record.state == "complete" }) else { return nil }
-                    let state = try store.index.standby(of: volume)
-                    if state?.snapshot == target.id, state?.updating == nil, state?.path == path { return nil }
-                    let current = state?.updating == nil && state?.path == path ? try state?.snapshot.flatMap { try store.index.snapshot($0) } : nil
-                    let started = Date()
-                    try Self.prepareStandbyParent(path)
-                    try store.index.setStandby(volume: volume, path: path, snapshot: state?.snapshot, updating: target.id)
-                    let statistics = try StandbySync(store: store).update(directory: path, from: current, to: target)
-                    try store.index.setStandby(volume: volume, path: path, snapshot: target.id, updating: nil)
-                    return (target.id, statistics, Date().timeIntervalSince(started))
-                }
+            let result = try await Blocking.run { () -> (BlobID, StandbyStatistics, Double)? in
+                guard let target = try store.snapshots(volume: volume).last(where: { $0.record.state == "complete" }) else { return nil }
+                let state = try store.index.standby(of: volume)
+                if state?.snapshot == target.id, state?.updating == nil, state?.path == path { return nil }
+                let current = state?.updating == nil && state?.path == path ? try state?.snapshot.flatMap { try store.index.snapshot($0) } : nil
+                let started = Date()
+                try Self.prepareStandbyParent(path)
+                try store.index.setStandby(volume: volume, path: path, snapshot: state?.snapshot, updating: target.id)
+                let statistics = try StandbySync(store: store).update(directory: path, from: current, to: target)
+                try store.index.setStandby(volume: volume, path: path, snapshot: target.id, updating: nil)
+                return (target.id, statistics, Date().timeIntervalSince(started))
             }
-            guard let (snapshot, statistics, seconds) = result else { return }
+            guard let (snapshot, statistics, seconds) = result else { return true }
             metrics.standbyUpdated(volume: volume, seconds: seconds)
             logger.info("standby updated", metadata: [
                 "volume": "\(volume)", "snapshot": "\(snapshot.short)", "path": "\(path)", "seconds": "\(seconds)",
                 "rebuilt": "\(statistics.rebuilt)", "replaced": "\(statistics.entriesReplaced)", "removed": "\(statistics.entriesRemoved)",
             ])
+            return true
         } catch {
             metrics.error("standby")
             logger.error("standby update of \(volume) failed: \(error)")
             noteError(volume, "standby update failed: \(error)")
+            return false
         }
     }
 

@@ -18,7 +18,8 @@ struct StatusCommand: ParsableCommand {
         }
         print("node \(status.node) (pid \(status.pid), up since \(status.startedAt))")
         for volume in status.volumes {
-            print("\n\(volume.name)  \(volume.role)  owner \(volume.owner)  epoch \(volume.epoch)  \(volume.path)")
+            let container = volume.container.map { "  container \($0)" } ?? ""
+            print("\n\(volume.name)  \(volume.role)  owner \(volume.owner)  epoch \(volume.epoch)  \(volume.path)\(container)")
             print("  latest snapshot: \(volume.latestSnapshot.map { String($0.prefix(12)) } ?? "none")  \(volume.latestSnapshotTime ?? "")  (\(volume.snapshots) in all)")
             for replica in volume.replicas {
                 let acked = replica.ackedSnapshot.map { String($0.prefix(12)) } ?? "never"

@@ -2,15 +2,18 @@ import Foundation
 
 /// One request on the control socket: a JSON object on one line.
 public struct ControlRequest: Codable, Sendable, Equatable {
-    public enum Command: String, Codable, Sendable { case status, snapshot, replicate }
+    public enum Command: String, Codable, Sendable { case status, snapshot, replicate, migrate, failover, drain }
     public var command: Command
     public var volume: String?
+    /// replicate: one replica; migrate, failover: the target.
     public var peer: String?
+    public var force: Bool?
 
-    public init(command: Command, volume: String? = nil, peer: String? = nil) {
+    public init(command: Command, volume: String? = nil, peer: String? = nil, force: Bool? = nil) {
         self.command = command
         self.volume = volume
         self.peer = peer
+        self.force = force
     }
 }
 
@@ -20,14 +23,20 @@ public struct ControlResponse: Codable, Sendable {
     public var status: StatusReport?
     public var snapshot: SnapshotReport?
     public var replication: ReplicationReport?
+    public var migration: MigrationReport?
+    public var failover: FailoverReport?
+    public var drain: DrainReport?
     public var error: ControlFailure?
 
-    public init(ok: Bool, status: StatusReport? = nil, snapshot: SnapshotReport? = nil,
-                replication: ReplicationReport? = nil, error: ControlFailure? = nil) {
+    public init(ok: Bool, status: StatusReport? = nil, snapshot: SnapshotReport? = nil, replication: ReplicationReport? = nil,
+                migration: MigrationReport? = nil, failover: FailoverReport? = nil, drain: DrainReport? = nil, error: ControlFailure? = nil) {
         self.ok = ok
         self.status = status
         self.snapshot = snapshot
         self.replication = replication
+        self.migration = migration
+        self.failover = failover
+        self.drain = drain
         self.error = error
     }
 }
@@ -74,9 +83,12 @@ public struct VolumeStatus: Codable, Sendable {
     public var standbyPath: String?
     public var standbySnapshot: String?
     public var standbyUpdating: Bool?
+    /// Whether the container the hooks manage runs on this node ("up", "down"), or "unknown" before any hook ran.
+    public var container: String?
     public var lastError: String?
     public init(name: String, path: String, owner: String, epoch: UInt64, role: String, latestSnapshot: String?, latestSnapshotTime: String?,
-                snapshots: Int, replicas: [ReplicaStatus], standbyPath: String?, standbySnapshot: String?, standbyUpdating: Bool?, lastError: String?) {
+                snapshots: Int, replicas: [ReplicaStatus], standbyPath: String?, standbySnapshot: String?, standbyUpdating: Bool?,
+                container: String?, lastError: String?) {
         self.name = name
         self.path = path
         self.owner = owner
@@ -89,6 +101,7 @@ public struct VolumeStatus: Codable, Sendable {
         self.standbyPath = standbyPath
         self.standbySnapshot = standbySnapshot
         self.standbyUpdating = standbyUpdating
+        self.container = container
         self.lastError = lastError
     }
 }

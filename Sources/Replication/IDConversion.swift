@@ -2,6 +2,6 @@ import Repository
 import Wire
 
 extension BlobID {
-    var wire: WireID { WireID(bytes)! }
-    init(_ wire: WireID) { self = BlobID(bytes: wire.bytes)! }
+    public var wire: WireID { WireID(bytes)! }
+    public init(_ wire: WireID) { self = BlobID(bytes: wire.bytes)! }
 }

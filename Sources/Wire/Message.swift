@@ -48,6 +48,16 @@ public struct BlobPayload: Sendable, Equatable {
     }
 }
 
+/// The two steps of a planned hand-over, and the way back.
+public enum HandoverPhase: UInt8, Sendable {
+    /// The target takes ownership at the new epoch and promotes its standby; no container yet.
+    case prepare = 1
+    /// The source has recorded the hand-over: the target starts the container.
+    case commit = 2
+    /// The source gives up before recording it: the target puts its copy back.
+    case abort = 3
+}
+
 public enum OfferDecision: UInt8, Sendable {
     /// Ask for what is missing, then acknowledge.
     case send = 0
@@ -68,11 +78,20 @@ public enum Message: Sendable, Equatable {
     case needSignature(chunk: WireID)
     case signature(chunk: WireID, basis: [WireID], signature: [UInt8])
     case ack(snapshot: WireID)
+    /// Asks who owns a volume, as the peer knows it.
+    case queryOwnership(volume: String)
+    /// The answer, or an unsolicited notice of a new owner and epoch. `standby`:
+    /// the snapshot the sender's complete standby copy equals, if it has one.
+    case ownership(volume: String, owner: String, epoch: UInt64, standby: WireID?)
+    case handover(volume: String, snapshot: WireID, epoch: UInt64, phase: HandoverPhase)
+    /// The target did the phase; for `commit`, the container was started.
+    case handoverDone(volume: String, epoch: UInt64, phase: HandoverPhase)
 
     public enum Kind: UInt8, Sendable, CaseIterable {
         case hello = 1, error = 2
         case offer = 10, offerReply = 11, wantTrees = 12, wantChunks = 13, blob = 14
         case needSignature = 15, signature = 16, ack = 17
+        case queryOwnership = 20, ownership = 21, handover = 22, handoverDone = 23
     }
 
     public var kind: Kind {
@@ -87,6 +106,10 @@ public enum Message: Sendable, Equatable {
         case .needSignature: .needSignature
         case .signature: .signature
         case .ack: .ack
+        case .queryOwnership: .queryOwnership
+        case .ownership: .ownership
+        case .handover: .handover
+        case .handoverDone: .handoverDone
         }
     }
 
@@ -137,6 +160,22 @@ public enum Message: Sendable, Equatable {
             writer.data(signature)
         case let .ack(snapshot):
             writer.id(snapshot)
+        case let .queryOwnership(volume):
+            writer.string(volume)
+        case let .ownership(volume, owner, epoch, standby):
+            writer.string(volume)
+            writer.string(owner)
+            writer.u64(epoch)
+            if let standby { writer.u8(1); writer.id(standby) } else { writer.u8(0) }
+        case let .handover(volume, snapshot, epoch, phase):
+            writer.string(volume)
+            writer.id(snapshot)
+            writer.u64(epoch)
+            writer.u8(phase.rawValue)
+        case let .handoverDone(volume, epoch, phase):
+            writer.string(volume)
+            writer.u64(epoch)
+            writer.u8(phase.rawValue)
         }
         let length = UInt32(writer.bytes.count - 4)
         withUnsafeBytes(of: length.bigEndian) { raw in
@@ -215,9 +254,39 @@ public enum Message: Sendable, Equatable {
             message = .signature(chunk: chunk, basis: ids, signature: try reader.data("signature.bytes", limit: WireLimits.maxSignatureLength))
         case .ack:
             message = .ack(snapshot: try reader.id("ack.snapshot"))
+        case .queryOwnership:
+            message = .queryOwnership(volume: try volumeName(&reader, "queryOwnership.volume"))
+        case .ownership:
+            let volume = try volumeName(&reader, "ownership.volume")
+            let owner = try nodeName(&reader, "ownership.owner")
+            let epoch = try reader.u64("ownership.epoch")
+            let flag = try reader.u8("ownership.hasStandby")
+            guard flag <= 1 else { throw WireError(.malformed, "ownership.hasStandby \(flag)") }
+            message = .ownership(volume: volume, owner: owner, epoch: epoch, standby: flag == 1 ? try reader.id("ownership.standby") : nil)
+        case .handover:
+            let volume = try volumeName(&reader, "handover.volume")
+            let snapshot = try reader.id("handover.snapshot")
+            let epoch = try reader.u64("handover.epoch")
+            message = .handover(volume: volume, snapshot: snapshot, epoch: epoch, phase: try phase(&reader, "handover.phase"))
+        case .handoverDone:
+            let volume = try volumeName(&reader, "handoverDone.volume")
+            let epoch = try reader.u64("handoverDone.epoch")
+            message = .handoverDone(volume: volume, epoch: epoch, phase: try phase(&reader, "handoverDone.phase"))
         }
         try reader.expectEnd("\(kind) frame")
         return message
+    }
+
+    private static func volumeName(_ reader: inout WireReader, _ field: String) throws(WireError) -> String {
+        let name = try reader.string(field, limit: WireLimits.maxVolumeNameLength)
+        guard !name.isEmpty else { throw WireError(.malformed, "\(field) is empty") }
+        return name
+    }
+
+    private static func phase(_ reader: inout WireReader, _ field: String) throws(WireError) -> HandoverPhase {
+        let raw = try reader.u8(field)
+        guard let phase = HandoverPhase(rawValue: raw) else { throw WireError(.malformed, "\(field) \(raw)") }
+        return phase
     }
 
     private static func nodeName(_ reader: inout WireReader, _ field: String) throws(WireError) -> String {

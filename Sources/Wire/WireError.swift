@@ -19,6 +19,10 @@ public struct WireError: Error, Sendable, Equatable, CustomStringConvertible {
         case shuttingDown = 10
         case internalError = 11
         case unexpectedMessage = 12
+        /// A volume's start or stop hook failed or timed out.
+        case hookFailed = 13
+        /// The target cannot take the volume yet (no complete standby of the snapshot).
+        case notReady = 14
     }
 
     public let code: Code

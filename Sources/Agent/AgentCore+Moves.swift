@@ -1,0 +1,132 @@
+import AgentConfig
+import Control
+import Foundation
+import Replication
+import Repository
+import Wire
+
+/// Planned and unplanned moves of a volume between nodes. The invariant: a
+/// container runs only on the node whose ownership record says so, and a
+/// node starts it only after every step that could be undone is behind it.
+extension AgentCore {
+    /// Pre-copy rounds stop once a round sends less than this.
+    static let precopyTarget = 8 << 20
+    static let maxPrecopyRounds = 4
+
+    /// Sends one message to a peer and returns its answer (error frames throw).
+    func ask(_ peerName: String, _ message: Message) async throws -> Message {
+        guard let peer = config.peer(named: peerName) else {
+            throw MoveError("no [[peer]] named \(peerName) in the config", hint: "add it and reload (systemctl reload barge)")
+        }
+        return try await PeerDialer(core: self).withSession(to: peer) { channel in
+            try await channel.send(message)
+            return try await channel.expectMessage()
+        }
+    }
+
+    // MARK: migrate (on the owner)
+
+    func migrate(_ volume: String, to target: String) async throws -> MigrationReport {
+        let settings = try settings(volume)
+        _ = try requireOwner(volume, for: "a migration starts")
+        guard target != node, settings.members.contains(target) else {
+            throw ControlFailure(message: "\(target) is not a member of \(volume) (members: \(settings.members.joined(separator: ", ")))",
+                                 hint: "choose one of its replicas", exitCode: 2)
+        }
+        return try await locks.withLock(volume) { try await migrateLocked(settings, to: target) }
+    }
+
+    private func migrateLocked(_ volume: VolumeSettings, to target: String) async throws -> MigrationReport {
+        let started = Date()
+        var phases: [MovePhase] = []
+        let epoch = try requireOwner(volume.name, for: "a migration starts").epoch
+        // 1. Pre-copy while the container runs, until what is left is small.
+        for round in 1...Self.maxPrecopyRounds {
+            let phaseStart = Date()
+            _ = try await takeSnapshot(volume.name)
+            let sent = try await replicateOrThrow(volume.name, to: target)
+            phases.append(MovePhase(name: "precopy \(round)", seconds: Date().timeIntervalSince(phaseStart), bytesSent: sent))
+            if sent < Self.precopyTarget { break }
+        }
+        // 2. Stop the container; from here a failure restarts it here.
+        let downtimeStart = Date()
+        try await stopContainer(volume, epoch: epoch)
+        phases.append(MovePhase(name: "stop", seconds: Date().timeIntervalSince(downtimeStart), bytesSent: 0))
+        let final: BlobID
+        do {
+            // 3. The final snapshot, complete on the target (standby included) before the hand-over.
+            let phaseStart = Date()
+            final = try await takeSnapshot(volume.name).id
+            let sent = try await replicateOrThrow(volume.name, to: target)
+            phases.append(MovePhase(name: "final", seconds: Date().timeIntervalSince(phaseStart), bytesSent: sent))
+            let prepareStart = Date()
+            try await expectDone(try await ask(target, .handover(volume: volume.name, snapshot: final.wire, epoch: epoch + 1, phase: .prepare)),
+                                 .prepare, epoch + 1)
+            phases.append(MovePhase(name: "prepare", seconds: Date().timeIntervalSince(prepareStart), bytesSent: 0))
+        } catch {
+            await rollBack(volume, from: epoch, target: target, cause: error)
+            throw error
+        }
+        // 4. The hand-over: recorded here, then this copy becomes the standby.
+        try store.index.raiseOwnership(Ownership(volume: volume.name, owner: target, epoch: epoch + 1))
+        logger.notice("handed over", metadata: ["volume": "\(volume.name)", "owner": "\(target)", "epoch": "\(epoch + 1)"])
+        do { try demote(volume, as: final) } catch {
+            logger.error("after the hand-over of \(volume.name): \(error)")
+            noteError(volume.name, "handed over, but the local copy stayed in place: \(error)")
+        }
+        // 5. The target starts the container.
+        let startPhase = Date()
+        do {
+            try await expectDone(try await ask(target, .handover(volume: volume.name, snapshot: final.wire, epoch: epoch + 1, phase: .commit)),
+                                 .commit, epoch + 1)
+        } catch {
+            throw MoveError("\(volume.name) now belongs to \(target) at epoch \(epoch + 1), but starting it there failed: \(error)",
+                            hint: "check the start hook on \(target); `barge failover \(volume.name) --to \(target)` on \(target) retries the start")
+        }
+        phases.append(MovePhase(name: "start", seconds: Date().timeIntervalSince(startPhase), bytesSent: 0))
+        await notifyMembers(volume, owner: target, epoch: epoch + 1, except: [target])
+        let report = MigrationReport(volume: volume.name, from: node, to: target, epoch: epoch + 1, snapshot: final.hex,
+                                     downtimeS: Date().timeIntervalSince(downtimeStart), seconds: Date().timeIntervalSince(started), phases: phases)
+        logger.notice("migrated", metadata: ["volume": "\(volume.name)", "to": "\(target)", "downtime_s": "\(report.downtimeS)",
+                                             "bytes_sent": "\(report.bytesSent)"])
+        return report
+    }
+
+    /// Before the hand-over: the target gives its copy back, this node raises the
+    /// epoch past anything the target may have recorded, and restarts the container.
+    private func rollBack(_ volume: VolumeSettings, from epoch: UInt64, target: String, cause: Error) async {
+        logger.error("migration of \(volume.name) to \(target) failed, rolling back: \(cause)")
+        _ = try? await ask(target, .handover(volume: volume.name, snapshot: BlobID.of(.chunk, []).wire, epoch: epoch + 1, phase: .abort))
+        do {
+            try store.index.raiseOwnership(Ownership(volume: volume.name, owner: node, epoch: epoch + 2))
+            await notifyMembers(volume, owner: node, epoch: epoch + 2, except: [])
+            try await startContainer(volume, epoch: epoch + 2)
+        } catch {
+            logger.critical("rollback of \(volume.name) could not restart its container: \(error)")
+            noteError(volume.name, "migration rolled back, but the start hook failed: \(error)")
+        }
+    }
+
+    private func replicateOrThrow(_ volume: String, to target: String) async throws -> Int {
+        let report = try await replicateLatest(volume, to: target)
+        guard let transfer = report.peers.first, transfer.ok else {
+            throw MoveError("replication to \(target) failed: \(report.peers.first?.error ?? "no answer")")
+        }
+        return transfer.bytesSent
+    }
+
+    private func expectDone(_ answer: Message, _ phase: HandoverPhase, _ epoch: UInt64) async throws {
+        guard case let .handoverDone(_, doneEpoch, donePhase) = answer, donePhase == phase, doneEpoch == epoch else {
+            throw MoveError("unexpected answer \(answer.kind) to the hand-over's \(phase) step")
+        }
+    }
+
+    /// Tells the other members about a new owner; best effort (they also learn it from the next offer).
+    func notifyMembers(_ volume: VolumeSettings, owner: String, epoch: UInt64, except: Set<String>) async {
+        for member in volume.members where member != node && !except.contains(member) {
+            do { _ = try await ask(member, .ownership(volume: volume.name, owner: owner, epoch: epoch, standby: nil)) } catch {
+                logger.warning("could not tell \(member) that \(owner) owns \(volume.name) at epoch \(epoch): \(error)")
+            }
+        }
+    }
+}

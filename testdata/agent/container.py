@@ -1,0 +1,133 @@
+#!/usr/bin/env python3
+"""A stand-in container for the move tests, driven by a volume's hooks.
+
+start: forks a daemon that commits numbered transactions to SQLite in the
+volume ($BARGE_PATH/app.db) and appends each acknowledged number to
+CLUSTER/acks.log (outside every volume), fsynced. It claims CLUSTER/running
+with O_EXCL; finding it taken means the container runs twice: that is logged
+to CLUSTER/violations.log.
+stop: SIGTERM to the daemon, then waits for it to finish its transaction,
+close the database and release the claim.
+
+usage: container.py start|stop --node NODE --cluster DIR [--fail]
+"""
+import argparse
+import os
+import signal
+import sqlite3
+import sys
+import time
+
+parser = argparse.ArgumentParser()
+parser.add_argument("action", choices=["start", "stop"])
+parser.add_argument("--node", required=True)
+parser.add_argument("--cluster", required=True)
+parser.add_argument("--fail", action="store_true", help="exit 1 (a failing hook)")
+args = parser.parse_args()
+if args.fail:
+    print(f"{args.action} hook failing on purpose on {args.node}")
+    sys.exit(1)
+
+volume = os.environ["BARGE_VOLUME"]
+path = os.environ["BARGE_PATH"]
+pidfile = os.path.join(args.cluster, f"{volume}.{args.node}.pid")
+claim = os.path.join(args.cluster, f"{volume}.running")
+
+
+def append(name, line):
+    with open(os.path.join(args.cluster, name), "a") as f:
+        f.write(line + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def alive(pid):
+    try:
+        os.kill(pid, 0)
+        return True
+    except OSError:
+        return False
+
+
+if args.action == "stop":
+    try:
+        pid = int(open(pidfile).read())
+    except (OSError, ValueError):
+        sys.exit(0)  # not running here
+    if alive(pid):
+        os.kill(pid, signal.SIGTERM)
+        # The daemon removes its pid file as its last act (a zombie would still answer kill 0).
+        for _ in range(1000):
+            if not os.path.exists(pidfile) or not alive(pid):
+                break
+            time.sleep(0.005)
+        else:
+            print(f"container pid {pid} did not stop")
+            sys.exit(1)
+    try:
+        os.unlink(pidfile)
+    except OSError:
+        pass
+    sys.exit(0)
+
+# start is idempotent, like `systemctl start`: a running container is left alone.
+try:
+    if alive(int(open(pidfile).read())):
+        sys.exit(0)
+except (OSError, ValueError):
+    pass
+
+# start: a daemon, so the hook returns at once.
+if os.fork() > 0:
+    # Wait until the daemon has opened the database: the start hook returns once it serves.
+    for _ in range(500):
+        if os.path.exists(pidfile):
+            sys.exit(0)
+        time.sleep(0.01)
+    print("container did not come up")
+    sys.exit(1)
+os.setsid()
+if os.fork() > 0:
+    os._exit(0)
+devnull = os.open(os.devnull, os.O_RDWR)
+for fd in (0, 1, 2):
+    os.dup2(devnull, fd)
+
+try:
+    fd = os.open(claim, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+    os.write(fd, args.node.encode())
+    os.close(fd)
+except FileExistsError:
+    append("violations.log", f"{args.node} started {volume} while {open(claim).read()} runs it")
+
+stopping = False
+
+
+def on_term(signum, frame):
+    global stopping
+    stopping = True
+
+
+signal.signal(signal.SIGTERM, on_term)
+db = sqlite3.connect(os.path.join(path, "app.db"), isolation_level=None)
+db.execute("PRAGMA journal_mode=WAL")
+db.execute("PRAGMA synchronous=FULL")
+db.execute("CREATE TABLE IF NOT EXISTS commits (n INTEGER PRIMARY KEY, node TEXT, payload BLOB)")
+with open(pidfile + ".tmp", "w") as f:
+    f.write(str(os.getpid()))
+os.rename(pidfile + ".tmp", pidfile)
+while not stopping:
+    db.execute("BEGIN IMMEDIATE")
+    n = (db.execute("SELECT max(n) FROM commits").fetchone()[0] or 0) + 1
+    db.execute("INSERT INTO commits VALUES (?, ?, randomblob(2000))", (n, args.node))
+    db.execute("COMMIT")
+    append("acks.log", f"{args.node} {n}")
+    time.sleep(0.005)
+db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+db.close()
+try:
+    if open(claim).read() == args.node:
+        os.unlink(claim)
+except OSError:
+    pass
+os.unlink(pidfile)
