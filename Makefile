@@ -37,7 +37,13 @@ release: deps-build
 test: deps-test
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+	./scripts/fuzz.sh 20
 	./scripts/check-systemd.sh .build/debug/barge
+
+# libFuzzer + ASan over the Wire frame decoder; `./scripts/fuzz.sh SECONDS` runs longer.
+.PHONY: fuzz
+fuzz:
+	./scripts/fuzz.sh 20
 
 demo: build
 	./scripts/demo.sh .build/debug/barge

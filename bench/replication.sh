@@ -16,7 +16,10 @@
 BENCH_REPL_BIG_MIB=${BENCH_REPL_BIG_MIB:-1024}
 BENCH_REPL_PORT=${BENCH_REPL_PORT:-37420}
 BENCH_REPL_METRICS_PORT=${BENCH_REPL_METRICS_PORT:-39420}
-BENCH_REPL_POLL=${BENCH_REPL_POLL:-cli}   # cli: `barge status --json` every 20 ms; socket: same request, no process
+# socket (default): every 20 ms, the request `barge status --json` sends, on d1's control socket (the
+# same JSON answer, ~1 ms of CPU); cli: run `barge status --json` each time (~9 ms of CPU per poll,
+# ~2.5 CPU-s over a 5 s full replication: a quarter of a 2-core machine, taken from the agents)
+BENCH_REPL_POLL=${BENCH_REPL_POLL:-socket}
 REPL=$BENCH_DIR/repl
 BIGDIR=$BENCH_DIR/data/big
 BIG=$BIGDIR/big.img
@@ -115,6 +118,7 @@ repl_replicate() {
     repl_fail "$1"
     return 1
   fi
+  repl_hwm "$1"
   log "$1: $(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); r=d.get("replicate") or {}; c=d.get("agent_cpu_s") or {}; print("replicate %.3f s, standby at %.3f s, bytes_sent %s, chunks raw/delta %s/%s, %d polls; CPU s: owner %s, replica %s, polls+client %s" % (d["replicate_s"], d["standby_s"], r.get("bytes_sent"), r.get("chunks_raw"), r.get("chunks_delta"), d["polls"], c.get("d0"), c.get("d1"), d.get("client_cpu_s")))' "$LOGS/$1.out" 2>/dev/null || echo '?')"
 }
 
@@ -141,6 +145,13 @@ repl_casync() { # repl_casync VOLUME VERSION: casync make into the dataset's sto
   record name="repl_casync_${ver}_${v}_store" tool=casync bytes="$(filebytes "$store")"
 }
 
+repl_hwm() { # repl_hwm NAME: both agents' VmHWM so far (which step drives the peak)
+  local a b
+  a=$(awk '/^VmHWM:/ {print $2}' "/proc/${REPL_AGENT_PIDS[0]:-0}/status" 2>/dev/null || echo 0)
+  b=$(awk '/^VmHWM:/ {print $2}' "/proc/${REPL_AGENT_PIDS[1]:-0}/status" 2>/dev/null || echo 0)
+  record name="${1}_hwm" tool=barge-agent d0_vmhwm_kib="${a:-0}" d1_vmhwm_kib="${b:-0}"
+}
+
 repl_agent_rss() {
   local node pid i=0 hwm rss
   for node in d0 d1; do
@@ -155,6 +166,7 @@ repl_agent_rss() {
 
 # ================================================================== replication
 REPL_T0=$(date +%s)
+REPL_LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 case "$BENCH_REPL_POLL" in cli|socket) ;; *) die "BENCH_REPL_POLL must be cli or socket (got '$BENCH_REPL_POLL')" ;; esac
 log "replication: ${BENCH_REPL_BIG_MIB} MiB big file, agents on 127.0.0.1/127.0.0.2:$BENCH_REPL_PORT, status polled via $BENCH_REPL_POLL"
 record name=repl_config tool=info big_mib="$BENCH_REPL_BIG_MIB" poll="$BENCH_REPL_POLL" casync="$(casync --version 2>&1 | head -n 1)"
@@ -222,4 +234,5 @@ done
 repl_agent_rss
 repl_stop_agents
 trap - EXIT
-record name=repl_elapsed tool=info seconds="$(( $(date +%s) - REPL_T0 ))"
+record name=repl_elapsed tool=info seconds="$(( $(date +%s) - REPL_T0 ))" loadavg_start="$REPL_LOAD0" \
+  loadavg="$(cut -d' ' -f1-3 /proc/loadavg)"

@@ -512,7 +512,8 @@ def build(res):
             notes.append("barge skipped files in %s: %s" % (name, d["skipped"][:5]))
     el = res.rec("elapsed")
     if el:
-        notes.append("whole run: %d s" % el.get("seconds", 0))
+        notes.append("whole run: %d s (load average at the start %s, at the end %s, on %s CPUs)" % (
+            el.get("seconds", 0), cfg.get("loadavg", "?"), el.get("loadavg", "?"), cfg.get("nproc", "?")))
     failed = [r["name"] for r in res.recs if r.get("rc", 0) not in (0, None) and "wall_s" in r]
     if failed:
         notes.append("FAILED commands: %s" % ", ".join(failed))
@@ -621,7 +622,7 @@ def build_repl(res):
                  NA if b is None else "%s (%.2f s; replicate %.2f s, %s sent)" % (
                      fmt_rate(b), bs, d.get("replicate_s") or 0, fmt_bytes(rep.get("bytes_sent"))),
                  NA if r is None else "%s (%.2f s)" % (fmt_rate(r), rw),
-                 NA if c is None else "%s (make v1)" % fmt_rate(c),
+                 NA if c is None else "%s (make v1, warm)" % fmt_rate(c),
                  xs_(x, "rsync"))
         raw = dict(barge=b, rsync=r, casync_make=c, ratio=x, bytes=nb, barge_standby_s=bs,
                    barge_replicate_s=d.get("replicate_s"), barge_bytes_sent=rep.get("bytes_sent"),
@@ -675,6 +676,17 @@ def build_repl(res):
         NA if not oks else ("yes" if all(oks) else ", ".join(cells)), "-", "-", "-", "identical",
         None if not oks else all(oks))
 
+    hwm = []
+    for name in ("repl_barge_full_tree", "repl_barge_full_db", "repl_barge_full_big", "repl_barge_delta_tree",
+                 "repl_barge_delta_db", "repl_barge_delta_big", "repl_barge_lat_tree", "repl_barge_lat_big"):
+        h = res.rec(name + "_hwm")
+        if h:
+            hwm.append("%s %.0f/%.0f" % (name[len("repl_barge_"):], h.get("d0_vmhwm_kib", 0) / 1024.0,
+                                         h.get("d1_vmhwm_kib", 0) / 1024.0))
+    if hwm:
+        notes_hwm = "agents' VmHWM (MiB, owner/replica) after each replication: " + ", ".join(hwm)
+    else:
+        notes_hwm = None
     cpu = []
     for name, what in (("repl_barge_full_tree", "full tree"), ("repl_barge_full_db", "full DB"),
                        ("repl_barge_full_big", "full big file"), ("repl_barge_delta_tree", "v2 tree"),
@@ -701,12 +713,14 @@ def build_repl(res):
     if muts["tree"] or gen_big:
         notes.append("replication: agents d0 (owner) and d1 (replica) on 127.0.0.1 / 127.0.0.2 over mutual "
                      "TLS, one volume per dataset; barge times run from `barge replicate` start until "
-                     "d1's `barge status --json` (polled every 20 ms) shows the standby at the snapshot; "
+                     "d1's status (polled every 20 ms) shows the standby at the snapshot; "
                      "bytes on the wire = `bytes_sent` of `replicate --json` (frame bytes the owner sent); "
                      "rsync = `Total bytes sent` of `rsync -a --no-whole-file --stats` into the v1 copy; "
                      "casync = growth of its local store (sum of chunk file sizes), `casync make` of v2 "
                      "after v1 (the tree as .caidx, the DB and the big file as .caibx); status polled "
-                     "via %s" % (rc_.get("poll") or "cli"))
+                     "%s" % ("by running `barge status --json` (BENCH_REPL_POLL=cli)" if rc_.get("poll") == "cli"
+                             else "with the request `barge status --json` sends, on the control socket "
+                                  "(BENCH_REPL_POLL=socket: no process per poll)"))
     if gen_big:
         notes.append("big file: %s in 4 MiB extents (40%% incompressible, 40%% ~2:1, 20%% text); its "
                      "v2: %s" % (fmt_bytes(gen_big.get("bytes")), mut_desc("big")))
@@ -714,9 +728,12 @@ def build_repl(res):
         notes.append("barge replications: " + "; ".join(cpu))
     if rcv:
         notes.append("rsync --no-whole-file v1 -> v2: " + "; ".join(rcv))
+    if notes_hwm:
+        notes.append(notes_hwm)
     el = res.rec("repl_elapsed")
     if el:
-        notes.append("replication part: %d s" % el.get("seconds", 0))
+        notes.append("replication part: %d s (load average at its start %s, at its end %s)" % (
+            el.get("seconds", 0), el.get("loadavg_start", "?"), el.get("loadavg", "?")))
     return rows, notes
 
 

@@ -347,7 +347,8 @@ peer_restores() {
 record name=config tool=info reps="$REPS" size_mib="$BENCH_SIZE_MIB" db_size_mib="$BENCH_DB_SIZE_MIB" \
   many_files="$BENCH_MANY_FILES" seed="$BENCH_SEED" only="$BENCH_ONLY" caches="$CACHE_STATE" barge="$BARGE" have_barge="$HAVE_BARGE" \
   restic="$(restic version | head -n 1)" rsync="$(rsync --version | head -n 1)" \
-  nproc="$(nproc)" kernel="$(uname -r)" started="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  nproc="$(nproc)" kernel="$(uname -r)" started="$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
+  loadavg="$(cut -d' ' -f1-3 /proc/loadavg)"
 
 # ================================================================== data
 log "generating ${BENCH_SIZE_MIB} MiB tree and ${BENCH_DB_SIZE_MIB} MiB SQLite database (seed $BENCH_SEED)"
@@ -465,7 +466,7 @@ fi
 
 if [[ -d $STATE ]]; then record name=barge_state_final tool=barge bytes="$(dusize "$STATE")"; fi
 record name=restic_repo_final tool=restic bytes="$(dusize "$RESTIC_REPOSITORY")"
-record name=elapsed tool=info seconds="$(( $(date +%s) - T_START ))"
+record name=elapsed tool=info seconds="$(( $(date +%s) - T_START ))" loadavg="$(cut -d' ' -f1-3 /proc/loadavg)"
 
 # ================================================================== report
 rep_rc=0

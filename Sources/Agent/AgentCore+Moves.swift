@@ -50,7 +50,14 @@ extension AgentCore {
         }
         // 2. Stop the container; from here a failure restarts it here.
         let downtimeStart = Date()
-        try await stopContainer(volume, epoch: epoch)
+        do { try await stopContainer(volume, epoch: epoch) } catch {
+            // A stop that failed may have stopped part of it: make sure it runs, here.
+            logger.error("migration of \(volume.name) stopped: \(error); starting the container again")
+            do { try await startContainer(volume, epoch: epoch) } catch {
+                noteError(volume.name, "the stop hook failed and the start hook too: \(error)")
+            }
+            throw error
+        }
         phases.append(MovePhase(name: "stop", seconds: Date().timeIntervalSince(downtimeStart), bytesSent: 0))
         let final: BlobID
         do {
@@ -74,14 +81,15 @@ extension AgentCore {
             logger.error("after the hand-over of \(volume.name): \(error)")
             noteError(volume.name, "handed over, but the local copy stayed in place: \(error)")
         }
-        // 5. The target starts the container.
+        // 5. The target starts the container; if it cannot, the volume comes back here.
         let startPhase = Date()
         do {
             try await expectDone(try await ask(target, .handover(volume: volume.name, snapshot: final.wire, epoch: epoch + 1, phase: .commit)),
                                  .commit, epoch + 1)
         } catch {
-            throw MoveError("\(volume.name) now belongs to \(target) at epoch \(epoch + 1), but starting it there failed: \(error)",
-                            hint: "check the start hook on \(target); `barge failover \(volume.name) --to \(target)` on \(target) retries the start")
+            try await takeBack(volume, final: final, from: target, epoch: epoch + 2, cause: error)
+            throw MoveError("\(target) could not start \(volume.name) (\(error)); it runs here again, at epoch \(epoch + 2)",
+                            hint: "fix the start hook on \(target) and migrate again")
         }
         phases.append(MovePhase(name: "start", seconds: Date().timeIntervalSince(startPhase), bytesSent: 0))
         await notifyMembers(volume, owner: target, epoch: epoch + 1, except: [target])
@@ -105,6 +113,18 @@ extension AgentCore {
             logger.critical("rollback of \(volume.name) could not restart its container: \(error)")
             noteError(volume.name, "migration rolled back, but the start hook failed: \(error)")
         }
+    }
+
+    /// After the hand-over, the target could not start the container: this
+    /// node raises the epoch over the target's, promotes the copy it just gave
+    /// up (the final snapshot, unchanged) and starts the container here. The
+    /// target is told, and fences itself.
+    private func takeBack(_ volume: VolumeSettings, final: BlobID, from target: String, epoch: UInt64, cause: Error) async throws {
+        logger.error("\(target) could not start \(volume.name), taking it back: \(cause)")
+        try store.index.raiseOwnership(Ownership(volume: volume.name, owner: node, epoch: epoch))
+        if try store.index.standby(of: volume.name)?.snapshot == final { _ = try promote(volume) }
+        await notifyMembers(volume, owner: node, epoch: epoch, except: [])
+        try await startContainer(volume, epoch: epoch)
     }
 
     private func replicateOrThrow(_ volume: String, to target: String) async throws -> Int {

@@ -1,45 +1,47 @@
 import Prometheus
 
 /// The agent's Prometheus series. Names follow Prometheus conventions:
-/// `_total` counters, base units (seconds, bytes).
+/// `barge_` namespace, base units (seconds, bytes), `_total` on counters.
 final class AgentMetrics: Sendable {
     let registry = PrometheusCollectorRegistry()
 
+    private func counter(_ name: String, _ unit: String, _ labels: [(String, String)], _ help: String) -> Counter {
+        registry.makeCounter(descriptor: MetricNameDescriptor(namespace: "barge", metricName: name, unitName: unit, helpText: help), labels: labels)
+    }
+
+    private func gauge(_ name: String, _ unit: String, _ labels: [(String, String)], _ help: String) -> Gauge {
+        registry.makeGauge(descriptor: MetricNameDescriptor(namespace: "barge", metricName: name, unitName: unit, helpText: help), labels: labels)
+    }
+
     func snapshotTaken(volume: String, seconds: Double, bytesAdded: Int) {
-        registry.makeGauge(name: "barge_snapshot_duration_seconds", labels: [("volume", volume)],
-                           help: "Duration of the volume's last snapshot").set(to: seconds)
-        registry.makeCounter(name: "barge_snapshots_total", labels: [("volume", volume)],
-                             help: "Snapshots taken").increment()
-        registry.makeCounter(name: "barge_snapshot_bytes_added_total", labels: [("volume", volume)],
-                             help: "Bytes snapshots added to the store").increment(by: Int64(bytesAdded))
+        gauge("snapshot_duration", "seconds", [("volume", volume)], "Duration of the volume's last snapshot").set(to: seconds)
+        counter("snapshots", "total", [("volume", volume)], "Snapshots taken").increment()
+        counter("snapshot_bytes_added", "total", [("volume", volume)], "Bytes snapshots added to the store").increment(by: Int64(bytesAdded))
     }
 
     func sent(volume: String, peer: String, bytes: Int, received: Int) {
-        registry.makeCounter(name: "barge_replication_bytes_sent_total", labels: [("volume", volume), ("peer", peer)],
-                             help: "Protocol bytes sent to replicas").increment(by: Int64(bytes))
-        registry.makeCounter(name: "barge_replication_bytes_received_total", labels: [("volume", volume), ("peer", peer)],
-                             help: "Protocol bytes received from peers").increment(by: Int64(received))
+        counter("replication_bytes_sent", "total", [("volume", volume), ("peer", peer)], "Protocol bytes sent to replicas").increment(by: Int64(bytes))
+        self.received(volume: volume, peer: peer, bytes: received)
     }
 
     func received(volume: String, peer: String, bytes: Int) {
-        registry.makeCounter(name: "barge_replication_bytes_received_total", labels: [("volume", volume), ("peer", peer)],
-                             help: "Protocol bytes received from peers").increment(by: Int64(bytes))
+        counter("replication_bytes_received", "total", [("volume", volume), ("peer", peer)], "Protocol bytes received from peers")
+            .increment(by: Int64(bytes))
     }
 
     func lag(volume: String, peer: String, seconds: Double, bytes: UInt64) {
-        registry.makeGauge(name: "barge_replication_lag_seconds", labels: [("volume", volume), ("peer", peer)],
-                           help: "How far the replica's newest snapshot is behind ours").set(to: seconds)
-        registry.makeGauge(name: "barge_replication_lag_bytes", labels: [("volume", volume), ("peer", peer)],
-                           help: "Bytes our snapshots added since the replica's newest").set(to: Double(bytes))
+        gauge("replication_lag", "seconds", [("volume", volume), ("peer", peer)], "How far the replica's newest snapshot is behind ours")
+            .set(to: seconds)
+        gauge("replication_lag", "bytes", [("volume", volume), ("peer", peer)], "Bytes our snapshots added since the replica's newest")
+            .set(to: Double(bytes))
     }
 
     func standbyUpdated(volume: String, seconds: Double) {
-        registry.makeGauge(name: "barge_standby_update_seconds", labels: [("volume", volume)],
-                           help: "Duration of the last standby update").set(to: seconds)
+        gauge("standby_update", "seconds", [("volume", volume)], "Duration of the last standby update").set(to: seconds)
     }
 
     func error(_ kind: String) {
-        registry.makeCounter(name: "barge_errors_total", labels: [("kind", kind)], help: "Errors by kind").increment()
+        counter("errors", "total", [("kind", kind)], "Errors by kind").increment()
     }
 
     func text() -> String { registry.emitToString() }

@@ -1,3 +1,4 @@
+import CLinux
 import Foundation
 
 /// Why a hook ran; passed to it as BARGE_EVENT.
@@ -83,6 +84,9 @@ enum HookRunner {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        // Nothing of the agent's (peer sockets, the control socket, the store) leaks into a
+        // container a hook starts; a daemon holding them would also outlive the agent's exit.
+        guard barge_spawn_close_from(&actions, 3) == 0 else { throw HookError("cannot prepare the hook's descriptors") }
         let argv = arguments.map { strdup($0) } + [nil]
         let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer {

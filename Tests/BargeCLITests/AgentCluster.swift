@@ -24,6 +24,12 @@ final class AgentCluster {
     var peerExtras: [String: String] = [:]
     /// Overrides a volume's owner in one node's config (a disagreeing node).
     var ownerOverrides: [String: String] = [:]
+    /// Give every volume the stand-in container (testdata/agent/container.py) as start/stop hooks.
+    var containerHooks = false
+    /// Extra arguments to one node's hook, by "node/start" or "node/stop" (e.g. "--fail").
+    var hookArguments: [String: String] = [:]
+    /// Shared by the stand-in containers of all nodes: acks.log, violations.log, claims.
+    var containerDirectory: String { workspace.path("containers") }
 
     private static let nextPort = Mutex(20_000 + Int(getpid() % 1000) * 30)
 
@@ -35,6 +41,7 @@ final class AgentCluster {
             defer { value += 2 }
             return value
         }
+        try FileManager.default.createDirectory(atPath: workspace.path("containers"), withIntermediateDirectories: true)
         try workspace.ok("cert", "init-ca", "--out", workspace.path("ca"))
         for node in nodes { try workspace.ok("cert", "issue", node, "--ca", workspace.path("ca"), "--out", workspace.path("certs")) }
         for node in nodes {
@@ -44,7 +51,24 @@ final class AgentCluster {
         }
     }
 
-    deinit { for agent in agents.values { agent.kill(); _ = agent.wait() } }
+    deinit {
+        for agent in agents.values { agent.kill(); _ = agent.wait() }
+        killContainers()
+    }
+
+    /// Kills every stand-in container of this cluster (a dead host's, or at the end).
+    func killContainers(of node: String? = nil) {
+        for name in workspace.list(containerDirectory) where name.hasSuffix(".pid") && (node == nil || name.hasSuffix(".\(node!).pid")) {
+            if let text = try? String(contentsOfFile: containerDirectory + "/" + name, encoding: .utf8), let pid = Int32(text) {
+                _ = Glibc.kill(pid, SIGKILL)
+            }
+        }
+        // A killed container cannot release its claim: it no longer runs anywhere.
+        for name in workspace.list(containerDirectory) where name.hasSuffix(".running") {
+            let path = containerDirectory + "/" + name
+            if node == nil || (try? String(contentsOfFile: path, encoding: .utf8)) == node { unlink(path) }
+        }
+    }
 
     func address(_ node: String) -> String { "127.0.0.\(nodes.firstIndex(of: node)! + 1)" }
     func socket(_ node: String) -> String { workspace.path("\(node).sock") }
@@ -83,6 +107,19 @@ final class AgentCluster {
                 interval = "1h"
 
                 """
+            if containerHooks {
+                let script = TestData.directory.deletingLastPathComponent().appendingPathComponent("agent/container.py").path
+                let base = "python3 \(script)"
+                text += """
+                    [volume.hooks]
+                    start = "\(base) start --node \(node) --cluster \(containerDirectory) \(hookArguments["\(node)/start"] ?? "")"
+                    stop = "\(base) stop --node \(node) --cluster \(containerDirectory) \(hookArguments["\(node)/stop"] ?? "")"
+                    pre_snapshot = "\(base) pre_snapshot --node \(node) --cluster \(containerDirectory)"
+                    post_snapshot = "\(base) post_snapshot --node \(node) --cluster \(containerDirectory)"
+                    timeout = "20s"
+
+                    """
+            }
         }
         return text
     }

@@ -9,12 +9,13 @@ import Wire
         #expect(WireVectors.invalid.count >= 80, "testdata/wire/invalid.json missing or unreadable")
     }
 
-    /// Every message kind, blob encoding and blob kind, error code and offer decision has a vector.
+    /// Every message kind, blob encoding and blob kind, error code, offer decision, hand-over
+    /// phase and standby form has a vector.
     @Test func vectorsCoverEveryCase() throws {
         let messages = try WireVectors.decodedFrames().map(\.message)
         #expect(Set(messages.map(\.kind)) == Set(Message.Kind.allCases))
-        var encodings = Set<UInt8>(), blobKinds = Set<UInt8>(), decisions = Set<UInt8>()
-        var codes = Set<WireError.Code>()
+        var encodings = Set<UInt8>(), blobKinds = Set<UInt8>(), decisions = Set<UInt8>(), phases = Set<UInt8>()
+        var codes = Set<WireError.Code>(), standbys = Set<Bool>()
         for message in messages {
             switch message {
             case let .blob(blob):
@@ -22,12 +23,16 @@ import Wire
                 blobKinds.insert(blob.kind.rawValue)
             case let .error(error): codes.insert(error.code)
             case let .offerReply(_, decision, _): decisions.insert(decision.rawValue)
+            case let .ownership(_, _, _, standby): standbys.insert(standby != nil)
+            case let .handover(_, _, _, phase), let .handoverDone(_, _, phase): phases.insert(phase.rawValue)
             default: break
             }
         }
         #expect(encodings == [0, 1, 2, 3])
         #expect(blobKinds == [1, 2])
         #expect(decisions == [0, 1])
+        #expect(phases == [1, 2, 3])
+        #expect(standbys == [false, true])
         #expect(codes == Set(WireError.Code.allCases))
     }
 
@@ -100,7 +105,7 @@ import Wire
     }
 
     /// Unknown codes from a newer peer still end the session: they decode as internalError.
-    @Test(arguments: [UInt16(0), 13, 999, 0xFFFF])
+    @Test(arguments: [0, WireError.Code.allCases.map(\.rawValue).max()! + 1, 999, 0xFFFF])
     func unknownErrorCodeIsInternalError(raw: UInt16) throws {
         let payload: [UInt8] = [UInt8(raw >> 8), UInt8(raw & 0xFF), 0, 0, 0, 1, UInt8(ascii: "x")]
         #expect(try Message.decode(type: Message.Kind.error.rawValue, payload: payload) == .error(WireError(.internalError, "x")))

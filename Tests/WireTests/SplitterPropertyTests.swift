@@ -32,7 +32,7 @@ func drain(_ stream: [UInt8], cuts: [Int]) -> (messages: [Message], failure: Wir
     var splitter = FrameSplitter()
     var messages: [Message] = []
     var start = 0
-    for cut in cuts + [stream.count] where cut >= start {
+    for cut in cuts.map({ min($0, stream.count) }) + [stream.count] where cut >= start {
         splitter.append(stream[start..<cut])
         start = cut
         frames: while true {

@@ -137,7 +137,7 @@ struct MessageSpec: Decodable, Sendable {
     let epoch, knownEpoch: UInt64?
     let ids: IDs?
     let requests: Requests?
-    let id, blobKind, encoding, payload, chunk, signature: String?
+    let id, blobKind, encoding, payload, chunk, signature, standby, phase: String?
     let rawLength: UInt32?
     let basis: [String]?
 
@@ -182,9 +182,24 @@ struct MessageSpec: Decodable, Sendable {
                               signature: try hexBytes(need(signature, "signature")))
         case "ack":
             return .ack(snapshot: try wireID(need(snapshot, "snapshot")))
+        case "queryOwnership":
+            return .queryOwnership(volume: try need(volume, "volume"))
+        case "ownership":
+            return .ownership(volume: try need(volume, "volume"), owner: try need(owner, "owner"),
+                              epoch: try need(epoch, "epoch"), standby: try standby.map(wireID))
+        case "handover":
+            return .handover(volume: try need(volume, "volume"), snapshot: try wireID(need(snapshot, "snapshot")),
+                             epoch: try need(epoch, "epoch"), phase: try handoverPhase())
+        case "handoverDone":
+            return .handoverDone(volume: try need(volume, "volume"), epoch: try need(epoch, "epoch"), phase: try handoverPhase())
         default:
             throw VectorError(description: "unknown message kind \(kind)")
         }
+    }
+
+    private func handoverPhase() throws -> HandoverPhase {
+        let phases: [String: HandoverPhase] = ["prepare": .prepare, "commit": .commit, "abort": .abort]
+        return try need(phases[try need(phase, "phase")], "a known phase")
     }
 
     private func need<T>(_ value: T?, _ what: String) throws -> T {

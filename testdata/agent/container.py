@@ -9,7 +9,10 @@ to CLUSTER/violations.log.
 stop: SIGTERM to the daemon, then waits for it to finish its transaction,
 close the database and release the claim.
 
-usage: container.py start|stop --node NODE --cluster DIR [--fail]
+pre_snapshot / post_snapshot: pause the daemon between transactions (its WAL
+checkpointed into app.db) and resume it, so a snapshot sees a quiet database.
+
+usage: container.py start|stop|pre_snapshot|post_snapshot --node NODE --cluster DIR [--fail]
 """
 import argparse
 import os
@@ -19,7 +22,7 @@ import sys
 import time
 
 parser = argparse.ArgumentParser()
-parser.add_argument("action", choices=["start", "stop"])
+parser.add_argument("action", choices=["start", "stop", "pre_snapshot", "post_snapshot"])
 parser.add_argument("--node", required=True)
 parser.add_argument("--cluster", required=True)
 parser.add_argument("--fail", action="store_true", help="exit 1 (a failing hook)")
@@ -48,6 +51,23 @@ def alive(pid):
     except OSError:
         return False
 
+
+paused_marker = pidfile + ".paused"
+if args.action in ("pre_snapshot", "post_snapshot"):
+    try:
+        pid = int(open(pidfile).read())
+    except (OSError, ValueError):
+        sys.exit(0)  # not running here: nothing to quiesce
+    if args.action == "pre_snapshot":
+        os.kill(pid, signal.SIGUSR1)
+        for _ in range(1000):
+            if os.path.exists(paused_marker) or not alive(pid):
+                sys.exit(0)
+            time.sleep(0.005)
+        print("container did not pause")
+        sys.exit(1)
+    os.kill(pid, signal.SIGUSR2)
+    sys.exit(0)
 
 if args.action == "stop":
     try:
@@ -101,6 +121,7 @@ except FileExistsError:
     append("violations.log", f"{args.node} started {volume} while {open(claim).read()} runs it")
 
 stopping = False
+paused = False
 
 
 def on_term(signum, frame):
@@ -108,7 +129,14 @@ def on_term(signum, frame):
     stopping = True
 
 
+def on_pause(signum, frame):
+    global paused
+    paused = signum == signal.SIGUSR1
+
+
 signal.signal(signal.SIGTERM, on_term)
+signal.signal(signal.SIGUSR1, on_pause)
+signal.signal(signal.SIGUSR2, on_pause)
 db = sqlite3.connect(os.path.join(path, "app.db"), isolation_level=None)
 db.execute("PRAGMA journal_mode=WAL")
 db.execute("PRAGMA synchronous=FULL")
@@ -117,6 +145,13 @@ with open(pidfile + ".tmp", "w") as f:
     f.write(str(os.getpid()))
 os.rename(pidfile + ".tmp", pidfile)
 while not stopping:
+    if paused:
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        open(paused_marker, "w").close()
+        while paused and not stopping:
+            time.sleep(0.002)
+        os.unlink(paused_marker)
+        continue
     db.execute("BEGIN IMMEDIATE")
     n = (db.execute("SELECT max(n) FROM commits").fetchone()[0] or 0) + 1
     db.execute("INSERT INTO commits VALUES (?, ?, randomblob(2000))", (n, args.node))

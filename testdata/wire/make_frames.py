@@ -15,13 +15,15 @@ import os
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 TYPES = {"hello": 1, "error": 2, "offer": 10, "offerReply": 11, "wantTrees": 12,
-         "wantChunks": 13, "blob": 14, "needSignature": 15, "signature": 16, "ack": 17}
+         "wantChunks": 13, "blob": 14, "needSignature": 15, "signature": 16, "ack": 17,
+         "queryOwnership": 20, "ownership": 21, "handover": 22, "handoverDone": 23}
 CODES = ["malformed", "unsupportedVersion", "unauthorized", "unknownVolume", "notOwner",
          "staleEpoch", "corruptData", "storage", "limitExceeded", "shuttingDown",
-         "internalError", "unexpectedMessage"]  # numbered from 1
+         "internalError", "unexpectedMessage", "hookFailed", "notReady"]  # numbered from 1
 ENCODINGS = {"raw": 0, "zstd": 1, "delta": 2, "zstdDelta": 3}
 BLOB_KINDS = {"chunk": 1, "tree": 2}
 DECISIONS = {"send": 0, "alreadyHave": 1}
+PHASES = {"prepare": 1, "commit": 2, "abort": 3}
 
 MAX_FRAME = 32 << 20
 MAX_NODE, MAX_VOLUME, MAX_ERROR = 63, 255, 4096
@@ -100,6 +102,15 @@ def payload_of(m):
         return ident(m["chunk"]) + basis(m["basis"]) + data(bytes.fromhex(m["signature"]))
     if k == "ack":
         return ident(m["snapshot"])
+    if k == "queryOwnership":
+        return string(m["volume"])
+    if k == "ownership":
+        standby = u8(0) if m["standby"] is None else u8(1) + ident(m["standby"])
+        return string(m["volume"]) + string(m["owner"]) + u64(m["epoch"]) + standby
+    if k == "handover":
+        return string(m["volume"]) + ident(m["snapshot"]) + u64(m["epoch"]) + u8(PHASES[m["phase"]])
+    if k == "handoverDone":
+        return string(m["volume"]) + u64(m["epoch"]) + u8(PHASES[m["phase"]])
     raise ValueError(k)
 
 
@@ -177,6 +188,17 @@ def valid():
     add("signature max basis empty bytes", "four basis chunks, empty signature bytes",
         {"kind": "signature", "chunk": C, "basis": [A, B, D, E], "signature": ""})
     add("ack", "acknowledge a snapshot", {"kind": "ack", "snapshot": SNAP})
+    add("queryOwnership", "who owns volume home", {"kind": "queryOwnership", "volume": "home"})
+    add("queryOwnership longest volume", f"{MAX_VOLUME}-byte volume", {"kind": "queryOwnership", "volume": "q" * MAX_VOLUME})
+    add("ownership with standby", "owner, epoch and the standby's snapshot (flag 1, then the id)",
+        {"kind": "ownership", "volume": "home", "owner": "alpha", "epoch": 4, "standby": SNAP})
+    add("ownership without standby", f"flag 0, no id; {MAX_NODE}-byte owner, epoch u64 max",
+        {"kind": "ownership", "volume": "v", "owner": "o" * MAX_NODE, "epoch": U64_MAX, "standby": None})
+    for phase in PHASES:
+        add(f"handover {phase}", f"phase {phase}",
+            {"kind": "handover", "volume": "home", "snapshot": SNAP, "epoch": 9, "phase": phase})
+        add(f"handoverDone {phase}", f"phase {phase}",
+            {"kind": "handoverDone", "volume": "home", "epoch": 9, "phase": phase})
     return out
 
 
@@ -294,6 +316,31 @@ def invalid():
         ("ack empty", "no snapshot id", frame(17, b""), M),
         ("ack short", "16 id bytes", frame(17, fill(0x11)[:16]), M),
         ("ack trailing", "33 bytes", frame(17, fill(0x11) + b"\x00"), M),
+        ("type 19", "gap between ack and queryOwnership", frame(19, b""), M),
+        ("type 24", "one past handoverDone", frame(24, string("v")), M),
+    ]
+    volume, epoch = string("home"), u64(5)
+    out += [
+        ("queryOwnership empty volume", "volume names are not empty", frame(20, string("")), M),
+        ("queryOwnership volume too long", f"{MAX_VOLUME + 1}-byte volume", frame(20, string("v" * (MAX_VOLUME + 1))), L),
+        ("queryOwnership volume not UTF-8", "0xc3 then ASCII", frame(20, data(b"\xc3(")), M),
+        ("queryOwnership trailing", "a byte after the volume", frame(20, volume + b"\x00"), M),
+        ("ownership empty owner", "owner names are not empty", frame(21, volume + string("") + epoch + u8(0)), M),
+        ("ownership owner too long", f"{MAX_NODE + 1}-byte owner", frame(21, volume + string("o" * (MAX_NODE + 1)) + epoch + u8(0)), L),
+        ("ownership truncated epoch", "4 of 8 epoch bytes", frame(21, volume + owner + b"\x00" * 4), M),
+        ("ownership standby flag 2", "the flag is 0 or 1", frame(21, volume + owner + epoch + u8(2) + fill(0x11)), M),
+        ("ownership standby missing", "flag 1, no id", frame(21, volume + owner + epoch + u8(1)), M),
+        ("ownership no flag", "the frame stops after the epoch", frame(21, volume + owner + epoch), M),
+        ("ownership id without flag", "flag 0, then an id", frame(21, volume + owner + epoch + u8(0) + fill(0x11)), M),
+        ("handover phase 0", "unknown phase", frame(22, volume + fill(0x11) + epoch + u8(0)), M),
+        ("handover phase 4", "unknown phase", frame(22, volume + fill(0x11) + epoch + u8(4)), M),
+        ("handover no phase", "the frame stops after the epoch", frame(22, volume + fill(0x11) + epoch), M),
+        ("handover empty volume", "volume names are not empty", frame(22, string("") + fill(0x11) + epoch + u8(1)), M),
+        ("handover trailing", "a byte after the phase", frame(22, volume + fill(0x11) + epoch + u8(2) + b"\x00"), M),
+        ("handoverDone phase 255", "unknown phase", frame(23, volume + epoch + u8(255)), M),
+        ("handoverDone truncated epoch", "the frame stops inside the epoch", frame(23, volume + b"\x00\x00"), M),
+        ("handoverDone volume too long", f"{MAX_VOLUME + 1}-byte volume", frame(23, string("v" * (MAX_VOLUME + 1)) + epoch + u8(1)), L),
+        ("handoverDone trailing", "a byte after the phase", frame(23, volume + epoch + u8(3) + b"\x00"), M),
     ]
     return out
 

@@ -29,4 +29,7 @@ int barge_syncfs(int fd);
 /// The uid of the process at the other end of a Unix socket (SO_PEERCRED).
 int barge_peer_uid(int fd, unsigned int *uid);
 
+/// posix_spawn_file_actions_addclosefrom_np: the child closes every descriptor from `lowest` up.
+int barge_spawn_close_from(void *actions, int lowest);
+
 #endif

@@ -1,0 +1,145 @@
+import Foundation
+import Testing
+import TestSupport
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Moving a volume and its (stand-in) container between real agents, under load.
+@Suite struct AgentMoveTests {
+    private func threeNodes(_ label: String) throws -> (AgentCluster, ContainerLedger) {
+        let cluster = try AgentCluster(label, nodes: ["d0", "d1", "d2"], volumes: [.init(name: "app", owner: "d0", replicas: ["d1", "d2"])])
+        cluster.containerHooks = true
+        var rng = SplitMix64(seed: 77)
+        // Bulk beside the database, so "far below the volume size" means something.
+        try Data(rng.bytes(16 << 20)).write(to: URL(fileURLWithPath: cluster.volumePath("app", on: "d0") + "/bulk.bin"))
+        return (cluster, ContainerLedger(directory: cluster.containerDirectory))
+    }
+
+    private func startAll(_ cluster: AgentCluster) throws {
+        for node in cluster.nodes { try cluster.start(node) }
+        try waitUntil(timeout: 30) { try cluster.volumeStatus("d0", "app")["container"] as? String == "up" }
+    }
+
+    /// Every commit acknowledged before the move is in the database the new owner serves.
+    private func expectAcknowledgedCommitsPresent(_ cluster: AgentCluster, _ ledger: ContainerLedger, on node: String, before acked: Int,
+                                                  sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let (rows, integrity) = try ContainerLedger.database(cluster.volumePath("app", on: node) + "/app.db")
+        #expect(integrity == "ok", "PRAGMA integrity_check on \(node): \(integrity)", sourceLocation: sourceLocation)
+        let missing = ledger.acknowledged().prefix(acked).map(\.n).filter { !rows.contains($0) }
+        #expect(missing.isEmpty, "acknowledged commits missing on \(node): \(missing.prefix(20))", sourceLocation: sourceLocation)
+    }
+
+    private func reload(_ cluster: AgentCluster, _ node: String) throws {
+        try cluster.config(for: node).write(toFile: cluster.configPath(node), atomically: true, encoding: .utf8)
+        let reloads = cluster.log(node).components(separatedBy: "configuration reloaded").count
+        cluster.signal(node, SIGHUP)
+        try waitUntil(timeout: 10) { cluster.log(node).components(separatedBy: "configuration reloaded").count > reloads }
+    }
+
+    @Test func twentyMigrationsUnderLoadLoseNothing() throws {
+        let (cluster, ledger) = try threeNodes("move-twenty")
+        try startAll(cluster)
+        var owner = "d0"
+        for round in 0..<20 {
+            let target = owner == "d0" ? (round % 5 == 4 ? "d2" : "d1") : "d0"
+            try ledger.waitForProgress(on: owner, beyond: 0)
+            let migration = try cluster.ok(owner, "migrate", "app", "--to", target, "--json").object()
+            let acked = ledger.acknowledged().count
+            #expect(migration["to"] as? String == target && (migration["downtime_s"] as? Double ?? 99) < 10)
+            #expect((migration["bytes_sent"] as? Int ?? 0) > 0)
+            try ledger.waitForProgress(on: target, beyond: ledger.acknowledged().filter { $0.node == target }.count)
+            try expectAcknowledgedCommitsPresent(cluster, ledger, on: target, before: acked)
+            let status = try cluster.volumeStatus(target, "app")
+            #expect(status["owner"] as? String == target && status["epoch"] as? Int == round + 2 && status["container"] as? String == "up")
+            #expect(!FileManager.default.fileExists(atPath: cluster.volumePath("app", on: owner)), "the old owner's path holds nothing")
+            owner = target
+        }
+        #expect(ledger.violations.isEmpty, "the container ran on two nodes at once: \(ledger.violations)")
+        #expect(ledger.acknowledged().count > 100)
+    }
+
+    @Test func failoverFencesTheOldOwnerAndFailsBackCheaply() throws {
+        let (cluster, ledger) = try threeNodes("move-failover")
+        try startAll(cluster)
+        try ledger.waitForProgress(on: "d0", beyond: 20)
+        _ = try cluster.snapshot("d0", "app")
+        _ = try cluster.ok("d0", "replicate", "app")
+        try cluster.waitForStandby("d1", "app", snapshot: try #require(try cluster.volumeStatus("d0", "app")["latest_snapshot"] as? String))
+        // The container keeps committing after the last replication: those commits are the divergence.
+        try ledger.waitForProgress(on: "d0", beyond: ledger.acknowledged().count + 20)
+
+        // d0 dies: agent and container.
+        cluster.stop("d0", signal: SIGKILL)
+        cluster.killContainers(of: "d0")
+        let refused = try cluster.run("d1", "failover", "app", "--to", "d2")
+        #expect(refused.status == 2, "failover runs on the node that takes the volume: \(refused)")
+        let failover = try cluster.ok("d1", "failover", "app", "--to", "d1", "--json").object()
+        #expect(failover["epoch"] as? Int == 2 && failover["from"] as? String == "d0")
+        #expect((failover["promotion_s"] as? Double ?? 99) < 5)
+        #expect((failover["may_lose_since_s"] as? Double ?? -1) >= 0)
+        try ledger.waitForProgress(on: "d1", beyond: 0)
+        #expect(try cluster.volumeStatus("d1", "app")["container"] as? String == "up")
+
+        // d0 comes back: it learns of epoch 2, keeps its extra commits as a diverged snapshot, and stays stopped.
+        let d0Commits = ledger.acknowledged().filter { $0.node == "d0" }.count
+        try cluster.start("d0")
+        try waitUntil(timeout: 30) { try cluster.volumeStatus("d0", "app")["standby_snapshot"] is String }
+        #expect(try cluster.volumeStatus("d0", "app")["role"] as? String == "replica")
+        let snapshots = try cluster.workspace.barge("snapshots", "app", "--json", "--state-dir", cluster.stateDirectory("d0")).array()
+        #expect(snapshots.contains { $0["state"] as? String == "diverged" }, "\(snapshots)")
+        #expect(!FileManager.default.fileExists(atPath: cluster.volumePath("app", on: "d0")), "the fenced node's path holds nothing")
+        #expect(ledger.acknowledged().filter { $0.node == "d0" }.count == d0Commits, "the fenced container never started")
+
+        // Fail back: only what differs from d0's own (diverged) copy travels, then a migration.
+        _ = try cluster.snapshot("d1", "app")
+        let resync = try cluster.ok("d1", "replicate", "app", "--to", "d0", "--json").object()
+        let bytes = try #require(resync["bytes_sent"] as? Int)
+        #expect(bytes < 4 << 20, "fail-back resync sent \(bytes) bytes for a 16+ MiB volume")
+        let back = try cluster.ok("d1", "migrate", "app", "--to", "d0", "--json").object()
+        #expect(back["to"] as? String == "d0" && back["epoch"] as? Int == 3)
+        try ledger.waitForProgress(on: "d0", beyond: d0Commits)
+        try expectAcknowledgedCommitsPresent(cluster, ledger, on: "d0",
+                                             before: ledger.acknowledged().lastIndex { $0.node == "d1" }.map { $0 + 1 } ?? 0)
+        #expect(ledger.violations.isEmpty, "\(ledger.violations)")
+    }
+
+    @Test func hookFailuresAndADeadTargetRollBack() throws {
+        let (cluster, ledger) = try threeNodes("move-rollback")
+        cluster.hookArguments["d1/start"] = "--fail"
+        try startAll(cluster)
+        try ledger.waitForProgress(on: "d0", beyond: 5)
+
+        // The target's start hook fails after the hand-over: the volume comes back to d0.
+        let failedStart = try cluster.run("d0", "migrate", "app", "--to", "d1")
+        #expect(failedStart.status == 1 && failedStart.stderr.contains("could not start"), "\(failedStart)")
+        var status = try cluster.volumeStatus("d0", "app")
+        #expect(status["owner"] as? String == "d0" && status["container"] as? String == "up", "\(status)")
+        try ledger.waitForProgress(on: "d0", beyond: ledger.acknowledged().filter { $0.node == "d0" }.count)
+
+        // The source's stop hook fails: the migration stops and the container runs here.
+        cluster.hookArguments["d0/stop"] = "--fail"
+        try reload(cluster, "d0")
+        let failedStop = try cluster.run("d0", "migrate", "app", "--to", "d2")
+        #expect(failedStop.status == 1 && failedStop.stderr.contains("stop hook"), "\(failedStop)")
+        status = try cluster.volumeStatus("d0", "app")
+        #expect(status["owner"] as? String == "d0" && status["container"] as? String == "up", "\(status)")
+        cluster.hookArguments["d0/stop"] = nil
+
+        // The target dies mid-migration (during pre-copy): the container keeps running here.
+        cluster.peerExtras["d0>d2"] = "bandwidth_limit = \"1MiB/s\""
+        try reload(cluster, "d0")
+        var rng = SplitMix64(seed: 78)
+        try Data(rng.bytes(12 << 20)).write(to: URL(fileURLWithPath: cluster.volumePath("app", on: "d0") + "/more.bin"))
+        let migration = try cluster.startRun("d0", "migrate", "app", "--to", "d2")
+        usleep(2_000_000)
+        cluster.stop("d2", signal: SIGKILL)
+        #expect(migration.wait().status == 1)
+        status = try cluster.volumeStatus("d0", "app")
+        #expect(status["owner"] as? String == "d0" && status["container"] as? String == "up", "\(status)")
+        try ledger.waitForProgress(on: "d0", beyond: ledger.acknowledged().filter { $0.node == "d0" }.count)
+        try expectAcknowledgedCommitsPresent(cluster, ledger, on: "d0", before: ledger.acknowledged().count)
+        #expect(ledger.violations.isEmpty, "\(ledger.violations)")
+    }
+}

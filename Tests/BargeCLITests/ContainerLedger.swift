@@ -1,0 +1,43 @@
+import Foundation
+import Testing
+
+/// What the stand-in containers recorded: every acknowledged commit, and any
+/// moment two of them ran at once.
+struct ContainerLedger {
+    let directory: String
+
+    /// Acknowledged commit numbers, in order, with the node that made them.
+    func acknowledged() -> [(node: String, n: Int)] {
+        guard let text = try? String(contentsOfFile: directory + "/acks.log", encoding: .utf8) else { return [] }
+        return text.split(separator: "\n").compactMap { line in
+            let parts = line.split(separator: " ")
+            guard parts.count == 2, let n = Int(parts[1]) else { return nil }
+            return (String(parts[0]), n)
+        }
+    }
+
+    var violations: String { (try? String(contentsOfFile: directory + "/violations.log", encoding: .utf8)) ?? "" }
+
+    /// Commit numbers in the database, and SQLite's integrity check, read through the sqlite3 CLI.
+    static func database(_ path: String) throws -> (rows: Set<Int>, integrity: String) {
+        func query(_ sql: String) throws -> String {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
+            process.arguments = ["-readonly", path, sql]
+            let pipe = Pipe()
+            process.standardOutput = pipe
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            let data = pipe.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        let rows = Set(try query("SELECT n FROM commits").split(separator: "\n").compactMap { Int($0) })
+        return (rows, try query("PRAGMA integrity_check"))
+    }
+
+    /// Waits until the container on `node` has acknowledged at least `count` more commits.
+    func waitForProgress(on node: String, beyond count: Int, timeout: Double = 20) throws {
+        try waitUntil(timeout: timeout) { acknowledged().filter { $0.node == node }.count > count }
+    }
+}
