@@ -142,4 +142,27 @@ import Glibc
         try expectAcknowledgedCommitsPresent(cluster, ledger, on: "d0", before: ledger.acknowledged().count)
         #expect(ledger.violations.isEmpty, "\(ledger.violations)")
     }
+
+    @Test func drainMovesEveryOwnedVolumeAndStatusShowsIt() throws {
+        let cluster = try AgentCluster("move-drain", volumes: [.init(name: "app", owner: "d0", replicas: ["d1"]),
+                                                               .init(name: "web", owner: "d0", replicas: ["d1"])])
+        cluster.containerHooks = true
+        let ledger = ContainerLedger(directory: cluster.containerDirectory)
+        for node in cluster.nodes { try cluster.start(node) }
+        try waitUntil(timeout: 30) {
+            try ["app", "web"].allSatisfy { try cluster.volumeStatus("d0", $0)["container"] as? String == "up" }
+        }
+        let drain = try cluster.ok("d0", "drain", "--json").object()
+        let migrations = try #require(drain["migrations"] as? [[String: Any]])
+        #expect(Set(migrations.compactMap { $0["volume"] as? String }) == ["app", "web"] && migrations.allSatisfy { $0["to"] as? String == "d1" })
+        for volume in ["app", "web"] {
+            let moved = try cluster.volumeStatus("d1", volume)
+            #expect(moved["owner"] as? String == "d1" && moved["role"] as? String == "owner" && moved["container"] as? String == "up")
+            let drained = try cluster.volumeStatus("d0", volume)
+            #expect(drained["role"] as? String == "replica" && drained["container"] as? String == "down")
+        }
+        let again = try cluster.ok("d0", "drain").out
+        #expect(again.contains("owns no volumes"))
+        #expect(ledger.violations.isEmpty, "\(ledger.violations)")
+    }
 }
