@@ -39,7 +39,7 @@ final class BlobDecoder {
             compression = .zstd
             stored = blob.payload
         case .delta, .zstdDelta:
-            raw = try patch(blob, rawLength: rawLength)
+            raw = try patch(blob, kind: kind, rawLength: rawLength)
         }
         guard raw.count == rawLength, BlobID.of(kind, raw) == id else {
             throw ReplicationError.fail(.corruptData, "\(kind.name) \(id.short) fails its SHA-256 check after decoding")
@@ -51,22 +51,22 @@ final class BlobDecoder {
         return Verified(id: id, raw: raw, compression: compression, stored: stored ?? raw)
     }
 
-    /// The bytes the named basis chunks hold, concatenated.
-    func basis(_ ids: [WireID]) throws -> [UInt8] {
+    /// The bytes the named basis blobs (chunks, or one tree) hold, concatenated.
+    func basis(_ ids: [WireID], kind: BlobKind = .chunk) throws -> [UInt8] {
         var bytes: [UInt8] = []
         for id in ids {
-            guard let location = try store.index.location(of: BlobID(id)), location.kind == .chunk else {
-                throw ReplicationError.fail(.corruptData, "basis chunk \(id) is not on this node")
+            guard let location = try store.index.location(of: BlobID(id)), location.kind == kind else {
+                throw ReplicationError.fail(.corruptData, "basis \(kind.name) \(id) is not on this node")
             }
             bytes += try store.read(location, using: decompressor)
         }
         return bytes
     }
 
-    private func patch(_ blob: BlobPayload, rawLength: Int) throws -> [UInt8] {
+    private func patch(_ blob: BlobPayload, kind: BlobKind, rawLength: Int) throws -> [UInt8] {
         var delta = blob.payload
         if blob.encoding == .zstdDelta {
-            guard delta.count >= 4 else { throw ReplicationError.fail(.malformed, "chunk \(blob.id): delta header missing") }
+            guard delta.count >= 4 else { throw ReplicationError.fail(.malformed, "\(kind.name) \(blob.id): delta header missing") }
             let length = delta.prefix(4).reduce(0) { $0 << 8 | Int($1) }
             // A delta is never much larger than the chunk it rebuilds.
             guard length <= rawLength + 4096 + rawLength / 8 else {
@@ -74,7 +74,7 @@ final class BlobDecoder {
             }
             delta = try decompress(Array(delta[4...]), rawLength: length, what: "delta of chunk \(blob.id)")
         }
-        let basis = try basis(blob.basis)
+        let basis = try basis(blob.basis, kind: kind)
         do {
             return try Rsync.patch(basis: basis, delta: delta, maxOutput: rawLength)
         } catch {

@@ -18,6 +18,7 @@ final class BlobEncoder {
     private(set) var chunksStored = 0
     private(set) var chunksDelta = 0
     private(set) var trees = 0
+    private(set) var treesDelta = 0
 
     init(store: Store) { self.store = store }
 
@@ -27,10 +28,20 @@ final class BlobEncoder {
         case needSignature
     }
 
-    func tree(_ id: WireID) throws -> BlobPayload {
-        let (location, raw, stored) = try read(BlobID(id), kind: .tree)
+    /// A tree, as a delta against the tree at the same path in the replica's
+    /// newest snapshot when this node has that tree too (usually: it sent it).
+    func tree(_ request: TreeRequest) throws -> BlobPayload {
+        let (location, raw, stored) = try read(BlobID(request.id), kind: .tree)
         trees += 1
-        return payload(id, .tree, location, raw: raw, stored: stored)
+        let plain = payload(request.id, .tree, location, raw: raw, stored: stored)
+        guard let basisID = request.basis.first, request.basis.count == 1, raw.count >= Self.minimumDeltaCandidate,
+              let basisLocation = try store.index.location(of: BlobID(basisID)), basisLocation.kind == .tree else { return plain }
+        let basis = try store.read(basisLocation, using: decompressor)
+        let signature = try Rsync.signature(of: basis, parameters: SignatureParameters(blockLength: Self.localBlockLength))
+        guard let delta = try delta(request.id, kind: .tree, raw: raw, signature: signature, basis: request.basis),
+              delta.payload.count + 64 < plain.payload.count * 9 / 10 else { return plain }
+        treesDelta += 1
+        return delta
     }
 
     func chunk(_ request: ChunkRequest) throws -> ChunkAnswer {
@@ -45,7 +56,7 @@ final class BlobEncoder {
         var basis: [UInt8] = []
         for id in request.basis { basis += try store.read(locations[BlobID(id)]!, using: decompressor) }
         let signature = try Rsync.signature(of: basis, parameters: SignatureParameters(blockLength: Self.localBlockLength))
-        return settle(plain, try delta(request.id, raw: raw, signature: signature, basis: request.basis))
+        return settle(plain, try delta(request.id, kind: .chunk, raw: raw, signature: signature, basis: request.basis))
     }
 
     /// Answers a `signature` the receiver sent for a basis only it holds.
@@ -55,7 +66,7 @@ final class BlobEncoder {
             throw ReplicationError.fail(.malformed, "chunk \(id) is \(raw.count) bytes, the request says \(length)")
         }
         let plain = payload(id, .chunk, location, raw: raw, stored: stored)
-        let answer = settle(plain, try delta(id, raw: raw, signature: signature, basis: basis))
+        let answer = settle(plain, try delta(id, kind: .chunk, raw: raw, signature: signature, basis: basis))
         guard case let .blob(blob) = answer else { return plain }
         return blob
     }
@@ -70,22 +81,22 @@ final class BlobEncoder {
         return .blob(plain)
     }
 
-    private func delta(_ id: WireID, raw: [UInt8], signature: [UInt8], basis: [WireID]) throws -> BlobPayload? {
+    private func delta(_ id: WireID, kind: BlobKindOnWire, raw: [UInt8], signature: [UInt8], basis: [WireID]) throws -> BlobPayload? {
         let delta: [UInt8]
         do {
             delta = try Rsync.delta(signature: signature, newData: raw, maxOutput: raw.count + 1024)
         } catch let error where error.code == .limitExceeded {
             return nil
         } catch {
-            throw ReplicationError.fail(.corruptData, "delta for chunk \(id): \(error)")
+            throw ReplicationError.fail(.corruptData, "delta for \(kind) \(id): \(error)")
         }
         let compressed = delta.withUnsafeBytes { compressor.compress($0) }
         guard let compressed else {
-            return BlobPayload(id: id, kind: .chunk, encoding: .delta, rawLength: UInt32(raw.count), basis: basis, payload: delta)
+            return BlobPayload(id: id, kind: kind, encoding: .delta, rawLength: UInt32(raw.count), basis: basis, payload: delta)
         }
         var framed = withUnsafeBytes(of: UInt32(delta.count).bigEndian) { Array($0) }
         framed += compressed
-        return BlobPayload(id: id, kind: .chunk, encoding: .zstdDelta, rawLength: UInt32(raw.count), basis: basis, payload: framed)
+        return BlobPayload(id: id, kind: kind, encoding: .zstdDelta, rawLength: UInt32(raw.count), basis: basis, payload: framed)
     }
 
     private func payload(_ id: WireID, _ kind: BlobKindOnWire, _ location: BlobLocation, raw: [UInt8], stored: [UInt8]) -> BlobPayload {

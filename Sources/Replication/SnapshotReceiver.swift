@@ -91,7 +91,11 @@ public final class SnapshotReceiver {
     private func accept(_ blob: BlobPayload, plan: TransferPlan) throws {
         switch blob.kind {
         case .tree:
-            try plan.received(tree: try decoder.verify(blob, kind: .tree, expectedLength: nil))
+            do {
+                try plan.received(tree: try decoder.verify(blob, kind: .tree, expectedLength: nil))
+            } catch let error as ReplicationError where blob.encoding.isDelta && error.wire.code == .corruptData {
+                guard plan.retryTreeWithoutBasis(BlobID(blob.id)) else { throw error }
+            }
         case .chunk:
             let id = BlobID(blob.id)
             guard let request = plan.requested[id] else {

@@ -11,6 +11,7 @@ public struct SendOutcome: Sendable, Equatable {
     public var chunksStored: Int
     public var chunksDelta: Int
     public var trees: Int
+    public var treesDelta: Int
     public var seconds: Double
 }
 
@@ -39,8 +40,8 @@ public final class SnapshotSender {
         var done = decision == .alreadyHave
         while !done {
             switch try await channel.expectMessage() {
-            case let .wantTrees(ids):
-                for id in ids { try await emit(.blob(try encoder.tree(id)), on: channel) }
+            case let .wantTrees(requests):
+                for request in requests { try await emit(.blob(try encoder.tree(request)), on: channel) }
             case let .wantChunks(requests):
                 for request in requests {
                     switch try encoder.chunk(request) {
@@ -61,7 +62,7 @@ public final class SnapshotSender {
         }
         return SendOutcome(snapshot: snapshot.id, alreadyThere: decision == .alreadyHave,
                            bytesSent: channel.bytesSent - sentBefore, bytesReceived: channel.bytesReceived - receivedBefore,
-                           chunksStored: encoder.chunksStored, chunksDelta: encoder.chunksDelta, trees: encoder.trees,
+                           chunksStored: encoder.chunksStored, chunksDelta: encoder.chunksDelta, trees: encoder.trees, treesDelta: encoder.treesDelta,
                            seconds: Date().timeIntervalSince(started))
     }
 

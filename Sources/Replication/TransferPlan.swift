@@ -33,6 +33,7 @@ final class TransferPlan {
     private(set) var requested: [BlobID: ChunkRequest] = [:]
     /// Requests whose delta failed once: asked again without a basis.
     private var retriedPlain: Set<BlobID> = []
+    private var plainTrees: Set<BlobID> = []
     private(set) var outstanding = 0
 
     init(writer: BlobWriter, root: BlobID, basisRoot: BlobID?) throws {
@@ -66,7 +67,10 @@ final class TransferPlan {
                 treeQueue.removeFirst(batch.count)
                 for item in batch { basisTree.updateValue(item.basis, forKey: item.id) }
                 outstanding += batch.count
-                messages.append(.wantTrees(batch.map(\.id.wire)))
+                messages.append(.wantTrees(batch.map { item in
+                    // The old tree at the same path is the delta basis, unless a delta against it failed once.
+                    TreeRequest(id: item.id.wire, basis: item.basis.flatMap { plainTrees.contains(item.id) ? nil : [$0.wire] } ?? [])
+                }))
             } else {
                 break
             }
@@ -138,6 +142,15 @@ final class TransferPlan {
               retriedPlain.insert(id).inserted else { return false }
         outstanding -= 1
         chunkQueue.append(ChunkRequest(id: request.id, length: request.length, basis: []))
+        return true
+    }
+
+    /// A tree whose delta failed to verify is asked for again, whole (once).
+    func retryTreeWithoutBasis(_ id: BlobID) -> Bool {
+        guard wanted.contains(id), let basis = basisTree.removeValue(forKey: id), basis != nil,
+              plainTrees.insert(id).inserted else { return false }
+        outstanding -= 1
+        treeQueue.append((id, basis))
         return true
     }
 

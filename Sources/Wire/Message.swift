@@ -30,6 +30,17 @@ public struct ChunkRequest: Sendable, Equatable {
     }
 }
 
+/// A tree the receiver asks for, with the tree at the same path in its newest
+/// snapshot (at most one), against which the sender may send a delta.
+public struct TreeRequest: Sendable, Equatable {
+    public var id: WireID
+    public var basis: [WireID]
+    public init(id: WireID, basis: [WireID] = []) {
+        self.id = id
+        self.basis = basis
+    }
+}
+
 public struct BlobPayload: Sendable, Equatable {
     public var id: WireID
     public var kind: BlobKindOnWire
@@ -71,7 +82,7 @@ public enum Message: Sendable, Equatable {
     case error(WireError)
     case offer(volume: String, snapshot: WireID, epoch: UInt64, owner: String, record: [UInt8])
     case offerReply(snapshot: WireID, decision: OfferDecision, knownEpoch: UInt64)
-    case wantTrees([WireID])
+    case wantTrees([TreeRequest])
     case wantChunks([ChunkRequest])
     case blob(BlobPayload)
     /// The sender lacks a request's basis: the receiver answers with `signature`.
@@ -135,9 +146,12 @@ public enum Message: Sendable, Equatable {
             writer.id(snapshot)
             writer.u8(decision.rawValue)
             writer.u64(knownEpoch)
-        case let .wantTrees(ids):
-            writer.u16(UInt16(ids.count))
-            for id in ids { writer.id(id) }
+        case let .wantTrees(requests):
+            writer.u16(UInt16(requests.count))
+            for request in requests {
+                writer.id(request.id)
+                Self.write(basis: request.basis, into: &writer)
+            }
         case let .wantChunks(requests):
             writer.u16(UInt16(requests.count))
             for request in requests {
@@ -225,11 +239,14 @@ public enum Message: Sendable, Equatable {
             guard let decision = OfferDecision(rawValue: raw) else { throw WireError(.malformed, "offerReply.decision \(raw)") }
             message = .offerReply(snapshot: snapshot, decision: decision, knownEpoch: try reader.u64("offerReply.knownEpoch"))
         case .wantTrees:
-            let count = try reader.count("wantTrees.count", limit: WireLimits.maxTreesPerRequest, elementSize: WireID.byteCount)
-            var ids: [WireID] = []
-            ids.reserveCapacity(count)
-            for _ in 0..<count { ids.append(try reader.id("wantTrees.id")) }
-            message = .wantTrees(ids)
+            let count = try reader.count("wantTrees.count", limit: WireLimits.maxTreesPerRequest, elementSize: WireID.byteCount + 1)
+            var requests: [TreeRequest] = []
+            requests.reserveCapacity(count)
+            for _ in 0..<count {
+                let id = try reader.id("wantTrees.id")
+                requests.append(TreeRequest(id: id, basis: try basis(&reader, "wantTrees.basis")))
+            }
+            message = .wantTrees(requests)
         case .wantChunks:
             let count = try reader.count("wantChunks.count", limit: WireLimits.maxChunksPerRequest, elementSize: WireID.byteCount + 5)
             var requests: [ChunkRequest] = []
@@ -317,8 +334,8 @@ public enum Message: Sendable, Equatable {
             throw WireError(.limitExceeded, "blob.rawLength \(rawLength) exceeds \(limit) for a \(kind)")
         }
         let ids = try basis(&reader, "blob.basis")
-        guard encoding.isDelta == !ids.isEmpty, !encoding.isDelta || kind == .chunk else {
-            throw WireError(.malformed, "blob \(id): a delta needs a basis and only chunks are sent as deltas")
+        guard encoding.isDelta == !ids.isEmpty else {
+            throw WireError(.malformed, "blob \(id): a delta needs a basis, and only a delta names one")
         }
         let payload = try reader.data("blob.payload", limit: WireLimits.maxBlobPayload)
         guard encoding != .raw || payload.count == Int(rawLength) else {

@@ -43,7 +43,8 @@ import Glibc
         let second = try pair.snapshot()
         let outcome2 = try await pair.replicate(second).0.get()
         #expect(outcome2.chunksDelta >= 5, "\(outcome2)")
-        #expect(outcome2.bytesSent < 40_000, "8 edits of 30 bytes cost \(outcome2.bytesSent) bytes")
+        #expect(outcome2.treesDelta >= 1, "the changed directories' trees travel as deltas too: \(outcome2)")
+        #expect(outcome2.bytesSent < 20_000, "8 edits of 30 bytes cost \(outcome2.bytesSent) bytes")
         try restoreMatches(pair, second, state2, "replica, snapshot 2")
 
         // Offering it again costs one round trip.

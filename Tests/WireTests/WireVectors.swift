@@ -140,6 +140,7 @@ struct MessageSpec: Decodable, Sendable {
     let id, blobKind, encoding, payload, chunk, signature, standby, phase: String?
     let rawLength: UInt32?
     let basis: [String]?
+    let treeBasis: [[String]]?
 
     func message() throws -> Message {
         switch kind {
@@ -159,7 +160,9 @@ struct MessageSpec: Decodable, Sendable {
                                decision: try need(decisions[try need(decision, "decision")], "a known decision"),
                                knownEpoch: try need(knownEpoch, "knownEpoch"))
         case "wantTrees":
-            return .wantTrees(try need(ids, "ids").ids())
+            let list = try need(ids, "ids").ids()
+            let bases = try (treeBasis ?? list.map { _ in [] }).map { try $0.map(wireID) }
+            return .wantTrees(zip(list, bases).map { TreeRequest(id: $0, basis: $1) })
         case "wantChunks":
             switch try need(requests, "requests") {
             case let .list(list):

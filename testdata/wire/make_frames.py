@@ -83,7 +83,8 @@ def payload_of(m):
         return ident(m["snapshot"]) + u8(DECISIONS[m["decision"]]) + u64(m["knownEpoch"])
     if k == "wantTrees":
         ids = ids_of(m, "ids")
-        return u16(len(ids)) + b"".join(ident(i) for i in ids)
+        bases = m.get("treeBasis", [[] for _ in ids])
+        return u16(len(ids)) + b"".join(ident(i) + basis(b) for i, b in zip(ids, bases))
     if k == "wantChunks":
         requests = m["requests"]
         if isinstance(requests, dict):  # {"generate": n, "length": l}: generated ids, no basis
@@ -154,6 +155,8 @@ def valid():
         {"kind": "offerReply", "snapshot": A, "decision": "alreadyHave", "knownEpoch": U64_MAX})
     add("wantTrees one", "a single tree", {"kind": "wantTrees", "ids": [A]})
     add("wantTrees three", "three trees in order", {"kind": "wantTrees", "ids": [A, B, C]})
+    add("wantTrees with basis", "the second names the tree at the same path in the replica's newest snapshot",
+        {"kind": "wantTrees", "ids": [A, B], "treeBasis": [[], [C]]})
     add("wantTrees max", f"{MAX_TREES} generated ids, the most a request holds",
         {"kind": "wantTrees", "ids": {"generate": MAX_TREES}})
     add("wantChunks empty basis", "one chunk, no basis",
@@ -182,6 +185,9 @@ def valid():
     add("blob zstdDelta", "zstd delta against the most basis chunks (4)",
         {"kind": "blob", "id": A, "blobKind": "chunk", "encoding": "zstdDelta", "rawLength": 8192,
          "basis": [B, C, D, E], "payload": "0000000528b52ffd00"})
+    add("blob tree zstdDelta", "a tree as a delta against the tree at the same path in the replica's newest snapshot",
+        {"kind": "blob", "id": A, "blobKind": "tree", "encoding": "zstdDelta", "rawLength": 70000,
+         "basis": [B], "payload": "0000000528b52ffd00"})
     add("needSignature", "the sender lacks the basis of chunk A", {"kind": "needSignature", "chunk": A})
     add("signature", "a signature over one basis chunk",
         {"kind": "signature", "chunk": A, "basis": [B], "signature": "7273014700000800"})
@@ -259,10 +265,12 @@ def invalid():
         ("wantTrees count 0", "a request names at least one tree", frame(12, u16(0)), L),
         ("wantTrees count over limit", f"count {MAX_TREES + 1}", frame(12, u16(MAX_TREES + 1)), L),
         ("wantTrees count 0xFFFF", "u16 max count", frame(12, u16(0xFFFF) + fill(1)), L),
-        ("wantTrees count does not fit", "count 2, one id", frame(12, u16(2) + fill(1)), M),
+        ("wantTrees count does not fit", "count 2, one request", frame(12, u16(2) + fill(1) + u8(0)), M),
         ("wantTrees short id", "count 1, 31 bytes", frame(12, u16(1) + fill(1)[:31]), M),
+        ("wantTrees basis over limit", "5 basis ids", frame(12, u16(1) + fill(1) + u8(5) + fill(5)), L),
+        ("wantTrees basis missing", "an id without its basis count", frame(12, u16(1) + fill(1)), M),
         ("wantTrees half count", "one byte of the count", frame(12, b"\x00"), M),
-        ("wantTrees trailing", "a byte after the ids", frame(12, u16(1) + fill(1) + b"\x00"), M),
+        ("wantTrees trailing", "a byte after the requests", frame(12, u16(1) + fill(1) + u8(0) + b"\x00"), M),
     ]
     request = fill(0x22) + u32(100)
     out += [
@@ -290,7 +298,6 @@ def invalid():
         ("blob zstdDelta without basis", "a delta names its basis", blob(1, 3, 10, [], b"d"), M),
         ("blob raw with basis", "basis on a non-delta", blob(1, 0, 1, one, b"x"), M),
         ("blob zstd with basis", "basis on a non-delta", blob(1, 1, 10, one, b"z"), M),
-        ("blob delta of a tree", "only chunks travel as deltas", blob(2, 2, 10, one, b"d"), M),
         ("blob raw length mismatch", "rawLength 5, 4 payload bytes", blob(1, 0, 5, [], b"abcd"), M),
         ("blob raw length mismatch over", "rawLength 0, 1 payload byte", blob(1, 0, 0, [], b"a"), M),
         ("blob chunk rawLength over limit", f"chunk rawLength {MAX_CHUNK + 1}", blob(1, 1, MAX_CHUNK + 1, [], b"z"), L),
