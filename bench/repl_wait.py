@@ -2,13 +2,14 @@
 """Time one replication until the replica's standby copy holds the snapshot.
 
   repl_wait.py BARGE OWNER_SOCKET REPLICA_SOCKET VOLUME SNAPSHOT_ID [--interval 0.02] [--timeout 300]
-               [--via cli|socket] [--pids d0=PID,d1=PID]
+               [--via cli|socket] [--pids d0=PID,d1=PID] [--to NODE]
 
 Starts `BARGE replicate VOLUME --socket OWNER_SOCKET --json` and, from the same instant, runs
 `BARGE status --socket REPLICA_SOCKET --json` every --interval seconds (start to start) until the
 replica reports VOLUME's `standby_snapshot` == SNAPSHOT_ID (and not `standby_updating`), and the
-replicate command has exited. --via socket sends status's request on the control socket itself
-(no process per poll: the polls cost ~1 ms of CPU instead of ~9 ms). Prints one JSON document:
+replicate command has exited (--to NODE: `replicate VOLUME --to NODE`, that replica only).
+--via socket sends status's request on the control socket itself (no process per poll: the
+polls cost ~1 ms of CPU instead of ~9 ms). Prints one JSON document:
   replicate_s  start -> replicate command exited (its own wall time)
   standby_s    start -> the first status that showed the standby at SNAPSHOT_ID
   polls, poll_s_mean (wall time of one status call), replicate (its --json), standby (the volume's
@@ -80,6 +81,7 @@ def main():
                     help="cli: run `BARGE status --json` per poll; socket: send the same request "
                          "({\"command\":\"status\"}) on the control socket directly (no process start)")
     ap.add_argument("--pids", default="", help="NAME=PID,...: agents whose CPU seconds to report")
+    ap.add_argument("--to", default=None, help="replicate only to this node (`replicate VOLUME --to NODE`)")
     a = ap.parse_args()
     pids = dict(kv.split("=", 1) for kv in a.pids.split(",") if "=" in kv)
     cpu0 = {n: cpu_seconds(p) for n, p in pids.items()}
@@ -88,8 +90,8 @@ def main():
     done = {}
 
     t0 = time.monotonic()
-    proc = subprocess.Popen([a.barge, "replicate", a.volume, "--socket", a.owner_socket, "--json"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    cmd = [a.barge, "replicate", a.volume, "--socket", a.owner_socket, "--json"] + (["--to", a.to] if a.to else [])
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
     def waiter():
         so, se = proc.communicate()

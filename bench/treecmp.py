@@ -1,15 +1,18 @@
 #!/usr/bin/env python3
 """Compare two directory trees: types, file contents (byte by byte), symlink targets.
 
-  treecmp.py A B [--strict-meta] [--json]
+  treecmp.py A B [--strict-meta] [--json] [--exclude PATTERN]...
 
 Exit 0 when every entry of A exists in B with the same type, the same bytes (files) and the
 same target (symlinks), and B has no extra entries. Permission bits and mtimes that differ
 are counted and reported; they fail the comparison only with --strict-meta.
-Symlinks are never followed. Standard library only.
+Symlinks are never followed. --exclude leaves out the entries (on both sides) whose relative
+path or name matches the fnmatch PATTERN (e.g. 'app.db*': a database a running service writes).
+Standard library only.
 """
 
 import argparse
+import fnmatch
 import json
 import os
 import stat
@@ -18,10 +21,18 @@ import sys
 BLOCK = 1 << 20
 
 
-def scan(root):
+def excluded(rel, patterns):
+    name = os.path.basename(rel)
+    return any(fnmatch.fnmatchcase(rel, p) or fnmatch.fnmatchcase(name, p) for p in patterns)
+
+
+def scan(root, exclude=()):
     out = {}
     for dp, dn, fn in os.walk(root):
         dn.sort()
+        if exclude:
+            dn[:] = [d for d in dn if not excluded(os.path.relpath(os.path.join(dp, d), root), exclude)]
+            fn = [f for f in fn if not excluded(os.path.relpath(os.path.join(dp, f), root), exclude)]
         for name in dn + sorted(fn):
             p = os.path.join(dp, name)
             st = os.lstat(p)
@@ -48,8 +59,8 @@ def same_bytes(a, b):
                 return True
 
 
-def compare(a, b, strict_meta=False):
-    sa, sb = scan(a), scan(b)
+def compare(a, b, strict_meta=False, exclude=()):
+    sa, sb = scan(a, exclude), scan(b, exclude)
     problems = []
     mode_diffs = []
     mtime_diffs = []
@@ -89,6 +100,7 @@ def compare(a, b, strict_meta=False):
         "problems": len(problems), "first_problems": problems[:20],
         "mode_diffs": len(mode_diffs), "first_mode_diffs": mode_diffs[:5],
         "mtime_diffs": len(mtime_diffs), "first_mtime_diffs": mtime_diffs[:5],
+        "excluded": list(exclude),
     }
 
 
@@ -98,12 +110,14 @@ def main():
     ap.add_argument("b")
     ap.add_argument("--strict-meta", action="store_true")
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--exclude", action="append", default=[], metavar="PATTERN",
+                    help="leave out entries whose relative path or name matches (fnmatch); repeatable")
     args = ap.parse_args()
     for d in (args.a, args.b):
         if not os.path.isdir(d):
             print("treecmp: %s is not a directory" % d, file=sys.stderr)
             return 2
-    r = compare(args.a, args.b, args.strict_meta)
+    r = compare(args.a, args.b, args.strict_meta, tuple(args.exclude))
     if args.json:
         print(json.dumps(r))
     else:

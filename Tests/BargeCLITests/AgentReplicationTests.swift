@@ -135,15 +135,20 @@ func waitUntil(timeout: Double, sourceLocation: SourceLocation = #_sourceLocatio
 extension Workspace {
     /// Rows of a query against another node's index.
     func sql(_ statement: String, in stateDirectory: String) throws -> [[String]] {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
-        process.arguments = ["-batch", "-readonly", "-separator", "|", stateDirectory + "/index.sqlite", statement]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self).split(separator: "\n").map { $0.split(separator: "|").map(String.init) }
+        try readOnlySQL(stateDirectory + "/index.sqlite", statement).split(separator: "\n").map { $0.split(separator: "|").map(String.init) }
     }
+}
+
+/// A query through the sqlite3 CLI, read-only, output with `|` between columns.
+func readOnlySQL(_ database: String, _ statement: String) throws -> String {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
+    process.arguments = ["-batch", "-readonly", "-separator", "|", database, statement]
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
 }

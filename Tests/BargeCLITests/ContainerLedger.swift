@@ -20,18 +20,7 @@ struct ContainerLedger {
 
     /// Commit numbers in the database, and SQLite's integrity check, read through the sqlite3 CLI.
     static func database(_ path: String) throws -> (rows: Set<Int>, integrity: String) {
-        func query(_ sql: String) throws -> String {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
-            process.arguments = ["-readonly", path, sql]
-            let pipe = Pipe()
-            process.standardOutput = pipe
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-            let data = pipe.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        }
+        func query(_ sql: String) throws -> String { try readOnlySQL(path, sql) }
         let rows = Set(try query("SELECT n FROM commits").split(separator: "\n").compactMap { Int($0) })
         return (rows, try query("PRAGMA integrity_check"))
     }
