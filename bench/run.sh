@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # barge benchmark (`make bench`): barge vs restic 0.14 vs rsync on a generated tree, a SQLite
-# database and a tree of many small files. See bench/README.md. bash + python3 standard library only.
+# database and a tree of many small files; then replication between two agents (replication.sh)
+# and moving volumes between two agents (moves.sh). See bench/README.md. bash + python3 standard
+# library only.
 #
 # Environment:
 #   BARGE              barge binary (default .build/release/barge; missing -> barge cells n/a)
@@ -13,9 +15,11 @@
 #   BENCH_DROP_CACHES  1 (default): drop the page cache before each measurement when allowed
 #   BENCH_STRICT       1: exit 1 when a target is missed (default 0: only errors fail)
 #   RESTIC_COMPRESSION restic's compression, auto (default: restic 0.14's default) or off
-#   BENCH_ONLY         all (default) | snapshot (no replication part) | replication (tree + DB
-#                      generated, then only the replication part, bench/replication.sh)
+#   BENCH_ONLY         all (default) | snapshot (only the snapshot part) | replication (tree + DB
+#                      generated, then only the replication part, bench/replication.sh) | moves
+#                      (tree generated, then only the moves part, bench/moves.sh)
 #   BENCH_REPL_BIG_MIB size of the replication part's big file (default 1024)
+#   BENCH_MOVES_BIG_MIB size of the moves part's big failover volume (default 8192)
 set -euo pipefail
 
 BENCH_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -59,7 +63,7 @@ ensure timeout coreutils
 ensure du coreutils
 
 # ------------------------------------------------------------------ work dir
-case "$BENCH_ONLY" in all|snapshot|replication) ;; *) die "BENCH_ONLY must be all, snapshot or replication (got '$BENCH_ONLY')" ;; esac
+case "$BENCH_ONLY" in all|snapshot|replication|moves) ;; *) die "BENCH_ONLY must be all, snapshot, replication or moves (got '$BENCH_ONLY')" ;; esac
 [[ $BENCH_MANY_FILES =~ ^[0-9]+$ ]] || die "BENCH_MANY_FILES must be a number (got '$BENCH_MANY_FILES')"
 case "$BENCH_DIR" in
   /*) ;;
@@ -351,15 +355,21 @@ record name=config tool=info reps="$REPS" size_mib="$BENCH_SIZE_MIB" db_size_mib
   loadavg="$(cut -d' ' -f1-3 /proc/loadavg)"
 
 # ================================================================== data
-log "generating ${BENCH_SIZE_MIB} MiB tree and ${BENCH_DB_SIZE_MIB} MiB SQLite database (seed $BENCH_SEED)"
+if [[ $BENCH_ONLY == moves ]]; then   # the moves part needs the tree only
+  log "generating ${BENCH_SIZE_MIB} MiB tree (seed $BENCH_SEED)"
+else
+  log "generating ${BENCH_SIZE_MIB} MiB tree and ${BENCH_DB_SIZE_MIB} MiB SQLite database (seed $BENCH_SEED)"
+fi
 python3 "$BENCH_SRC/gen_data.py" tree "$TREE" --size-mib "$BENCH_SIZE_MIB" --seed "$BENCH_SEED" >"$LOGS/gen_tree.json"
 info gen_tree "$LOGS/gen_tree.json"
-python3 "$BENCH_SRC/gen_data.py" sqlite "$DB" --size-mib "$BENCH_DB_SIZE_MIB" --seed "$BENCH_SEED" >"$LOGS/gen_db.json"
-info gen_db "$LOGS/gen_db.json"
 log "data: $(cat "$LOGS/gen_tree.json")"
-log "data: $(cat "$LOGS/gen_db.json")"
+if [[ $BENCH_ONLY != moves ]]; then
+  python3 "$BENCH_SRC/gen_data.py" sqlite "$DB" --size-mib "$BENCH_DB_SIZE_MIB" --seed "$BENCH_SEED" >"$LOGS/gen_db.json"
+  info gen_db "$LOGS/gen_db.json"
+  log "data: $(cat "$LOGS/gen_db.json")"
+fi
 
-if [[ $BENCH_ONLY != replication ]]; then   # sections b-g: the snapshot engine vs restic / rsync
+if [[ $BENCH_ONLY == all || $BENCH_ONLY == snapshot ]]; then   # sections b-g: the snapshot engine vs restic / rsync
 # ================================================================== b. full snapshot, tree (cold)
 if [[ $HAVE_BARGE == 1 ]]; then
   barge_step barge_init 0 init || true
@@ -455,13 +465,20 @@ if [[ $BENCH_MANY_FILES -gt 0 ]]; then
   MEASURE_CACHE=warm restic_snapshot restic_snap_many_incr "$MANY"
   WALK_ROOT=$TREE; statwalk_cmd
 fi
-fi   # BENCH_ONLY != replication
+fi   # BENCH_ONLY all or snapshot
 
 # ================================================================== h. replication (bench/replication.sh)
 # two agents over loopback mutual TLS vs rsync and casync, on the final tree and DB and a big file
-if [[ $BENCH_ONLY != snapshot ]]; then
+if [[ $BENCH_ONLY == all || $BENCH_ONLY == replication ]]; then
   # shellcheck source=bench/replication.sh
   source "$BENCH_SRC/replication.sh"
+fi
+
+# ================================================================== i. moving volumes (bench/moves.sh)
+# two more agents: migration downtime, failover promotion (1 GiB and 8 GiB), fail-back bytes
+if [[ $BENCH_ONLY == all || $BENCH_ONLY == moves ]]; then
+  # shellcheck source=bench/moves.sh
+  source "$BENCH_SRC/moves.sh"
 fi
 
 if [[ -d $STATE ]]; then record name=barge_state_final tool=barge bytes="$(dusize "$STATE")"; fi
