@@ -58,10 +58,12 @@ moves_stop_agent() { # moves_stop_agent NODE [SIGNAL]: TERM (then KILL after 10 
   local node=$1 sig=${2:-TERM} pid i
   pid=${MOVES_PID[$node]:-}
   [[ -n $pid ]] || return 0
-  kill "-$sig" "$pid" 2>/dev/null || true
-  for (( i = 0; i < 100; i++ )); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  kill -KILL "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
+  { # stderr closed: no "Killed" line from bash when it reaps the agent
+    kill "-$sig" "$pid" || true
+    for (( i = 0; i < 100; i++ )); do kill -0 "$pid" || break; sleep 0.1; done
+    kill -KILL "$pid" || true
+    wait "$pid" || true
+  } 2>/dev/null
   unset "MOVES_PID[$node]"
 }
 
@@ -213,7 +215,15 @@ record name=moves_config tool=info big_mib="$MOVES_BIG_MIB" big_mib_requested="$
   tree_bytes="$MOVES_TREE_BYTES" port="$BENCH_MOVES_PORT"
 log "moves: agents m0/m1 on 127.0.0.3/127.0.0.4:$BENCH_MOVES_PORT; volumes mig, fo1 (copies of the tree), fo8 (${MOVES_BIG_MIB} MiB: copies of a ${BENCH_MOVES_UNIT_MIB} MiB file)"
 
-# ---------------------------------------------------------------- data (untimed)
+# ---------------------------------------------------------------- certificates, data (untimed)
+if [[ $MOVES_BARGE == 1 ]]; then
+  if ! { "$BARGE" cert init-ca --out "$MOVES/ca" >"$LOGS/moves_cert_ca.out" 2>&1 \
+         && "$BARGE" cert issue m0 --ca "$MOVES/ca" --out "$MOVES/certs" >"$LOGS/moves_cert_m0.out" 2>&1 \
+         && "$BARGE" cert issue m1 --ca "$MOVES/ca" --out "$MOVES/certs" >"$LOGS/moves_cert_m1.out" 2>&1; }; then
+    LAST_RC=1; moves_fail moves_certs
+  fi
+fi
+if [[ $MOVES_BARGE == 1 ]]; then   # without barge, no data: the rows are n/a
 t=$(date +%s%N)
 cp -a "$TREE" "$(mv_vol m0 mig)"
 cp -a "$TREE" "$(mv_vol m0 fo1)"
@@ -232,32 +242,28 @@ record name=moves_data tool=info ms="$(mv_ms "$t")"
 for v in mig fo1 fo8; do
   moves_util "moves_size_$v" size "$(mv_vol m0 "$v")" || true
 done
+fi
 
 # ---------------------------------------------------------------- agents
 if [[ $MOVES_BARGE == 1 ]]; then
-  if "$BARGE" cert init-ca --out "$MOVES/ca" >"$LOGS/moves_cert_ca.out" 2>&1 \
-     && "$BARGE" cert issue m0 --ca "$MOVES/ca" --out "$MOVES/certs" >"$LOGS/moves_cert_m0.out" 2>&1 \
-     && "$BARGE" cert issue m1 --ca "$MOVES/ca" --out "$MOVES/certs" >"$LOGS/moves_cert_m1.out" 2>&1; then
-    moves_config m0 m1
-    moves_config m1 m0
-    trap moves_cleanup EXIT
-    trap 'exit 130' INT
-    trap 'exit 143' TERM
-    if moves_start_agent m0 && moves_start_agent m1; then
-      log "agents m0 (pid ${MOVES_PID[m0]}) and m1 (pid ${MOVES_PID[m1]}) up; configs in $MOVES"
-      # m0 starts the containers it owns once m1 has answered (it may retry every 2 s)
-      moves_util moves_wait_up wait "$(mv_sock m0)" --volume mig --volume fo1 --volume fo8 --until container-up --timeout 60 \
-        || { LAST_RC=1; moves_fail moves_wait_up; }
-    else
-      LAST_RC=1; moves_fail moves_start_agents
-    fi
+  moves_config m0 m1
+  moves_config m1 m0
+  trap moves_cleanup EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+  if moves_start_agent m0 && moves_start_agent m1; then
+    log "agents m0 (pid ${MOVES_PID[m0]}) and m1 (pid ${MOVES_PID[m1]}) up; configs in $MOVES"
+    # m0 starts the containers it owns once m1 has answered (it may retry every 2 s)
+    moves_util moves_wait_up wait "$(mv_sock m0)" --volume mig --volume fo1 --volume fo8 --until container-up --timeout 60 \
+      || { LAST_RC=1; moves_fail moves_wait_up; }
   else
-    LAST_RC=1; moves_fail moves_certs
+    LAST_RC=1; moves_fail moves_start_agents
   fi
 fi
 
 # ---------------------------------------------------------------- first replication of each volume (setup, info)
-for v in mig fo1 fo8; do
+# mig last: the container's own commits since its replication stay few before the migration
+for v in fo1 fo8 mig; do
   if moves_snapshot "moves_snap1_$v" m0 "$v"; then
     moves_replicate "moves_repl1_$v" m0 m1 "$v" || true
   fi
@@ -265,7 +271,9 @@ done
 moves_hwm moves_hwm_setup
 
 # ---------------------------------------------------------------- migration: 10 MiB written since the last replication
-mutate moves_change_mig change-tree "$(mv_vol m0 mig)" --mib "$BENCH_MOVES_CHANGE_MIB" --seed "$BENCH_SEED" --round 1
+if [[ $MOVES_BARGE == 1 ]]; then
+  mutate moves_change_mig change-tree "$(mv_vol m0 mig)" --mib "$BENCH_MOVES_CHANGE_MIB" --seed "$BENCH_SEED" --round 1
+fi
 WALK_ROOT=$(mv_vol m0 mig); statwalk_cmd
 if moves_step moves_migrate_mig warm migrate mig --to m1 --socket "$(mv_sock m0)" --json; then
   log "moves_migrate_mig: $(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print("downtime %.3f s, %d bytes sent; " % (d["downtime_s"], d["bytes_sent"]) + ", ".join("%s %.3f s %d B" % (p["name"], p["seconds"], p["bytes_sent"]) for p in d["phases"]))' "$LOGS/moves_migrate_mig.out" 2>/dev/null || echo '?')"
@@ -293,6 +301,8 @@ if [[ $MOVES_BARGE == 1 ]]; then
   # m0's copy of fo1 is untouched since its snapshot (hooks `true`): the promoted copy must equal it
   moves_verify moves_verify_fo1_failover "$(mv_vol m0 fo1)" "$(mv_vol m1 fo1)"
   moves_util moves_size_fo8_promoted size "$(mv_vol m1 fo8)" || true
+  # info: the new owner's first snapshot after the promotion, and the next one (unchanged data both times)
+  moves_snapshot moves_snap_promoted1_fo8 m1 fo8 && moves_snapshot moves_snap_promoted2_fo8 m1 fo8 || true
 fi
 
 # ---------------------------------------------------------------- fail-back: divergence on the old owner, fence, resync
@@ -300,10 +310,14 @@ if [[ $MOVES_BARGE == 1 ]]; then
   # writes the new owner never got: into m0's copy while m0 is down
   mutate moves_diverge_fo1 change-tree "$(mv_vol m0 fo1)" --mib "$BENCH_MOVES_CHANGE_MIB" --seed "$BENCH_SEED" --round 2
   sync
+  t=$(date +%s%N)
   if moves_start_agent m0; then
     log "m0 restarted (pid ${MOVES_PID[m0]}); waiting until it has fenced fo1 and fo8"
-    moves_util moves_fence wait "$(mv_sock m0)" --volume fo1 --volume fo8 --until replica --timeout 120 \
-      || { LAST_RC=1; moves_fail moves_fence; }
+    if moves_util moves_fence wait "$(mv_sock m0)" --volume fo1 --volume fo8 --until replica --timeout 120; then
+      record name=moves_fence_total tool=info ms="$(mv_ms "$t")"   # agent started -> both fenced
+    else
+      LAST_RC=1; moves_fail moves_fence
+    fi
   else
     LAST_RC=1; moves_fail moves_restart_m0
   fi

@@ -14,7 +14,7 @@
       then checks that every commit OLD acknowledged is in DB (the new owner's app.db), the
       database's integrity_check, and that the container never ran twice (violations.log).
   moves_util.py size DIR
-      Files, apparent bytes and allocated bytes (st_blocks * 512) under DIR: a copy that is
+      Regular files, their apparent bytes and allocated bytes (st_blocks * 512) under DIR: a copy that is
       written, not sparse, has allocated >= apparent (give or take the last blocks).
 Exit 0 when ok, 1 otherwise.
 """
@@ -24,6 +24,7 @@ import json
 import os
 import socket
 import sqlite3
+import stat
 import sys
 import time
 
@@ -127,6 +128,8 @@ def cmd_size(a):
     for dp, dn, fn in os.walk(a.dir):
         for name in fn:
             st = os.lstat(os.path.join(dp, name))
+            if not stat.S_ISREG(st.st_mode):
+                continue
             files += 1
             apparent += st.st_size
             allocated += st.st_blocks * 512

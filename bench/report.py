@@ -547,7 +547,7 @@ def build_repl(res):
     rows = []
     notes = []
     cfg = res.rec("config") or {}
-    if cfg.get("only") == "snapshot":
+    if cfg.get("only") in ("snapshot", "moves"):
         return rows, notes
     sets = (("tree", "tree"), ("db", "SQLite DB"), ("big", "big file"))
     muts = {"tree": res.doc("repl_mutate_tree") or {}, "db": res.doc("repl_mutate_db") or {},
@@ -741,6 +741,227 @@ def xs_(v, what):
     return NA if v is None else "%s %s" % (fmt_x(v), what)
 
 
+# ------------------------------------------------------------------ moving volumes (bench/moves.sh)
+
+def build_moves(res):
+    """Rows of the moves table: columns barge, details."""
+    rows = []
+    notes = []
+    cfg = res.rec("config") or {}
+    if cfg.get("only") in ("snapshot", "replication"):
+        return rows, notes
+    mc = res.rec("moves_config")
+    if mc is None:
+        return rows, notes
+
+    def row(c_measure, c_barge, c_details, c_target, ok, **raw):
+        rows.append({"measure": c_measure, "barge": c_barge, "details": c_details, "target": c_target,
+                     "result": verdict(ok), "raw": raw})
+
+    def info_row(*cells, **raw):
+        row(*cells, None, **raw)
+        rows[-1]["result"] = "-"
+
+    def bdoc(name):
+        return (res.doc(name) or {}) if res.ok(name) else {}
+
+    def udoc(name):
+        r = res.rec(name)
+        return load_doc(r.get("stdout")) or {} if r else {}
+
+    big_mib = mc.get("big_mib")
+    unit_mib = mc.get("unit_mib")
+    size = {v: udoc("moves_size_" + v) for v in ("mig", "fo1", "fo8")}
+    tree_label = fmt_bytes(size["fo1"].get("bytes"))
+    big_label = "%s (%d files of %s)" % (fmt_bytes(size["fo8"].get("bytes")), size["fo8"].get("files", 0),
+                                         fmt_bytes((unit_mib or 0) * 1048576))
+
+    # migration downtime --------------------------------------------------------------------
+    ch = res.doc("moves_change_mig") or {}
+    m = bdoc("moves_migrate_mig")
+    dt = m.get("downtime_s")
+    phases = m.get("phases") or []
+    ph = {p.get("name"): p for p in phases}
+    down_names = ("stop", "final", "prepare", "start")
+    in_down = sum(ph[n].get("seconds", 0) for n in down_names if n in ph)
+    pre = [p for p in phases if str(p.get("name", "")).startswith("precopy")]
+    cell = NA if dt is None else "%.3f s (%s; hand-over record + demote %.3f s)" % (
+        dt, ", ".join("%s %.3f s%s" % (n, ph[n].get("seconds", 0),
+                                       " / %s" % fmt_bytes(ph[n].get("bytes_sent")) if ph[n].get("bytes_sent") else "")
+                      for n in down_names if n in ph), max(0.0, dt - in_down))
+    details = NA if not m else "pre-copy while the container runs: %s; %s sent in all; command %s" % (
+        "; ".join("%s %.3f s / %s" % (p.get("name"), p.get("seconds", 0), fmt_bytes(p.get("bytes_sent"))) for p in pre),
+        fmt_bytes(m.get("bytes_sent")), fmt_s(res.wall("moves_migrate_mig")))
+    row("migration downtime, %s volume (tree + stand-in container), %s written since the last replication "
+        "(stop hook start -> start hook end on the target)" % (tree_label, fmt_bytes(ch.get("bytes_changed"))),
+        cell, details, "< 1 s", None if dt is None else dt < 1.0,
+        downtime_s=dt, bytes_sent=m.get("bytes_sent"), phases=phases, command_s=res.wall("moves_migrate_mig"),
+        seconds=m.get("seconds"), changed=ch.get("bytes_changed"))
+
+    # failover promotion ----------------------------------------------------------------------
+    prom = {}
+    for v, label in (("fo1", "%s volume (tree)" % tree_label), ("fo8", "%s volume" % big_label)):
+        d = bdoc("moves_failover_" + v)
+        p = d.get("promotion_s")
+        prom[v] = p
+        w = res.wall("moves_failover_" + v)
+        details = NA if not d else ("`barge failover` command %s in all (process start, the dead owner's refused "
+                                    "connection, promotion, start hook, notices); epoch %s; may lose the last %.1f s"
+                                    % (fmt_s(w), d.get("epoch"), d.get("may_lose_since_s") or 0))
+        raw = dict(promotion_s=p, command_s=w, may_lose_since_s=d.get("may_lose_since_s"), epoch=d.get("epoch"),
+                   started=d.get("started"), bytes=size[v].get("bytes"), files=size[v].get("files"))
+        if v == "fo1":
+            row("failover promotion, %s, owner killed (-9), cold" % label,
+                NA if p is None else "%.4f s" % p, details, "< 0.5 s", None if p is None else p < 0.5, **raw)
+        else:
+            p1 = prom.get("fo1")
+            ok = None if p is None or p1 is None else (p < 0.5 and p <= p1 + 0.05)
+            x = div(p, p1)
+            row("failover promotion, %s, owner killed (-9), cold" % label,
+                NA if p is None else "%.4f s (%s fo1's)" % (p, fmt_x(x)), details,
+                "< 0.5 s, and <= the smaller volume's + 0.05 s (not growing with size)", ok, ratio=x, **raw)
+
+    s1, s2 = bdoc("moves_snap_promoted1_fo8"), bdoc("moves_snap_promoted2_fo8")
+    info_row("new owner's first snapshot of the promoted %s volume (data unchanged since the promoted "
+             "snapshot), then the next one, warm (s)" % fmt_bytes(size["fo8"].get("bytes")),
+             NA if not s1 else "%s, then %s" % (fmt_s(res.wall("moves_snap_promoted1_fo8")),
+                                               fmt_s(res.wall("moves_snap_promoted2_fo8"))),
+             NA if not s1 else "duration_s %s then %s; bytes_added %s then %s (the promoted snapshot's entries "
+             "carry the old owner's inode and ctime, so the first snapshot on the new owner re-reads every file "
+             "and rewrites every tree)" % (fmt_s(s1.get("duration_s")), fmt_s(s2.get("duration_s")),
+                                           fmt_bytes(s1.get("bytes_added")), fmt_bytes(s2.get("bytes_added"))),
+             "(info)", first=res.wall("moves_snap_promoted1_fo8"), second=res.wall("moves_snap_promoted2_fo8"),
+             first_duration_s=s1.get("duration_s"), second_duration_s=s2.get("duration_s"),
+             first_bytes_added=s1.get("bytes_added"), second_bytes_added=s2.get("bytes_added"))
+
+    # fail-back bytes --------------------------------------------------------------------------
+    dv = res.doc("moves_diverge_fo1") or {}
+    fb = bdoc("moves_failback_repl_fo1")
+    rep_ = fb.get("replicate") or {}
+    peer = (rep_.get("peers") or [{}])[0]
+    b = rep_.get("bytes_sent")
+    div_b = dv.get("bytes_changed")
+    x = div(b, div_b)
+    row("fail-back: bytes the new owner sends to the fenced old owner, %s volume, %s diverged there "
+        "(%d files overwritten in place, %d new)" % (tree_label, fmt_bytes(div_b), dv.get("files_modified", 0),
+                                                   dv.get("files_added", 0)),
+        fmt_bytes(b), NA if not fb else "%s the divergence; %s received; %s/%s chunks whole/delta, %s trees; "
+        "standby on the old owner at %.3f s (replicate %.3f s)" % (
+            fmt_x(x), fmt_bytes(peer.get("bytes_received")), peer.get("chunks_raw"), peer.get("chunks_delta"),
+            peer.get("trees"), fb.get("standby_s") or 0, fb.get("replicate_s") or 0),
+        "< 3x the divergence", None if x is None else x < 3.0, bytes_sent=b, divergence=div_b, ratio=x,
+        bytes_received=peer.get("bytes_received"), chunks_raw=peer.get("chunks_raw"),
+        chunks_delta=peer.get("chunks_delta"), standby_s=fb.get("standby_s"))
+
+    # info: fencing, fail-back migration, first replications -------------------------------------
+    fe = udoc("moves_fence")
+    fv = fe.get("volumes") or {}
+    ft = (res.rec("moves_fence_total") or {}).get("ms")
+    info_row("fencing: old owner's agent started -> fo1 and fo8 are replicas with a standby copy (s)",
+             NA if ft is None else "%.3f s" % (ft / 1000.0),
+             "incl. the agent's start (its control socket answered after %s); it asks m1, learns epoch %s, "
+             "runs the stop hook, keeps its copy as a diverged snapshot (fo1: %s changed, fo8: unchanged) and "
+             "moves it to the standby place" % (
+                 NA if ft is None else "%.3f s" % (ft / 1000.0 - fe.get("seconds", 0)),
+                 (fv.get("fo1") or {}).get("epoch", "?"), fmt_bytes(div_b)), "(info)",
+             seconds=None if ft is None else ft / 1000.0, poll_s=fe.get("seconds"), fenced=fe.get("ok"))
+    mb = bdoc("moves_migrate_back_fo1")
+    info_row("fail-back migration of fo1 to the old owner (downtime, s)",
+             NA if not mb else "%.3f s" % mb.get("downtime_s", 0),
+             NA if not mb else "%s sent; command %s; phases: %s" % (
+                 fmt_bytes(mb.get("bytes_sent")), fmt_s(res.wall("moves_migrate_back_fo1")),
+                 ", ".join("%s %.3f s" % (p.get("name"), p.get("seconds", 0)) for p in mb.get("phases") or [])),
+             "(info)", downtime_s=mb.get("downtime_s"), bytes_sent=mb.get("bytes_sent"), phases=mb.get("phases"))
+    first = []
+    for v in ("mig", "fo1", "fo8"):
+        d = bdoc("moves_repl1_" + v)
+        if d:
+            first.append("%s %s: %.2f s to the standby, %s sent (snapshot %s)" % (
+                v, fmt_bytes(size[v].get("bytes")), d.get("standby_s") or 0,
+                fmt_bytes((d.get("replicate") or {}).get("bytes_sent")), fmt_s(res.wall("moves_snap1_" + v))))
+    info_row("setup: first replication of each volume to the replica", "; ".join(first) or NA,
+             "the store dedupes fo8's identical files, so ~1 unit is sent; the standby copy is written in full", "(info)")
+    hb = res.rec("moves_hwm_before_kill") or {}
+    rss = {n: (res.rec("moves_agent_rss_" + n) or {}).get("vmhwm_kib") for n in ("m0", "m1")}
+    info_row("peak RSS of each agent (VmHWM)",
+             "m0 %s before the kill, %s after its restart; m1 %s" % (
+                 fmt_mib(hb.get("m0_vmhwm_kib")), fmt_mib(rss["m0"]), fmt_mib(rss["m1"])),
+             "-", "(info)", m0_before_kill_kib=hb.get("m0_vmhwm_kib"), m0_kib=rss["m0"], m1_kib=rss["m1"])
+
+    # correctness -------------------------------------------------------------------------------
+    checks = [("moves_verify_mig", "migrated data (but app.db) = the source's final copy"),
+              ("moves_ledger_mig", "no acknowledged commit lost, container never ran twice"),
+              ("moves_check_mig_source_empty", "old owner's path empty after the hand-over"),
+              ("moves_verify_fo1_failover", "promoted fo1 = the old owner's copy"),
+              ("moves_check_fenced", "old owner fenced with a diverged snapshot"),
+              ("moves_check_fenced_empty", "fenced path empty"),
+              ("moves_verify_fo1_resync", "old owner's standby after the resync = the new owner's data"),
+              ("moves_verify_fo1_back", "fo1 after the fail-back migration = the new owner's last copy")]
+    done, bad = [], []
+    for name, what in checks:
+        r = res.rec(name)
+        if r is None:
+            continue
+        done.append(what)
+        if r.get("rc", 0) != 0:
+            bad.append(what)
+    f8 = udoc("moves_size_fo8_promoted")
+    if f8:
+        ok8 = f8.get("files") == size["fo8"].get("files") and f8.get("bytes") == size["fo8"].get("bytes") \
+            and f8.get("allocated_bytes", 0) >= 0.99 * f8.get("bytes", 0)
+        done.append("promoted fo8 has every file, written (allocated %s)" % fmt_bytes(f8.get("allocated_bytes")))
+        if not ok8:
+            bad.append(done[-1])
+    row("moves correct (%d checks)" % len(done), NA if not done else ("yes" if not bad else "NO: " + "; ".join(bad)),
+        "; ".join(done) or "-", "all hold", None if not done else not bad, failed=bad)
+
+    # notes -------------------------------------------------------------------------------------
+    if big_mib != mc.get("big_mib_requested"):
+        notes.append("the big failover volume is %s MiB instead of %s MiB: only %s were free for it" % (
+            big_mib, mc.get("big_mib_requested"), fmt_bytes(mc.get("avail_bytes"))))
+    notes.append("moves: agents m0 and m1 on 127.0.0.3 / 127.0.0.4 over mutual TLS, interval 1h; volumes owned "
+                 "by m0, replica m1: mig = a copy of the tree with the stand-in container "
+                 "(testdata/agent/container.py as start/stop/pre_snapshot/post_snapshot hooks: a daemon "
+                 "committing 2 KB rows to $BARGE_PATH/app.db every ~5 ms), fo1 = another copy of the tree and "
+                 "fo8 = %s, both with hooks `true`" % big_label)
+    notes.append("migration: change-tree --mib %s on m0's copy (half overwritten in place in 512 KiB pieces, "
+                 "half new 1 MiB files), then `barge migrate mig --to m1 --json` (warm); downtime_s and phases "
+                 "are barge's own; the row's details: the pre-copy rounds and the command's wall time" % mc.get("change_mib"))
+    notes.append("failover: m0's agent killed with SIGKILL, then `barge failover VOL --to m1 --json` on m1 "
+                 "(no --force: the dead owner's port refuses), each after sync + page-cache drop; promotion_s "
+                 "is barge's own (epoch raised, standby renamed into place, directories synced)")
+    notes.append("fail-back: while m0 is down, change-tree --mib %s --round 2 into m0's copy of fo1 (writes m1 "
+                 "never got); m0 restarted: it fences itself; then on m1 `barge snapshot fo1` and `barge "
+                 "replicate fo1 --to m0` (timed until m0's standby holds it): bytes_sent vs the divergence; then "
+                 "`barge migrate fo1 --to m0`. The new owner's data is the snapshot m0 itself made and "
+                 "replicated before it died, so m0's store already holds all of its chunks: the resync sends "
+                 "trees and the snapshot record, and m0 rebuilds its standby copy from its own store" % mc.get("change_mib"))
+    if f8:
+        notes.append("fo8 on m1 after the failover: %d files, %s, %s allocated (written blocks, not sparse)" % (
+            f8.get("files", 0), fmt_bytes(f8.get("bytes")), fmt_bytes(f8.get("allocated_bytes"))))
+    el = res.rec("moves_elapsed")
+    if el:
+        notes.append("moves part: %d s (load average at its start %s, at its end %s)" % (
+            el.get("seconds", 0), el.get("loadavg_start", "?"), el.get("loadavg", "?")))
+    return rows, notes
+
+
+def markdown_moves(rows, notes):
+    if not rows:
+        return ""
+    out = ["", "## Moving volumes: migration, failover, fail-back", ""]
+    for n in notes:
+        out.append("- " + n)
+    out.append("")
+    cols = ["measure", "barge", "details", "target", "pass/fail"]
+    out.append("| " + " | ".join(cols) + " |")
+    out.append("|" + "|".join("---" for _ in cols) + "|")
+    for r in rows:
+        cells = [r["measure"], r["barge"], r["details"], r["target"], r["result"]]
+        out.append("| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |")
+    return "\n".join(out) + "\n"
+
+
 def markdown_repl(rows, notes):
     if not rows:
         return ""
@@ -780,16 +1001,19 @@ def main():
     args = ap.parse_args()
     res = Results(load_records(args.results))
     cfg = res.rec("config") or {}
-    if cfg.get("only") == "replication":
-        rows, notes = [], ["snapshot part skipped (BENCH_ONLY=replication)"]
+    if cfg.get("only") in ("replication", "moves"):
+        rows, notes = [], ["snapshot part skipped (BENCH_ONLY=%s)" % cfg.get("only")]
     else:
         rows, notes = build(res)
     repl_rows, repl_notes = build_repl(res)
+    moves_rows, moves_notes = build_moves(res)
     md = markdown(rows, notes, cfg) if rows else "# barge benchmark (%s)\n\n- %s\n" % (
         cfg.get("started", ""), "\n- ".join(notes))
     md += markdown_repl(repl_rows, repl_notes)
-    missed = [r["measure"] for r in rows + repl_rows if r["result"] == "FAIL"]
-    passed = [r["measure"] for r in rows + repl_rows if r["result"] == "PASS"]
+    md += markdown_moves(moves_rows, moves_notes)
+    all_rows = rows + repl_rows + moves_rows
+    missed = [r["measure"] for r in all_rows if r["result"] == "FAIL"]
+    passed = [r["measure"] for r in all_rows if r["result"] == "PASS"]
     if args.md_out:
         with open(args.md_out, "w") as fh:
             fh.write(md)
@@ -797,17 +1021,18 @@ def main():
         data = {k: res.doc(k) for k in ("gen_tree", "gen_db", "mutate_tree", "mutate_tree2",
                                         "mutate_big", "mutate_db", "gen_many", "mutate_many")}
         for k in ("repl_gen_big", "repl_mutate_tree", "repl_mutate_db", "repl_mutate_big",
-                  "repl_change_tree", "repl_change_big"):
+                  "repl_change_tree", "repl_change_big", "moves_change_mig", "moves_diverge_fo1"):
             data[k] = res.doc(k)
         doc = {"config": cfg, "notes": notes, "data": data, "rows": rows,
-               "replication_notes": repl_notes, "replication_rows": repl_rows, "passed": len(passed),
+               "replication_notes": repl_notes, "replication_rows": repl_rows,
+               "moves_notes": moves_notes, "moves_rows": moves_rows, "passed": len(passed),
                "failed": len(missed), "missed": missed, "records": res.recs}
         with open(args.json_out, "w") as fh:
             json.dump(doc, fh, indent=2)
             fh.write("\n")
     sys.stdout.write(md)
     print("\ntargets met: %d of %d checked (%d n/a)%s" % (
-        len(passed), len(passed) + len(missed), sum(1 for r in rows + repl_rows if r["result"] == NA),
+        len(passed), len(passed) + len(missed), sum(1 for r in all_rows if r["result"] == NA),
         "; missed: " + "; ".join(missed) if missed else ""))
     return 3 if missed else 0
 

@@ -7,6 +7,8 @@ public struct StandbyStatistics: Sendable, Equatable {
     public var entriesReplaced = 0
     public var entriesRemoved = 0
     public var directoriesVisited = 0
+    /// Large files rebuilt from their old version plus the new chunks.
+    public var filesPatched = 0
     public var bytesWritten: UInt64 = 0
 }
 
@@ -88,6 +90,7 @@ public final class StandbySync {
         statistics.directoriesVisited += 1
         let before = try loadTree(old).entries, after = try loadTree(new).entries
         var replacements: [TreeEntry] = []
+        var previous: [[UInt8]: TreeEntry] = [:]
         var i = 0, j = 0
         while i < before.count || j < after.count {
             let order = i == before.count ? 1 : j == after.count ? -1 : ByteOrder.compare(before[i].name, after[j].name)
@@ -116,23 +119,40 @@ public final class StandbySync {
                 continue
             }
             replacements.append(now)
+            previous[now.name] = was
         }
-        if !replacements.isEmpty { try replace(replacements, in: directory, relative: relative) }
+        if !replacements.isEmpty { try replace(replacements, previous: previous, in: directory, relative: relative) }
     }
 
     /// Writes the entries complete in a staging directory inside `directory`,
     /// then moves each over whatever has its name.
-    private func replace(_ entries: [TreeEntry], in directory: Int32, relative: [UInt8]) throws {
+    private func replace(_ entries: [TreeEntry], previous: [[UInt8]: TreeEntry], in directory: Int32, relative: [UInt8]) throws {
         if entries.contains(where: { $0.kind == .file && $0.linkGroup != 0 }) { throw StandbyRebuild.hardLinks }
         let stagingName = try Paths.makeStaging(in: directory, purpose: "standby")
         defer { Paths.removeEntry(in: directory, name: stagingName) }
         let staging = FileSystem.open(at: directory, Array(stagingName.utf8), O_RDONLY | O_DIRECTORY | O_NOFOLLOW)
         guard staging >= 0 else { throw FileSystem.error("open", FileSystem.join(relative, Array(stagingName.utf8))) }
         defer { close(staging) }
-        let restorer = Restorer(store: store, options: options)
-        try restorer.restore(entries: entries, intoEmptyDirectory: staging, syncing: false)
-        if restorer.lastResult.statistics.linkGroupMembers > 0 { throw StandbyRebuild.hardLinks }
-        statistics.bytesWritten += restorer.lastResult.statistics.bytesWritten
+        // Large files that kept most of their chunks are built from their old version.
+        var whole: [TreeEntry] = []
+        let patcher = FilePatcher(store: store, decompressor: decompressor)
+        let metadata = MetadataWriter(applyOwnership: options.applyOwnership, stagingRoot: [])
+        for entry in entries {
+            guard let old = previous[entry.name], FilePatcher.applies(new: entry, old: old),
+                  let read = try patcher.build(entry, from: old, in: directory, into: staging, metadata: metadata,
+                                               path: FileSystem.join(relative, entry.name)) else {
+                whole.append(entry)
+                continue
+            }
+            statistics.filesPatched += 1
+            statistics.bytesWritten += read
+        }
+        if !whole.isEmpty {
+            let restorer = Restorer(store: store, options: options)
+            try restorer.restore(entries: whole, intoEmptyDirectory: staging, syncing: false)
+            if restorer.lastResult.statistics.linkGroupMembers > 0 { throw StandbyRebuild.hardLinks }
+            statistics.bytesWritten += restorer.lastResult.statistics.bytesWritten
+        }
         for entry in entries {
             var info = stat()
             let exists = FileSystem.withCString(entry.name) { fstatat(directory, $0, &info, AT_SYMLINK_NOFOLLOW) } == 0

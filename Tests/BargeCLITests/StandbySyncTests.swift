@@ -15,6 +15,8 @@ import Glibc
         let pair = try StorePair("standby")
         let volume = pair.volumePath, standby = pair.root + "/standby"
         try TreeGenerator(seed: 3).build(at: volume)
+        var bulk = SplitMix64(seed: 5)
+        try RawFS.write(RawFS.bytes(volume + "/database.db"), bulk.bytes(6 << 20))
         let first = try pair.snapshot()
         let built = try StandbySync(store: pair.a).update(directory: standby, from: nil, to: first)
         #expect(built.rebuilt)
@@ -38,6 +40,11 @@ import Glibc
         try RawFS.chmod(at("modes/private"), 0o640)
         try RawFS.setxattr(at("xattr/file"), "user.comment", RawFS.bytes("changed"))
         try RawFS.setMtime(at("docs/readme.txt"), nanoseconds: 1_700_000_000_123_456_789)
+        // A database-like file: pages rewritten in place, bytes inserted in the middle.
+        var database = try #require(FileManager.default.contents(atPath: volume + "/database.db")).map { $0 }
+        for offset in [4096, 2 << 20, 5 << 20] { database.replaceSubrange(offset..<offset + 100, with: rng.bytes(100)) }
+        database.insert(contentsOf: rng.bytes(777), at: 3 << 20)
+        try RawFS.write(at("database.db"), database)
         try RawFS.mkdir(at("fresh"))
         try RawFS.mkdir(at("fresh/deeper"))
         try RawFS.write(at("fresh/deeper/file.bin"), rng.bytes(200_000))
@@ -45,6 +52,8 @@ import Glibc
         let second = try pair.snapshot()
         let updated = try StandbySync(store: pair.a).update(directory: standby, from: first, to: second)
         #expect(!updated.rebuilt, "no hard link changed: updated in place")
+        #expect(updated.filesPatched == 1, "the large file is built from its old version: \(updated)")
+        #expect(updated.bytesWritten < 3 << 20, "only new chunks come from the store: \(updated)")
         #expect(updated.entriesRemoved >= 2 && updated.entriesReplaced >= 8, "\(updated)")
         try expectSameTree(state2, standby, "standby after the second snapshot")
         #expect(try RawFS.names(RawFS.bytes(standby)).allSatisfy { !TreeEntryName.isStaging($0) }, "no staging left behind")

@@ -1,0 +1,93 @@
+import CLinux
+import Foundation
+import Repository
+
+/// Builds the new version of a large file of the standby copy from the old
+/// one: chunks the old version holds are copied from it in the kernel
+/// (copy_file_range; shared extents on xfs and btrfs), only new chunks are
+/// read from the store (and verified). The standby copy is barge's own
+/// output, already promoted as it is; the store's data is what is checked.
+struct FilePatcher {
+    /// Below this a whole restore is as cheap.
+    static let minimumSize: UInt64 = 4 << 20
+
+    let store: Store
+    let decompressor: Decompressor
+
+    /// Whether `new` can be built from `old` this way.
+    static func applies(new: TreeEntry, old: TreeEntry) -> Bool {
+        new.kind == .file && old.kind == .file && !new.sparse && new.linkGroup == 0 && old.linkGroup == 0
+            && new.size >= minimumSize && Set(old.chunks.map(\.id)).intersection(new.chunks.map(\.id)).count > new.chunks.count / 4
+    }
+
+    /// Writes `new` into `staging` under its name, from `old` (open in `directory`).
+    /// Returns the bytes read from the store, or nil when the old file is not
+    /// what its snapshot says (then a whole restore is the way).
+    func build(_ new: TreeEntry, from old: TreeEntry, in directory: Int32, into staging: Int32, metadata: MetadataWriter,
+               path: [UInt8]) throws -> UInt64? {
+        let source = FileSystem.open(at: directory, old.name, O_RDONLY | O_NOFOLLOW)
+        guard source >= 0 else { return nil }
+        defer { close(source) }
+        guard let status = FileSystem.status(of: source), status.kind == .file, status.size == old.size else { return nil }
+        let target = FileSystem.open(at: staging, new.name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600)
+        guard target >= 0 else { throw FileSystem.error("create", path) }
+        defer { close(target) }
+        var oldOffsets: [BlobID: Int] = [:]
+        var offset = 0
+        for chunk in old.chunks {
+            if oldOffsets[chunk.id] == nil { oldOffsets[chunk.id] = offset }
+            offset += chunk.length
+        }
+        let missing = Array(Set(new.chunks.map(\.id)).subtracting(oldOffsets.keys))
+        let locations = try store.index.locations(of: missing)
+        var fromStore: UInt64 = 0
+        offset = 0
+        for chunk in new.chunks {
+            defer { offset += chunk.length }
+            if let from = oldOffsets[chunk.id] {
+                try copy(source, from: from, to: target, at: offset, count: chunk.length, path: path)
+                continue
+            }
+            guard let location = locations[chunk.id] else {
+                throw RepositoryError(.missing, "chunk \(chunk.id.short) of \(TreeEntry.display(path)) is not in the store",
+                                      hint: "run `barge verify` to see which snapshots are affected")
+            }
+            let bytes = try store.read(location, using: decompressor)
+            try write(bytes, to: target, at: offset, path: path)
+            fromStore += UInt64(bytes.count)
+        }
+        guard ftruncate(target, off_t(new.size)) == 0 else { throw FileSystem.error("truncate", path) }
+        metadata.apply(new, descriptor: target, path: path)
+        return fromStore
+    }
+
+    private func copy(_ source: Int32, from: Int, to target: Int32, at: Int, count: Int, path: [UInt8]) throws {
+        var inOffset = Int64(from), outOffset = Int64(at), left = count
+        while left > 0 {
+            let copied = barge_copy_file_range(source, &inOffset, target, &outOffset, UInt(left))
+            if copied < 0 && errno == EINTR { continue }
+            if copied <= 0 {
+                // No in-kernel copy here (another file system, an old kernel): copy through memory.
+                var buffer = [UInt8](repeating: 0, count: left)
+                let read = buffer.withUnsafeMutableBytes { pread(source, $0.baseAddress, left, off_t(inOffset)) }
+                guard read == left else {
+                    throw RepositoryError(.io, "\(TreeEntry.display(path)): the standby file ends before its snapshot says (\(read < 0 ? String(cString: strerror(errno)) : "short read"))",
+                                          hint: "the next update rebuilds the standby copy")
+                }
+                try write(buffer, to: target, at: Int(outOffset), path: path)
+                return
+            }
+            left -= copied
+        }
+    }
+
+    private func write(_ bytes: [UInt8], to target: Int32, at offset: Int, path: [UInt8]) throws {
+        var done = 0
+        while done < bytes.count {
+            let wrote = bytes.withUnsafeBytes { pwrite(target, $0.baseAddress! + done, bytes.count - done, off_t(offset + done)) }
+            if wrote < 0 && errno == EINTR { continue }
+            guard wrote > 0 else { throw FileSystem.error("write", path) }
+            done += wrote
+        }
+    }
+}
