@@ -35,6 +35,7 @@ extension AgentCore {
         })
         if quiesce { try await runHook(.postSnapshot, settings, epoch: ownership.epoch) }
         let outcome = try result.get()
+        noteError(volume, nil)
         metrics.snapshotTaken(volume: volume, seconds: outcome.seconds, bytesAdded: outcome.bytesAdded)
         logger.info("snapshot taken", metadata: ["volume": "\(volume)", "snapshot": "\(outcome.id.short)", "epoch": "\(ownership.epoch)",
                                                  "bytes_added": "\(outcome.bytesAdded)", "seconds": "\(outcome.seconds)"])

@@ -54,6 +54,7 @@ extension AgentCore {
                 return (target.id, statistics, Date().timeIntervalSince(started))
             }
             guard let (snapshot, statistics, seconds) = result else { return true }
+            noteError(volume, nil)
             metrics.standbyUpdated(volume: volume, seconds: seconds)
             logger.info("standby updated", metadata: [
                 "volume": "\(volume)", "snapshot": "\(snapshot.short)", "path": "\(path)", "seconds": "\(seconds)",
