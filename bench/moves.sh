@@ -302,7 +302,9 @@ if [[ $MOVES_BARGE == 1 ]]; then
   moves_verify moves_verify_fo1_failover "$(mv_vol m0 fo1)" "$(mv_vol m1 fo1)"
   moves_util moves_size_fo8_promoted size "$(mv_vol m1 fo8)" || true
   # info: the new owner's first snapshot after the promotion, and the next one (unchanged data both times)
+  moves_hwm moves_hwm_after_failover
   moves_snapshot moves_snap_promoted1_fo8 m1 fo8 && moves_snapshot moves_snap_promoted2_fo8 m1 fo8 || true
+  moves_hwm moves_hwm_after_promoted_snapshots
 fi
 
 # ---------------------------------------------------------------- fail-back: divergence on the old owner, fence, resync
@@ -335,6 +337,7 @@ if [[ $MOVES_BARGE == 1 ]]; then
 fi
 if [[ $MOVES_BARGE == 1 ]]; then
   moves_verify moves_verify_fo1_resync "$(mv_vol m1 fo1)" "$(mv_standby m0 fo1)"
+  moves_hwm moves_hwm_after_failback
   WALK_ROOT=$(mv_vol m1 fo1); statwalk_cmd
   if moves_step moves_migrate_back_fo1 warm migrate fo1 --to m0 --socket "$(mv_sock m1)" --json; then
     moves_verify moves_verify_fo1_back "$(mv_standby m1 fo1)" "$(mv_vol m0 fo1)"

@@ -936,6 +936,18 @@ def build_moves(res):
                  "`barge migrate fo1 --to m0`. The new owner's data is the snapshot m0 itself made and "
                  "replicated before it died, so m0's store already holds all of its chunks: the resync sends "
                  "trees and the snapshot record, and m0 rebuilds its standby copy from its own store" % mc.get("change_mib"))
+    hw = []
+    for name, what in (("moves_hwm_setup", "after the first replications"), ("moves_hwm_before_kill", "after the migration"),
+                       ("moves_hwm_after_failover", "after the failovers"),
+                       ("moves_hwm_after_promoted_snapshots", "after m1's snapshots of the promoted fo8"),
+                       ("moves_hwm_after_failback", "after the fail-back resync")):
+        h = res.rec(name)
+        if h:
+            hw.append("%s %s/%s" % (what, *("%.0f" % (h[k] / 1024.0) if h.get(k) else "-"
+                                             for k in ("m0_vmhwm_kib", "m1_vmhwm_kib"))))
+    if hw:
+        notes.append("agents' VmHWM (MiB, m0/m1; m0 killed after the migration, restarted for the fail-back): "
+                     + ", ".join(hw))
     if f8:
         notes.append("fo8 on m1 after the failover: %d files, %s, %s allocated (written blocks, not sparse)" % (
             f8.get("files", 0), fmt_bytes(f8.get("bytes")), fmt_bytes(f8.get("allocated_bytes"))))

@@ -14,13 +14,29 @@ extension AgentCore {
     static let maxPrecopyRounds = 4
 
     /// Sends one message to a peer and returns its answer (error frames throw).
-    func ask(_ peerName: String, _ message: Message) async throws -> Message {
+    /// A peer that accepts the connection but does not answer within the
+    /// deadline counts as not answering: nothing waits on a frozen node.
+    func ask(_ peerName: String, _ message: Message, deadline: Duration = .seconds(30)) async throws -> Message {
         guard let peer = config.peer(named: peerName) else {
             throw MoveError("no [[peer]] named \(peerName) in the config", hint: "add it and reload (systemctl reload barge)")
         }
-        return try await PeerDialer(core: self).withSession(to: peer) { channel in
-            try await channel.send(message)
-            return try await channel.expectMessage()
+        let dialer = PeerDialer(core: self)
+        return try await withThrowingTaskGroup(of: Message?.self) { group in
+            group.addTask {
+                try await dialer.withSession(to: peer) { channel in
+                    try await channel.send(message)
+                    return try await channel.expectMessage()
+                }
+            }
+            group.addTask {
+                try await Task.sleep(for: deadline)
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next(), let answer = first else {
+                throw MoveError("\(peerName) did not answer \(message.kind) within \(deadline)")
+            }
+            return answer
         }
     }
 
@@ -29,7 +45,10 @@ extension AgentCore {
     func migrate(_ volume: String, to target: String) async throws -> MigrationReport {
         let settings = try settings(volume)
         _ = try requireOwner(volume, for: "a migration starts")
-        guard target != node, settings.members.contains(target) else {
+        guard target != node else {
+            throw ControlFailure(message: "\(node) already owns \(volume); name the node to move it to", exitCode: 2)
+        }
+        guard settings.members.contains(target) else {
             throw ControlFailure(message: "\(target) is not a member of \(volume) (members: \(settings.members.joined(separator: ", ")))",
                                  hint: "choose one of its replicas", exitCode: 2)
         }
@@ -67,8 +86,9 @@ extension AgentCore {
             let sent = try await replicateOrThrow(volume.name, to: target)
             phases.append(MovePhase(name: "final", seconds: Date().timeIntervalSince(phaseStart), bytesSent: sent))
             let prepareStart = Date()
-            try await expectDone(try await ask(target, .handover(volume: volume.name, snapshot: final.wire, epoch: epoch + 1, phase: .prepare)),
-                                 .prepare, epoch + 1)
+            // Preparing may finish the target's standby update: a generous deadline.
+            try await expectDone(try await ask(target, .handover(volume: volume.name, snapshot: final.wire, epoch: epoch + 1, phase: .prepare),
+                                               deadline: .seconds(300)), .prepare, epoch + 1)
             phases.append(MovePhase(name: "prepare", seconds: Date().timeIntervalSince(prepareStart), bytesSent: 0))
         } catch {
             await rollBack(volume, from: epoch, target: target, cause: error)
@@ -84,8 +104,8 @@ extension AgentCore {
         // 5. The target starts the container; if it cannot, the volume comes back here.
         let startPhase = Date()
         do {
-            try await expectDone(try await ask(target, .handover(volume: volume.name, snapshot: final.wire, epoch: epoch + 1, phase: .commit)),
-                                 .commit, epoch + 1)
+            try await expectDone(try await ask(target, .handover(volume: volume.name, snapshot: final.wire, epoch: epoch + 1, phase: .commit),
+                                               deadline: .seconds(volume.hooks.timeoutSeconds + 30)), .commit, epoch + 1)
         } catch {
             try await takeBack(volume, final: final, from: target, epoch: epoch + 2, cause: error)
             throw MoveError("\(target) could not start \(volume.name) (\(error)); it runs here again, at epoch \(epoch + 2)",
@@ -104,7 +124,8 @@ extension AgentCore {
     /// epoch past anything the target may have recorded, and restarts the container.
     private func rollBack(_ volume: VolumeSettings, from epoch: UInt64, target: String, cause: Error) async {
         logger.error("migration of \(volume.name) to \(target) failed, rolling back: \(cause)")
-        _ = try? await ask(target, .handover(volume: volume.name, snapshot: BlobID.of(.chunk, []).wire, epoch: epoch + 1, phase: .abort))
+        _ = try? await ask(target, .handover(volume: volume.name, snapshot: BlobID.of(.chunk, []).wire, epoch: epoch + 1, phase: .abort),
+                           deadline: .seconds(10))
         do {
             try store.index.raiseOwnership(Ownership(volume: volume.name, owner: node, epoch: epoch + 2))
             await notifyMembers(volume, owner: node, epoch: epoch + 2, except: [])
@@ -144,7 +165,7 @@ extension AgentCore {
     /// Tells the other members about a new owner; best effort (they also learn it from the next offer).
     func notifyMembers(_ volume: VolumeSettings, owner: String, epoch: UInt64, except: Set<String>) async {
         for member in volume.members where member != node && !except.contains(member) {
-            do { _ = try await ask(member, .ownership(volume: volume.name, owner: owner, epoch: epoch, standby: nil)) } catch {
+            do { _ = try await ask(member, .ownership(volume: volume.name, owner: owner, epoch: epoch, standby: nil), deadline: .seconds(60)) } catch {
                 logger.warning("could not tell \(member) that \(owner) owns \(volume.name) at epoch \(epoch): \(error)")
             }
         }

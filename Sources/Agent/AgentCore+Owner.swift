@@ -25,7 +25,13 @@ extension AgentCore {
         let settings = try settings(volume)
         let ownership = try requireOwner(volume, for: "snapshots are taken")
         let quiesce = containers.isRunning(volume) == true
-        if quiesce { try await runHook(.preSnapshot, settings, epoch: ownership.epoch) }
+        if quiesce {
+            do { try await runHook(.preSnapshot, settings, epoch: ownership.epoch) } catch {
+                // It may have quiesced part of the service before failing: let it resume.
+                _ = try? await runHook(.postSnapshot, settings, epoch: ownership.epoch)
+                throw error
+            }
+        }
         let store = self.store, node = self.node
         let result = await Result(catching: {
             try await Blocking.run {

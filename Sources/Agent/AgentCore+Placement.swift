@@ -11,12 +11,8 @@ extension AgentCore {
     /// Moves the complete standby copy to the volume's path. Returns the
     /// snapshot the promoted data equals.
     func promote(_ volume: VolumeSettings) throws -> BlobID {
+        let snapshot = try checkPromotable(volume)
         let standbyPath = Self.standbyPath(for: volume)
-        guard let state = try store.index.standby(of: volume.name), state.path == standbyPath,
-              let snapshot = state.snapshot, state.updating == nil, FileManager.default.fileExists(atPath: standbyPath) else {
-            throw MoveError("\(node) has no complete standby copy of \(volume.name) to promote",
-                            hint: "wait for a replication to finish (`barge status` shows the standby), or restore a snapshot with `barge restore`")
-        }
         try Self.clearForPromotion(volume.path)
         try FileManager.default.createDirectory(atPath: (volume.path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         guard rename(standbyPath, volume.path) == 0 else {
@@ -26,6 +22,28 @@ extension AgentCore {
         Self.syncDirectories(of: [volume.path, standbyPath])
         try store.index.setStandby(volume: volume.name, path: standbyPath, snapshot: nil, updating: nil)
         logger.notice("standby promoted", metadata: ["volume": "\(volume.name)", "path": "\(volume.path)", "snapshot": "\(snapshot.short)"])
+        return snapshot
+    }
+
+    /// Whether a promotion can happen now, checked before any ownership is
+    /// recorded: a complete standby copy, and nothing at the volume's path.
+    /// Returns the snapshot the copy equals.
+    @discardableResult
+    func checkPromotable(_ volume: VolumeSettings) throws -> BlobID {
+        let standbyPath = Self.standbyPath(for: volume)
+        guard let state = try store.index.standby(of: volume.name), state.path == standbyPath,
+              let snapshot = state.snapshot, state.updating == nil, FileManager.default.fileExists(atPath: standbyPath) else {
+            throw MoveError("\(node) has no complete standby copy of \(volume.name) to promote",
+                            hint: "one is built from the newest snapshot here after the next replication, or at the agent's next start")
+        }
+        var info = stat()
+        if lstat(volume.path, &info) == 0 {
+            let isEmptyDirectory = info.st_mode & 0o170000 == 0o040000 && ((try? FileManager.default.contentsOfDirectory(atPath: volume.path))?.isEmpty ?? false)
+            guard isEmptyDirectory else {
+                throw MoveError("\(volume.path) already holds data on \(node); refusing to hide it under the promoted copy",
+                                hint: "move it away (restore what you need from it first), then retry; nothing was changed")
+            }
+        }
         return snapshot
     }
 
@@ -74,12 +92,11 @@ extension AgentCore {
         noteError(volume.name, "fenced at epoch \(epoch) (owner \(owner)); local state kept as diverged snapshot \(diverged.id.short)")
     }
 
-    /// The volume's path must not hold data a promotion would hide.
+    /// Removes the empty directory at the volume's path (checkPromotable allowed only that).
     private static func clearForPromotion(_ path: String) throws {
         var info = stat()
         guard lstat(path, &info) == 0 else { return }
-        let isEmptyDirectory = info.st_mode & 0o170000 == 0o040000 && ((try? FileManager.default.contentsOfDirectory(atPath: path))?.isEmpty ?? false)
-        guard isEmptyDirectory, rmdir(path) == 0 else {
+        guard rmdir(path) == 0 else {
             throw MoveError("\(path) already holds data on this node; refusing to hide it under the promoted copy",
                             hint: "move it away (or restore what you need from it first), then retry")
         }

@@ -104,6 +104,10 @@ final class AgentCore: Sendable {
                                 bytesReceived: outcome.bytesReceived, chunksRaw: outcome.chunksStored, chunksDelta: outcome.chunksDelta,
                                 trees: outcome.trees, seconds: outcome.seconds)
         } catch {
+            if case let .peer(refusal)? = error as? ReplicationError, refusal.code == .staleEpoch || refusal.code == .notOwner {
+                // A member knows of a newer owner: maybe this node was failed over while cut off.
+                Task { await self.checkOwnership(volume) }
+            }
             metrics.error("replication")
             let message = "replication of \(volume) to \(peerName) failed: \(error)"
             logger.error("\(message)")

@@ -69,6 +69,8 @@ struct HandoverHandler {
                   try core.store.index.standby(of: volume.name)?.snapshot == snapshot else {
                 throw ReplicationError.fail(.notReady, "\(core.node) has no complete standby copy of snapshot \(snapshot.short) of \(volume.name)")
             }
+            // Everything that could refuse the promotion is checked before ownership is recorded.
+            do { try core.checkPromotable(volume) } catch { throw ReplicationError.fail(.notReady, "\(error)") }
             try core.store.index.raiseOwnership(Ownership(volume: volume.name, owner: core.node, epoch: epoch))
             do { _ = try core.promote(volume) } catch {
                 throw ReplicationError.fail(.storage, "\(error)")
@@ -87,10 +89,13 @@ struct HandoverHandler {
                                                           ackedNanoseconds: Clock.nowNanoseconds(), bytesSent: 0))
             }
         case .abort:
-            // Only a prepared, never started copy goes back; the source raises the epoch next.
+            // Only a copy this node promoted for that epoch, never started, goes back; the
+            // source raises the epoch next. A standby copy still in place means no promotion
+            // happened, and whatever sits at the path is not ours to move.
             guard known.owner == core.node, known.epoch == epoch, core.containers.isRunning(volume.name) != true,
-                  let latest = try core.store.snapshots(volume: volume.name).last(where: { $0.record.state == "complete" }) else { return }
-            try core.demote(volume, as: latest.id)
+                  try core.store.index.standby(of: volume.name)?.snapshot == nil,
+                  let promoted = try core.store.snapshots(volume: volume.name).last(where: { $0.record.state == "complete" }) else { return }
+            try core.demote(volume, as: promoted.id)
         }
     }
 }

@@ -165,4 +165,30 @@ import Glibc
         #expect(again.contains("owns no volumes"))
         #expect(ledger.violations.isEmpty, "\(ledger.violations)")
     }
+
+    @Test func aTargetWhosePathHoldsDataRefusesAndNothingIsDamaged() throws {
+        let cluster = try AgentCluster("move-stray")
+        cluster.containerHooks = true
+        let ledger = ContainerLedger(directory: cluster.containerDirectory)
+        let stray = cluster.volumePath("v", on: "d1")
+        try FileManager.default.createDirectory(atPath: stray, withIntermediateDirectories: true)
+        try Data("someone else's".utf8).write(to: URL(fileURLWithPath: stray + "/stray.txt"))
+        for node in cluster.nodes { try cluster.start(node) }
+        try waitUntil(timeout: 30) { try cluster.volumeStatus("d0")["container"] as? String == "up" }
+        try ledger.waitForProgress(on: "d0", beyond: 5)
+
+        let refused = try cluster.run("d0", "migrate", "v", "--to", "d1")
+        #expect(refused.status == 1 && refused.stderr.contains("already holds data"), "\(refused)")
+        #expect(try cluster.volumeStatus("d0")["owner"] as? String == "d0" && (try cluster.volumeStatus("d0")["container"] as? String) == "up")
+        #expect(try String(contentsOfFile: stray + "/stray.txt", encoding: .utf8) == "someone else's", "the stray data is untouched")
+        let standby = try cluster.volumeStatus("d1")
+        #expect(standby["standby_snapshot"] is String && standby["owner"] as? String == "d0", "d1 keeps its standby and is a replica: \(standby)")
+
+        try FileManager.default.removeItem(atPath: stray)
+        _ = try cluster.ok("d0", "migrate", "v", "--to", "d1")
+        try ledger.waitForProgress(on: "d1", beyond: 0)
+        let (rows, integrity) = try ContainerLedger.database(stray + "/app.db")
+        #expect(integrity == "ok" && !rows.isEmpty)
+        #expect(ledger.violations.isEmpty, "\(ledger.violations)")
+    }
 }
