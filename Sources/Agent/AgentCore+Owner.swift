@@ -15,13 +15,13 @@ extension AgentCore {
         return ownership
     }
 
-    func snapshot(_ volume: String) async throws -> SnapshotOutcome {
+    func snapshot(_ volume: String, reuseUnchanged: Bool = false) async throws -> SnapshotOutcome {
         _ = try requireOwner(volume, for: "snapshots are taken")
-        return try await locks.withLock(volume) { try await takeSnapshot(volume) }
+        return try await locks.withLock(volume) { try await takeSnapshot(volume, reuseUnchanged: reuseUnchanged) }
     }
 
     /// A snapshot at the current epoch; the caller holds the volume's lock.
-    func takeSnapshot(_ volume: String, state: String = "complete") async throws -> SnapshotOutcome {
+    func takeSnapshot(_ volume: String, state: String = "complete", reuseUnchanged: Bool = false) async throws -> SnapshotOutcome {
         let settings = try settings(volume)
         let ownership = try requireOwner(volume, for: "snapshots are taken")
         let quiesce = containers.isRunning(volume) == true
@@ -36,12 +36,16 @@ extension AgentCore {
         let result = await Result(catching: {
             try await Blocking.run {
                 try SnapshotEngine(stateDirectory: store.directory, nodeName: node)
-                    .snapshot(volume: volume, in: store, epoch: ownership.epoch, state: state)
+                    .snapshot(volume: volume, in: store, epoch: ownership.epoch, state: state, reuseUnchanged: reuseUnchanged)
             }
         })
         if quiesce { try await runHook(.postSnapshot, settings, epoch: ownership.epoch) }
         let outcome = try result.get()
         noteError(volume, nil)
+        if outcome.reused {
+            logger.debug("volume unchanged since its newest snapshot", metadata: ["volume": "\(volume)", "snapshot": "\(outcome.id.short)"])
+            return outcome
+        }
         metrics.snapshotTaken(volume: volume, seconds: outcome.seconds, bytesAdded: outcome.bytesAdded)
         logger.info("snapshot taken", metadata: ["volume": "\(volume)", "snapshot": "\(outcome.id.short)", "epoch": "\(ownership.epoch)",
                                                  "bytes_added": "\(outcome.bytesAdded)", "seconds": "\(outcome.seconds)"])

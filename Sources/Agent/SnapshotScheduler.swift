@@ -44,7 +44,12 @@ struct SnapshotScheduler: Service {
 
     private static func cycle(_ core: AgentCore, _ volume: String, replicas: Bool) async {
         do {
-            _ = try await core.snapshot(volume)
+            // An unchanged volume gets no new snapshot; its replicas are then already current.
+            let outcome = try await core.snapshot(volume, reuseUnchanged: true)
+            if outcome.reused, let settings = core.config.volume(named: volume) {
+                let acked = Set(((try? core.store.index.acks(volume: volume)) ?? []).filter { $0.snapshot == outcome.id }.map(\.peer))
+                if settings.members.filter({ $0 != core.node }).allSatisfy(acked.contains) { return }
+            }
             // A stop requested during the snapshot must not wait for a replication too.
             if replicas && !Task.isCancelled { _ = try await core.replicate(volume) }
         } catch {

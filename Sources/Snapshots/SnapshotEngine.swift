@@ -21,6 +21,8 @@ public struct SnapshotOutcome: Sendable {
     public let chunkBytesStored: Int
     public let treeBytesStored: Int
     public let seconds: Double
+    /// The volume was unchanged and the outcome names its newest snapshot (no new one).
+    public var reused = false
 }
 
 public struct RestoreOutcome: Sendable {
@@ -65,12 +67,15 @@ public final class SnapshotEngine {
     }
 
     /// A snapshot through a store the caller holds open for writing (the agent's).
-    public func snapshot(volume name: String, in store: Store, epoch: UInt64, state: String = "complete",
+    /// With `reuseUnchanged`, a volume identical to its newest snapshot (same trees, same root
+    /// metadata, same epoch, nothing skipped) gets no new snapshot: the outcome names the old one.
+    public func snapshot(volume name: String, in store: Store, epoch: UInt64, state: String = "complete", reuseUnchanged: Bool = false,
                          progress: ((ScanStatistics, String) -> Void)? = nil) throws -> SnapshotOutcome {
-        try snapshot(volume: try volume(name, in: store), store: store, state: state, epoch: epoch, progress: progress)
+        try snapshot(volume: try volume(name, in: store), store: store, state: state, epoch: epoch, reuseUnchanged: reuseUnchanged,
+                     progress: progress)
     }
 
-    func snapshot(volume: VolumeRecord, store: Store, state: String, epoch: UInt64 = 0, rehash: Bool = false,
+    func snapshot(volume: VolumeRecord, store: Store, state: String, epoch: UInt64 = 0, rehash: Bool = false, reuseUnchanged: Bool = false,
                   progress: ((ScanStatistics, String) -> Void)?) throws -> SnapshotOutcome {
         let started = Date()
         let parent = try store.snapshots(volume: volume.name).last
@@ -79,6 +84,11 @@ public final class SnapshotEngine {
         let scanner = Scanner(store: store, writer: writer, options: options, progress: progress)
         let result = try scanner.scan(path: volume.path, parent: rehash ? nil : parent?.record.root)
         let stats = result.statistics
+        if reuseUnchanged, let parent, parent.record.state == state, parent.record.epoch == epoch, parent.record.root == result.root,
+           parent.record.rootMetadata == result.rootMetadata, result.problems.isEmpty {
+            return SnapshotOutcome(id: parent.id, record: parent.record, statistics: stats, problems: [], notes: result.notes,
+                                   bytesAdded: 0, chunkBytesStored: 0, treeBytesStored: 0, seconds: Date().timeIntervalSince(started), reused: true)
+        }
         let record = SnapshotRecord(
             volume: volume.name, volumePath: volume.path, chunkAverage: volume.chunkAverage, crossMounts: volume.crossMounts, parent: parent?.id,
             root: result.root, rootMetadata: result.rootMetadata, timeNanoseconds: Clock.nowNanoseconds(), epoch: epoch,

@@ -24,6 +24,8 @@ final class AgentCluster {
     var peerExtras: [String: String] = [:]
     /// Overrides a volume's owner in one node's config (a disagreeing node).
     var ownerOverrides: [String: String] = [:]
+    /// Every volume's snapshot interval.
+    var interval = "1h"
     /// Give every volume the stand-in container (testdata/agent/container.py) as start/stop hooks.
     var containerHooks = false
     /// Extra arguments to one node's hook, by "node/start" or "node/stop" (e.g. "--fail").
@@ -104,7 +106,7 @@ final class AgentCluster {
                 path = "\(volumePath(volume.name, on: node))"
                 owner = "\(ownerOverrides["\(node)/\(volume.name)"] ?? volume.owner)"
                 replicas = [\(replicas)]
-                interval = "1h"
+                interval = "\(interval)"
 
                 """
             if containerHooks {

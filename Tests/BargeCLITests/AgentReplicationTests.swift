@@ -97,6 +97,23 @@ import Glibc
         #expect(verify.status == 0, "\(verify)")
     }
 
+    @Test func theSchedulerSnapshotsAndReplicatesOnlyWhatChanged() throws {
+        let cluster = try AgentCluster("agent-schedule")
+        cluster.interval = "300ms"
+        let source = cluster.volumePath("v", on: "d0")
+        try Data("first".utf8).write(to: URL(fileURLWithPath: source + "/file"))
+        try cluster.start("d1")
+        try cluster.start("d0")
+        try waitUntil(timeout: 20) { try cluster.volumeStatus("d1")["standby_snapshot"] is String }
+        let first = try #require(try cluster.volumeStatus("d1")["standby_snapshot"] as? String)
+        usleep(1_500_000)
+        #expect(try cluster.volumeStatus("d0")["snapshots"] as? Int == 1, "an unchanged volume gets no new snapshots")
+        try Data("second".utf8).write(to: URL(fileURLWithPath: source + "/file"))
+        try waitUntil(timeout: 20) { try cluster.volumeStatus("d1")["standby_snapshot"] as? String != first }
+        try expectSameTree(try Manifest.capture(source), cluster.standbyPath("v", on: "d1"), "standby after a scheduled cycle")
+        #expect(try cluster.volumeStatus("d0")["snapshots"] as? Int == 2)
+    }
+
     @Test func sigtermMidTransferStopsCleanly() throws {
         let cluster = try AgentCluster("agent-term")
         cluster.peerExtras["d0>d1"] = "bandwidth_limit = \"2MiB/s\""
