@@ -1,4 +1,5 @@
 import AgentConfig
+import CLinux
 import Foundation
 import Identity
 import Logging
@@ -12,6 +13,9 @@ import UnixSignals
 public enum Agent {
     public static func run(configPath: String) async throws {
         LineLogHandler.bootstrap()
+        // One malloc arena per thread (NIO, Dispatch, scans) inflates a long-running process's
+        // memory for nothing; a few arenas serve its threads as well.
+        _ = barge_limit_malloc_arenas(4)
         let config: AgentConfiguration
         do { config = try AgentConfiguration.load(path: configPath) } catch {
             throw AgentError(message: error.description, exitCode: 2)

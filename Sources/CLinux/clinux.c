@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include <sys/socket.h>
 #include <spawn.h>
+#include <malloc.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <unistd.h>
@@ -40,3 +41,5 @@ long barge_copy_file_range(int in, long long *in_offset, int out, long long *out
     *out_offset = to;
     return copied;
 }
+
+int barge_limit_malloc_arenas(int count) { return mallopt(M_ARENA_MAX, count); }

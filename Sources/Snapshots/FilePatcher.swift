@@ -41,13 +41,25 @@ struct FilePatcher {
         let missing = Array(Set(new.chunks.map(\.id)).subtracting(oldOffsets.keys))
         let locations = try store.index.locations(of: missing)
         var fromStore: UInt64 = 0
+        // Runs of chunks that sit in the same order in both versions are copied with one call.
+        var run: (from: Int, to: Int, count: Int)? = nil
+        func flush() throws {
+            if let pending = run { try copy(source, from: pending.from, to: target, at: pending.to, count: pending.count, path: path) }
+            run = nil
+        }
         offset = 0
         for chunk in new.chunks {
             defer { offset += chunk.length }
             if let from = oldOffsets[chunk.id] {
-                try copy(source, from: from, to: target, at: offset, count: chunk.length, path: path)
+                if let pending = run, pending.from + pending.count == from, pending.to + pending.count == offset {
+                    run = (pending.from, pending.to, pending.count + chunk.length)
+                } else {
+                    try flush()
+                    run = (from, offset, chunk.length)
+                }
                 continue
             }
+            try flush()
             guard let location = locations[chunk.id] else {
                 throw RepositoryError(.missing, "chunk \(chunk.id.short) of \(TreeEntry.display(path)) is not in the store",
                                       hint: "run `barge verify` to see which snapshots are affected")
@@ -56,6 +68,7 @@ struct FilePatcher {
             try write(bytes, to: target, at: offset, path: path)
             fromStore += UInt64(bytes.count)
         }
+        try flush()
         guard ftruncate(target, off_t(new.size)) == 0 else { throw FileSystem.error("truncate", path) }
         metadata.apply(new, descriptor: target, path: path)
         return fromStore

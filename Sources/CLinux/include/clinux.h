@@ -35,4 +35,7 @@ int barge_spawn_close_from(void *actions, int lowest);
 /// copy_file_range(2): an in-kernel copy (a reflink where the file system shares extents).
 long barge_copy_file_range(int in, long long *in_offset, int out, long long *out_offset, unsigned long length);
 
+/// mallopt(M_ARENA_MAX): at most `count` malloc arenas for the process.
+int barge_limit_malloc_arenas(int count);
+
 #endif
