@@ -59,6 +59,7 @@ extension AgentCore {
             logger.info("standby updated", metadata: [
                 "volume": "\(volume)", "snapshot": "\(snapshot.short)", "path": "\(path)", "seconds": "\(seconds)",
                 "rebuilt": "\(statistics.rebuilt)", "replaced": "\(statistics.entriesReplaced)", "removed": "\(statistics.entriesRemoved)",
+                "patched": "\(statistics.filesPatched)", "bytes_from_store": "\(statistics.bytesWritten)",
             ])
             return true
         } catch {

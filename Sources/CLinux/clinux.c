@@ -34,12 +34,4 @@ int barge_spawn_close_from(void *actions, int lowest) {
     return posix_spawn_file_actions_addclosefrom_np((posix_spawn_file_actions_t *)actions, lowest);
 }
 
-long barge_copy_file_range(int in, long long *in_offset, int out, long long *out_offset, unsigned long length) {
-    loff_t from = *in_offset, to = *out_offset;
-    ssize_t copied = copy_file_range(in, &from, out, &to, length, 0);
-    *in_offset = from;
-    *out_offset = to;
-    return copied;
-}
-
 int barge_limit_malloc_arenas(int count) { return mallopt(M_ARENA_MAX, count); }

@@ -32,9 +32,6 @@ int barge_peer_uid(int fd, unsigned int *uid);
 /// posix_spawn_file_actions_addclosefrom_np: the child closes every descriptor from `lowest` up.
 int barge_spawn_close_from(void *actions, int lowest);
 
-/// copy_file_range(2): an in-kernel copy (a reflink where the file system shares extents).
-long barge_copy_file_range(int in, long long *in_offset, int out, long long *out_offset, unsigned long length);
-
 /// mallopt(M_ARENA_MAX): at most `count` malloc arenas for the process.
 int barge_limit_malloc_arenas(int count);
 
