@@ -28,23 +28,13 @@ import stat
 import sys
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from repl_wait import status_socket  # noqa: E402
+
 
 def status(sock):
-    try:
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-            s.settimeout(10)
-            s.connect(sock)
-            s.sendall(b'{"command":"status"}\n')
-            buf = b""
-            while b"\n" not in buf:
-                more = s.recv(65536)
-                if not more:
-                    break
-                buf += more
-        doc = json.loads(buf.split(b"\n", 1)[0])
-        return doc.get("status") if doc.get("ok") else None
-    except (OSError, ValueError):
-        return None
+    """The agent's status over its control socket (the same request as repl_wait.py's)."""
+    return status_socket(sock)
 
 
 def reached(vol, until):

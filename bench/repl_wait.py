@@ -44,6 +44,7 @@ def status_socket(sock):
     """The request `barge status` sends: one JSON line, one JSON line back ({"ok", "status"})."""
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(10)
             s.connect(sock)
             s.sendall(b'{"command":"status"}\n')
             buf = b""
