@@ -10,11 +10,17 @@ struct CertCommand: ParsableCommand {
     struct InitCA: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "init-ca", abstract: "Write DIR/ca.pem and DIR/ca.key (0600). Keep ca.key off the nodes.")
+        @OptionGroup var global: GlobalOptions
         @Option(help: "The directory to write into.") var out: String
 
         func run() throws {
             let ca = try CertificateAuthority.create(in: out)
-            print("wrote \(out)/\(CertificateAuthority.certificateFile) and \(out)/\(CertificateAuthority.keyFile) (\(ca.certificate.subject))")
+            let certificate = "\(out)/\(CertificateAuthority.certificateFile)", key = "\(out)/\(CertificateAuthority.keyFile)"
+            if global.json {
+                Terminal.json(["certificate": certificate, "key": key, "subject": "\(ca.certificate.subject)"])
+            } else {
+                print("wrote \(certificate) and \(key) (\(ca.certificate.subject))")
+            }
         }
     }
 
@@ -23,11 +29,16 @@ struct CertCommand: ParsableCommand {
             commandName: "issue", abstract: "Write DIR2/NODE.pem and DIR2/NODE.key (0600), signed by the CA in --ca.")
         @Argument(help: "The node's name, as in [node] name and [[peer]] name.") var node: String
         @Option(help: "The directory holding ca.pem and ca.key.") var ca: String
+        @OptionGroup var global: GlobalOptions
         @Option(help: "The directory to write into.") var out: String
 
         func run() throws {
             try CertificateAuthority.load(from: ca).issue(node: node, into: out)
-            print("wrote \(out)/\(node).pem and \(out)/\(node).key")
+            if global.json {
+                Terminal.json(["node": node, "certificate": "\(out)/\(node).pem", "key": "\(out)/\(node).key"])
+            } else {
+                print("wrote \(out)/\(node).pem and \(out)/\(node).key")
+            }
         }
     }
 }
