@@ -61,6 +61,10 @@ struct FailoverCommand: ParsableCommand {
         let response = try ControlClient(socketPath: try agent.resolvedSocket())
             .send(ControlRequest(command: .failover, volume: name, peer: to, force: force))
         try finish(response, response.failover, json: global.json) { report in
+            guard report.from != report.to else {
+                print("\(report.volume): \(report.to) already owns it at epoch \(report.epoch); its container was started here")
+                return
+            }
             print("\(report.volume): now owned by \(report.to) at epoch \(report.epoch) (was \(report.from)); promoted in \(String(format: "%.3f", report.promotionS)) s")
             print("came up at snapshot \(report.snapshot.prefix(12)) of \(report.snapshotTime)")
             Terminal.warning("writes on \(report.from) after \(report.snapshotTime) (the last \(String(format: "%.0f", report.mayLoseSinceS)) s) are not here; "
