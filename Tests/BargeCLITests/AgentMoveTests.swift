@@ -191,4 +191,29 @@ import Glibc
         #expect(integrity == "ok" && !rows.isEmpty)
         #expect(ledger.violations.isEmpty, "\(ledger.violations)")
     }
+
+    @Test func aForcedFailoverFencesAnOwnerThatStillAnswers() throws {
+        let cluster = try AgentCluster("move-force")
+        cluster.containerHooks = true
+        let ledger = ContainerLedger(directory: cluster.containerDirectory)
+        for node in cluster.nodes { try cluster.start(node) }
+        try waitUntil(timeout: 30) { try cluster.volumeStatus("d0")["container"] as? String == "up" }
+        _ = try cluster.snapshot()
+        _ = try cluster.replicate()
+        try cluster.waitForStandby("d1", snapshot: try #require(try cluster.volumeStatus("d0")["latest_snapshot"] as? String))
+
+        let refused = try cluster.run("d1", "failover", "v", "--to", "d1")
+        #expect(refused.status == 1 && refused.stderr.contains("still answers"), "\(refused)")
+        #expect(try cluster.volumeStatus("d0")["container"] as? String == "up")
+
+        let forced = try cluster.ok("d1", "failover", "v", "--to", "d1", "--force", "--json").object()
+        #expect(forced["epoch"] as? Int == 2 && forced["forced"] as? Bool == true)
+        // d0 heard of epoch 2 before d1 started: it stopped, kept its state, became a replica.
+        let fenced = try cluster.volumeStatus("d0")
+        #expect(fenced["role"] as? String == "replica" && fenced["container"] as? String == "down", "\(fenced)")
+        let snapshots = try cluster.workspace.barge("snapshots", "v", "--json", "--state-dir", cluster.stateDirectory("d0")).array()
+        #expect(snapshots.contains { $0["state"] as? String == "diverged" })
+        try ledger.waitForProgress(on: "d1", beyond: 0)
+        #expect(ledger.violations.isEmpty, "the container ran on both nodes: \(ledger.violations)")
+    }
 }
