@@ -33,15 +33,19 @@ extension AgentCore {
             }
         }
         let store = self.store, node = self.node
+        // Right after a promotion the files are barge's own copy of the newest snapshot: not read again.
+        let materialized = promotedAt.withLock { $0[volume] }.map { (snapshot: $0.snapshot, before: $0.time) }
         let result = await Result(catching: {
             try await Blocking.run {
                 try SnapshotEngine(stateDirectory: store.directory, nodeName: node)
-                    .snapshot(volume: volume, in: store, epoch: ownership.epoch, state: state, reuseUnchanged: reuseUnchanged)
+                    .snapshot(volume: volume, in: store, epoch: ownership.epoch, state: state, reuseUnchanged: reuseUnchanged,
+                              materialized: materialized)
             }
         })
         if quiesce { try await runHook(.postSnapshot, settings, epoch: ownership.epoch) }
         let outcome = try result.get()
         noteError(volume, nil)
+        promotedAt.withLock { $0[volume] = nil }
         if outcome.reused {
             logger.debug("volume unchanged since its newest snapshot", metadata: ["volume": "\(volume)", "snapshot": "\(outcome.id.short)"])
             return outcome

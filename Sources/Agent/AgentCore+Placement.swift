@@ -14,6 +14,7 @@ extension AgentCore {
         let snapshot = try checkPromotable(volume)
         let standbyPath = Self.standbyPath(for: volume)
         try Self.clearForPromotion(volume.path)
+        let promotion = Clock.nowNanoseconds()
         try FileManager.default.createDirectory(atPath: (volume.path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         guard rename(standbyPath, volume.path) == 0 else {
             throw MoveError("cannot move the standby copy \(standbyPath) to \(volume.path): \(String(cString: strerror(errno)))",
@@ -21,6 +22,7 @@ extension AgentCore {
         }
         Self.syncDirectories(of: [volume.path, standbyPath])
         try store.index.setStandby(volume: volume.name, path: standbyPath, snapshot: nil, updating: nil)
+        promotedAt.withLock { $0[volume.name] = (snapshot, promotion) }
         logger.notice("standby promoted", metadata: ["volume": "\(volume.name)", "path": "\(volume.path)", "snapshot": "\(snapshot.short)"])
         return snapshot
     }

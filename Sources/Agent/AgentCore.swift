@@ -25,6 +25,8 @@ final class AgentCore: Sendable {
     private let lastErrors = Mutex<[String: String]>([:])
     let standby: StandbyKeeper
     let containers = Containers()
+    /// Volumes promoted by this agent and not snapshotted since, with the time of the promotion.
+    let promotedAt = Mutex<[String: (snapshot: BlobID, time: Int64)]>([:])
 
     init(config: AgentConfiguration, store: Store, identity: TLSIdentity, group: MultiThreadedEventLoopGroup, logger: Logger) {
         self.configuration = Mutex(config)

@@ -17,7 +17,8 @@ struct ControlCommands {
                 let outcome = try await core.snapshot(volume)
                 let report = SnapshotReport(
                     id: outcome.id.hex, volume: volume, epoch: outcome.record.epoch, files: outcome.record.files,
-                    bytesTotal: outcome.record.bytesTotal, bytesAdded: outcome.bytesAdded, durationS: outcome.seconds,
+                    bytesTotal: outcome.record.bytesTotal, bytesAdded: outcome.bytesAdded, bytesRead: outcome.statistics.bytesRead,
+                    durationS: outcome.seconds,
                     skipped: outcome.problems.map { "\($0.path): \($0.message)" })
                 return ControlResponse(ok: true, snapshot: report)
             case .replicate:

@@ -130,15 +130,19 @@ public struct SnapshotReport: Codable, Sendable {
     public var files: UInt64
     public var bytesTotal: UInt64
     public var bytesAdded: Int
+    /// File bytes read: files unchanged since the parent snapshot are not read.
+    public var bytesRead: UInt64
     public var durationS: Double
     public var skipped: [String]
-    public init(id: String, volume: String, epoch: UInt64, files: UInt64, bytesTotal: UInt64, bytesAdded: Int, durationS: Double, skipped: [String]) {
+    public init(id: String, volume: String, epoch: UInt64, files: UInt64, bytesTotal: UInt64, bytesAdded: Int, bytesRead: UInt64,
+                durationS: Double, skipped: [String]) {
         self.id = id
         self.volume = volume
         self.epoch = epoch
         self.files = files
         self.bytesTotal = bytesTotal
         self.bytesAdded = bytesAdded
+        self.bytesRead = bytesRead
         self.durationS = durationS
         self.skipped = skipped
     }

@@ -9,6 +9,10 @@ public struct ScanOptions: Sendable {
     public var compressionLevel: Int32
     /// How often a file that changes while it is read is read again.
     public var readAttempts: Int
+    /// Set when barge itself wrote the volume's files from the parent snapshot (a promoted
+    /// standby copy) before this time: their inodes and ctimes are new, so a file with the
+    /// parent's size and mtime whose ctime is older than this is unchanged.
+    public var materializedBeforeNanoseconds: Int64?
 
     public init(chunker: ChunkerParameters = .default, crossMounts: Bool = false, workers: Int = Parallel.defaultWorkers,
                 compressionLevel: Int32 = 1, readAttempts: Int = 3) {

@@ -154,7 +154,11 @@ public final class Scanner {
             // so (ctime included) its entry is the parent's, as it was.
             if case .success(let status) = result, status.kind == .file, status.device == rootDevice,
                let old = olds[position], isUnchanged(status, since: old) {
-                entries.append(old)
+                var entry = old
+                // A materialized file keeps its content and metadata; only where it lives is new.
+                entry.ctimeNanoseconds = status.ctimeNanoseconds
+                entry.inode = status.inode
+                entries.append(entry)
                 statistics.files += 1
                 statistics.bytesTotal += old.size
                 if let progress, throttle.due() { progress(statistics, TreeEntry.display(FileSystem.join(relative, name))) }
@@ -248,10 +252,14 @@ public final class Scanner {
     }
 
     /// The incremental rule: same size, mtime, ctime and inode as in the parent snapshot.
+    /// For files barge materialized from the parent (a promoted standby copy), a ctime older
+    /// than the materialization stands for the parent's ctime and inode: any later write,
+    /// chmod or xattr change moves the ctime past it.
     private func isUnchanged(_ status: FileStatus, since old: TreeEntry?) -> Bool {
-        guard let old, old.kind == .file else { return false }
-        return old.size == status.size && old.mtimeNanoseconds == status.mtimeNanoseconds
-            && old.ctimeNanoseconds == status.ctimeNanoseconds && old.inode == status.inode
+        guard let old, old.kind == .file, old.size == status.size, old.mtimeNanoseconds == status.mtimeNanoseconds else { return false }
+        if old.ctimeNanoseconds == status.ctimeNanoseconds && old.inode == status.inode { return true }
+        guard let before = options.materializedBeforeNanoseconds else { return false }
+        return status.ctimeNanoseconds < before
     }
 
     private func scanFile(_ directory: Int32, name: [UInt8], relative: [UInt8], status: FileStatus,

@@ -69,18 +69,23 @@ public final class SnapshotEngine {
     /// A snapshot through a store the caller holds open for writing (the agent's).
     /// With `reuseUnchanged`, a volume identical to its newest snapshot (same trees, same root
     /// metadata, same epoch, nothing skipped) gets no new snapshot: the outcome names the old one.
+    /// `materialized`: barge wrote the volume's files from that snapshot before that time (a
+    /// promoted standby copy); it is the parent, and see `ScanOptions.materializedBeforeNanoseconds`.
     public func snapshot(volume name: String, in store: Store, epoch: UInt64, state: String = "complete", reuseUnchanged: Bool = false,
+                         materialized: (snapshot: BlobID, before: Int64)? = nil,
                          progress: ((ScanStatistics, String) -> Void)? = nil) throws -> SnapshotOutcome {
         try snapshot(volume: try volume(name, in: store), store: store, state: state, epoch: epoch, reuseUnchanged: reuseUnchanged,
-                     progress: progress)
+                     materialized: materialized, progress: progress)
     }
 
     func snapshot(volume: VolumeRecord, store: Store, state: String, epoch: UInt64 = 0, rehash: Bool = false, reuseUnchanged: Bool = false,
-                  progress: ((ScanStatistics, String) -> Void)?) throws -> SnapshotOutcome {
+                  materialized: (snapshot: BlobID, before: Int64)? = nil, progress: ((ScanStatistics, String) -> Void)?) throws -> SnapshotOutcome {
         let started = Date()
-        let parent = try store.snapshots(volume: volume.name).last
+        let materializedParent = try materialized.flatMap { try store.index.snapshot($0.snapshot) }
+        let parent = try materializedParent ?? store.snapshots(volume: volume.name).last
         let writer = BlobWriter(store: store)
-        let options = ScanOptions(chunker: try ChunkerParameters(average: volume.chunkAverage), crossMounts: volume.crossMounts)
+        var options = ScanOptions(chunker: try ChunkerParameters(average: volume.chunkAverage), crossMounts: volume.crossMounts)
+        options.materializedBeforeNanoseconds = materializedParent == nil ? nil : materialized?.before
         let scanner = Scanner(store: store, writer: writer, options: options, progress: progress)
         let result = try scanner.scan(path: volume.path, parent: rehash ? nil : parent?.record.root)
         let stats = result.statistics

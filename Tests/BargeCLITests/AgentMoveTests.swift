@@ -81,6 +81,9 @@ import Glibc
         #expect((failover["may_lose_since_s"] as? Double ?? -1) >= 0)
         try ledger.waitForProgress(on: "d1", beyond: 0)
         #expect(try cluster.volumeStatus("d1", "app")["container"] as? String == "up")
+        // The new owner's first snapshot does not read again what barge itself materialized.
+        let firstOnD1 = try cluster.ok("d1", "snapshot", "app", "--json").object()
+        #expect((firstOnD1["bytes_read"] as? Int ?? .max) < 4 << 20, "the promoted bulk file is not read again: \(firstOnD1)")
 
         // d0 comes back: it learns of epoch 2, keeps its extra commits as a diverged snapshot, and stays stopped.
         let d0Commits = ledger.acknowledged().filter { $0.node == "d0" }.count
