@@ -124,8 +124,9 @@ extension AgentCore {
     /// epoch past anything the target may have recorded, and restarts the container.
     private func rollBack(_ volume: VolumeSettings, from epoch: UInt64, target: String, cause: Error) async {
         logger.error("migration of \(volume.name) to \(target) failed, rolling back: \(cause)")
-        _ = try? await ask(target, .handover(volume: volume.name, snapshot: BlobID.of(.chunk, []).wire, epoch: epoch + 1, phase: .abort),
-                           deadline: .seconds(10))
+        // An abort names no snapshot: the target moves back only a copy it promoted itself.
+        let none = BlobID.of(.chunk, []).wire
+        _ = try? await ask(target, .handover(volume: volume.name, snapshot: none, epoch: epoch + 1, phase: .abort), deadline: .seconds(10))
         do {
             try store.index.raiseOwnership(Ownership(volume: volume.name, owner: node, epoch: epoch + 2))
             await notifyMembers(volume, owner: node, epoch: epoch + 2, except: [])
