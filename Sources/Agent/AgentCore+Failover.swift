@@ -91,8 +91,8 @@ extension AgentCore {
     /// Before starting any container this node owns, ask the other members
     /// whether one of them owns the volume at a higher epoch (a failover while
     /// this node was down): if so, fence; if not, start it. While no other
-    /// member answers, it waits (up to a minute), then leaves the container
-    /// stopped: safety first; `barge failover VOL --to SELF --force` starts it.
+    /// member answers it keeps asking and the container stays stopped (safety
+    /// first); `barge failover VOL --to SELF` starts it by hand.
     func reconcileAtStart(warnAfter attempts: Int = 30, pause: Duration = .seconds(2)) async {
         var pending = config.volumes.filter { $0.members.contains(node) && (try? ownership($0.name))?.owner == node }
         var attempt = 0
@@ -103,14 +103,8 @@ extension AgentCore {
             var waiting: [VolumeSettings] = []
             for volume in pending {
                 guard let known = try? ownership(volume.name) else { continue }
-                var answered = volume.members.count == 1, highest = known
-                for member in volume.members where member != node {
-                    guard case let .ownership(_, owner, epoch, _)? = try? await ask(member, .queryOwnership(volume: volume.name),
-                                                                                   deadline: .seconds(5)) else { continue }
-                    answered = true
-                    if epoch > highest.epoch { highest = Ownership(volume: volume.name, owner: owner, epoch: epoch) }
-                }
-                guard answered else { waiting.append(volume); continue }
+                let (answered, highest) = await survey(volume, from: known)
+                guard answered || volume.members.count == 1 else { waiting.append(volume); continue }
                 do {
                     if highest.epoch > known.epoch {
                         try await locks.withLock(volume.name) { try await fence(volume, owner: highest.owner, epoch: highest.epoch) }
@@ -141,15 +135,23 @@ extension AgentCore {
     /// members, and fence if one of them owns the volume at a higher epoch.
     func checkOwnership(_ volume: String) async {
         guard let settings = config.volume(named: volume), let known = try? ownership(volume), known.owner == node else { return }
-        var highest = known
-        for member in settings.members where member != node {
-            guard case let .ownership(_, owner, epoch, _)? = try? await ask(member, .queryOwnership(volume: volume), deadline: .seconds(5)),
-                  epoch > highest.epoch else { continue }
-            highest = Ownership(volume: volume, owner: owner, epoch: epoch)
-        }
+        let highest = await survey(settings, from: known).highest
         guard highest.epoch > known.epoch else { return }
         do { try await locks.withLock(volume) { try await fence(settings, owner: highest.owner, epoch: highest.epoch) } } catch {
             logger.error("fencing \(volume): \(error)")
         }
+    }
+
+    /// Asks every other member who owns the volume: whether any answered, and
+    /// the highest record among theirs and `known`.
+    private func survey(_ volume: VolumeSettings, from known: Ownership) async -> (answered: Bool, highest: Ownership) {
+        var answered = false, highest = known
+        for member in volume.members where member != node {
+            guard case let .ownership(_, owner, epoch, _)? = try? await ask(member, .queryOwnership(volume: volume.name),
+                                                                           deadline: .seconds(5)) else { continue }
+            answered = true
+            if epoch > highest.epoch { highest = Ownership(volume: volume.name, owner: owner, epoch: epoch) }
+        }
+        return (answered, highest)
     }
 }

@@ -50,23 +50,17 @@ final class ControlServer: Service, @unchecked Sendable {
         var timeout = timeval(tv_sec: 30, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         let response: ControlResponse
-        if let line = Self.readLine(fd) {
+        if case let .line(line) = LineSocket.readLine(fd, limit: Self.maxRequestLength) {
             response = handle(line)
         } else {
             response = ControlResponse(ok: false, error: ControlFailure(message: "no request line within the limits", exitCode: 2))
         }
-        guard var data = try? ControlJSON.encoder().encode(response) else { return }
-        data.append(UInt8(ascii: "\n"))
-        data.withUnsafeBytes { raw in
-            var done = 0
-            while done < raw.count {
-                let wrote = send(fd, raw.baseAddress! + done, raw.count - done, Int32(MSG_NOSIGNAL))
-                if wrote < 0 && errno == EINTR { continue }
-                guard wrote > 0 else { return }
-                done += wrote
-            }
-        }
+        guard let data = try? ControlJSON.encoder().encode(response) else { return }
+        _ = LineSocket.writeLine(fd, data)
     }
+
+    /// A request is a few hundred bytes; anything near this is not one.
+    static let maxRequestLength = 1 << 20
 
     /// Runs the request on the async side and waits: this is a dedicated thread.
     private func handle(_ line: [UInt8]) -> ControlResponse {
@@ -84,19 +78,6 @@ final class ControlServer: Service, @unchecked Sendable {
         }
         done.wait()
         return result.withLock { $0! }
-    }
-
-    private static func readLine(_ fd: Int32) -> [UInt8]? {
-        var received: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while received.count <= 1 << 20 {
-            if let end = received.firstIndex(of: UInt8(ascii: "\n")) { return Array(received[..<end]) }
-            let count = recv(fd, &buffer, buffer.count, 0)
-            if count < 0 && errno == EINTR { continue }
-            guard count > 0 else { return nil }
-            received += buffer[0..<count]
-        }
-        return nil
     }
 
     static func listen(at path: String) throws -> Int32 {

@@ -8,13 +8,9 @@ final class PeerChannel: MessageChannel {
     private let outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>
     private(set) var bytesSent = 0
     private(set) var bytesReceived = 0
-    /// The name in the peer's verified certificate.
-    let peer: String
-
-    init(inbound: NIOAsyncChannelInboundStream<ReceivedFrame>, outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>, peer: String) {
+    init(inbound: NIOAsyncChannelInboundStream<ReceivedFrame>, outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>) {
         self.inbound = inbound.makeAsyncIterator()
         self.outbound = outbound
-        self.peer = peer
     }
 
     func send(_ message: Message) async throws {

@@ -26,7 +26,7 @@ struct PeerDialer {
                 }
             }
         return try await channel.executeThenClose { inbound, outbound in
-            let session = PeerChannel(inbound: inbound, outbound: outbound, peer: peer.name)
+            let session = PeerChannel(inbound: inbound, outbound: outbound)
             try await session.send(.hello(version: WireLimits.protocolVersion, node: core.node))
             guard case let .hello(version, node) = try await session.expectMessage() else {
                 throw ReplicationError.fail(.unexpectedMessage, "\(peer.name) did not answer with hello")

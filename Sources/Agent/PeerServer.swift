@@ -74,7 +74,7 @@ struct PeerSession {
         logger[metadataKey: "remote"] = "\(remote)"
         do {
             try await connection.executeThenClose { inbound, outbound in
-                let channel = PeerChannel(inbound: inbound, outbound: outbound, peer: "")
+                let channel = PeerChannel(inbound: inbound, outbound: outbound)
                 do {
                     try await session(channel, connection.channel, logger: &logger)
                 } catch let error as ReplicationError {

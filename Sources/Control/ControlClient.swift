@@ -17,34 +17,19 @@ public struct ControlClient {
     public func send(_ request: ControlRequest) throws -> ControlResponse {
         let fd = try Self.connect(socketPath)
         defer { close(fd) }
-        var line = try ControlJSON.encoder().encode(request)
-        line.append(UInt8(ascii: "\n"))
-        try line.withUnsafeBytes { raw in
-            var done = 0
-            while done < raw.count {
-                let wrote = write(fd, raw.baseAddress! + done, raw.count - done)
-                if wrote < 0 && errno == EINTR { continue }
-                guard wrote > 0 else { throw ControlFailure(message: "writing to the agent at \(socketPath) failed: \(String(cString: strerror(errno)))") }
-                done += wrote
-            }
+        guard LineSocket.writeLine(fd, try ControlJSON.encoder().encode(request)) else {
+            throw ControlFailure(message: "writing to the agent at \(socketPath) failed: \(String(cString: strerror(errno)))")
         }
-        var received: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 65536)
-        while !received.contains(UInt8(ascii: "\n")) {
-            let count = read(fd, &buffer, buffer.count)
-            if count < 0 && errno == EINTR { continue }
-            guard count > 0 else { break }
-            received += buffer[0..<count]
-            guard received.count <= ControlJSON.maxLineLength else {
-                throw ControlFailure(message: "the agent's answer exceeds \(ControlJSON.maxLineLength) bytes")
-            }
-        }
-        guard let end = received.firstIndex(of: UInt8(ascii: "\n")) else {
+        let answer: [UInt8]
+        switch LineSocket.readLine(fd, limit: ControlJSON.maxLineLength) {
+        case let .line(line): answer = line
+        case .tooLong: throw ControlFailure(message: "the agent's answer exceeds \(ControlJSON.maxLineLength) bytes")
+        case .closed:
             throw ControlFailure(message: "the agent at \(socketPath) closed the connection without answering",
                                  hint: "see the agent's log (journalctl -u barge)")
         }
         do {
-            return try ControlJSON.decoder().decode(ControlResponse.self, from: Data(received[..<end]))
+            return try ControlJSON.decoder().decode(ControlResponse.self, from: Data(answer))
         } catch {
             throw ControlFailure(message: "the agent's answer does not decode: \(error)", hint: "are the CLI and the agent the same version?")
         }

@@ -6,7 +6,6 @@ public struct StandbyStatistics: Sendable, Equatable {
     public var rebuilt = false
     public var entriesReplaced = 0
     public var entriesRemoved = 0
-    public var directoriesVisited = 0
     /// Large files rebuilt from their old version plus the new chunks.
     public var filesPatched = 0
     public var bytesWritten: UInt64 = 0
@@ -87,7 +86,6 @@ public final class StandbySync {
     }
 
     private func sync(old: BlobID, new: BlobID, in directory: Int32, relative: [UInt8]) throws {
-        statistics.directoriesVisited += 1
         let before = try loadTree(old).entries, after = try loadTree(new).entries
         var replacements: [TreeEntry] = []
         var previous: [[UInt8]: TreeEntry] = [:]
