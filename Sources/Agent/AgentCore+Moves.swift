@@ -166,7 +166,7 @@ extension AgentCore {
     /// Tells the other members about a new owner; best effort (they also learn it from the next offer).
     func notifyMembers(_ volume: VolumeSettings, owner: String, epoch: UInt64, except: Set<String>) async {
         for member in volume.members where member != node && !except.contains(member) {
-            do { _ = try await ask(member, .ownership(volume: volume.name, owner: owner, epoch: epoch, standby: nil), deadline: .seconds(60)) } catch {
+            do { _ = try await ask(member, .ownership(volume: volume.name, owner: owner, epoch: epoch, standby: nil), deadline: .seconds(10)) } catch {
                 logger.warning("could not tell \(member) that \(owner) owns \(volume.name) at epoch \(epoch): \(error)")
             }
         }

@@ -114,6 +114,25 @@ import Glibc
         #expect(try cluster.volumeStatus("d0")["snapshots"] as? Int == 2)
     }
 
+    @Test func logLinesCarrySyslogPrioritiesUnderJournald() throws {
+        let cluster = try AgentCluster("agent-journal")
+        try cluster.config(for: "d0").write(toFile: cluster.configPath("d0"), atomically: true, encoding: .utf8)
+        let errors = cluster.workspace.path("journal.err")
+        _ = FileManager.default.createFile(atPath: errors, contents: nil)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: BargeBinary.path)
+        process.arguments = ["agent", "--config", cluster.configPath("d0")]
+        process.environment = ProcessInfo.processInfo.environment.merging(["JOURNAL_STREAM": "8:12345"]) { $1 }
+        process.standardError = FileHandle(forWritingAtPath: errors)
+        try process.run()
+        defer { process.terminate(); process.waitUntilExit() }
+        let log = { String(decoding: FileManager.default.contents(atPath: errors) ?? Data(), as: UTF8.self) }
+        try waitUntil(timeout: 20) { log().contains("listening for peers") }
+        let lines = log().split(separator: "\n")
+        #expect(lines.first?.hasPrefix("<5>notice agent starting") == true, "\(lines.prefix(3))")
+        #expect(lines.allSatisfy { $0.hasPrefix("<") }, "every line carries its priority, and no time of its own: \(lines)")
+    }
+
     @Test func sigtermMidTransferStopsCleanly() throws {
         let cluster = try AgentCluster("agent-term")
         cluster.peerExtras["d0>d1"] = "bandwidth_limit = \"2MiB/s\""
