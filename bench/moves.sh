@@ -16,8 +16,8 @@
 # m0 restarted (fenced: diverged snapshot, replica), m1 snapshots and replicates fo1 to m0 (fail-back
 # bytes), then migrates fo1 back to m0. Every copy that moved is compared with where it came from.
 
-BENCH_MOVES_PORT=${BENCH_MOVES_PORT:-37520}
-BENCH_MOVES_METRICS_PORT=${BENCH_MOVES_METRICS_PORT:-39520}
+BENCH_MOVES_PORT=${BENCH_MOVES_PORT:-27520}
+BENCH_MOVES_METRICS_PORT=${BENCH_MOVES_METRICS_PORT:-29520}
 BENCH_MOVES_BIG_MIB=${BENCH_MOVES_BIG_MIB:-8192}
 BENCH_MOVES_UNIT_MIB=${BENCH_MOVES_UNIT_MIB:-1024}
 BENCH_MOVES_CHANGE_MIB=${BENCH_MOVES_CHANGE_MIB:-10}

@@ -14,8 +14,8 @@
 # Every standby copy is compared with its source (treecmp.py); a difference fails the run.
 
 BENCH_REPL_BIG_MIB=${BENCH_REPL_BIG_MIB:-1024}
-BENCH_REPL_PORT=${BENCH_REPL_PORT:-37420}
-BENCH_REPL_METRICS_PORT=${BENCH_REPL_METRICS_PORT:-39420}
+BENCH_REPL_PORT=${BENCH_REPL_PORT:-27420}
+BENCH_REPL_METRICS_PORT=${BENCH_REPL_METRICS_PORT:-29420}
 # socket (default): every 20 ms, the request `barge status --json` sends, on d1's control socket (the
 # same JSON answer, ~1 ms of CPU); cli: run `barge status --json` each time (~9 ms of CPU per poll,
 # ~2.5 CPU-s over a 5 s full replication: a quarter of a 2-core machine, taken from the agents)

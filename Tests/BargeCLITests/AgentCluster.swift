@@ -33,13 +33,17 @@ final class AgentCluster {
     /// Shared by the stand-in containers of all nodes: acks.log, violations.log, claims.
     var containerDirectory: String { workspace.path("containers") }
 
-    private static let nextPort = Mutex(20_000 + Int(getpid() % 1000) * 30)
+    /// Below the kernel's ephemeral range (32768-60999 here), so no outgoing
+    /// connection of an earlier test can hold a port an agent must listen on.
+    private static let nextPort = Mutex(10_000 + Int(getpid() % 600) * 30)
 
     init(_ label: String, nodes: [String] = ["d0", "d1"], volumes: [Volume] = [Volume(name: "v", owner: "d0", replicas: ["d1"])]) throws {
         workspace = try Workspace(label)
         self.nodes = nodes
         self.volumes = volumes
+        let addresses = nodes.indices.map { "127.0.0.\($0 + 1)" }
         port = Self.nextPort.withLock { value in
+            while !([value, value + 1].allSatisfy { port in addresses.allSatisfy { Self.isFree(port, on: $0) } }) { value += 2 }
             defer { value += 2 }
             return value
         }
@@ -50,6 +54,22 @@ final class AgentCluster {
             for volume in volumes where volume.owner == node || volume.replicas.contains(node) {
                 try FileManager.default.createDirectory(atPath: volumePath(volume.name, on: node), withIntermediateDirectories: true)
             }
+        }
+    }
+
+    /// Whether a TCP listener could bind address:port now (another program may hold it).
+    private static func isFree(_ port: Int, on address: String) -> Bool {
+        let descriptor = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard descriptor >= 0 else { return false }
+        defer { close(descriptor) }
+        var reuse: Int32 = 1
+        setsockopt(descriptor, SOL_SOCKET, SO_REUSEADDR, &reuse, socklen_t(MemoryLayout<Int32>.size))
+        var socketAddress = sockaddr_in()
+        socketAddress.sin_family = sa_family_t(AF_INET)
+        socketAddress.sin_port = in_port_t(UInt16(port).bigEndian)
+        inet_pton(AF_INET, address, &socketAddress.sin_addr)
+        return withUnsafePointer(to: &socketAddress) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
         }
     }
 
