@@ -15,6 +15,7 @@ public final class Scanner {
     private let progress: ((ScanStatistics, String) -> Void)?
     private var throttle = ProgressThrottle()
     private var prefetcher: TreePrefetcher?
+    private var walker: DirectoryWalker?
     /// Allocated on the first file that must be read, and never zeroed: an
     /// incremental snapshot that reads nothing does not pay for it. (Not a
     /// `lazy var`: mutating one in place copies it on every access.)
@@ -55,9 +56,12 @@ public final class Scanner {
             prefetcher?.start()
         }
         defer { prefetcher?.stop() }
+        let walker = DirectoryWalker(root: root, rootDevice: rootDevice, crossMounts: options.crossMounts, statWorkers: options.workers)
+        self.walker = walker
+        defer { walker.stop(); self.walker = nil }
         let pendingRoot: ChunkPipeline.PendingTree
         do {
-            pendingRoot = try scanDirectory(root, relative: [], parent: parentTree, previous: parentTree == nil ? nil : parent)
+            pendingRoot = try scanDirectory(try nextDirectory(expected: []), parent: parentTree, previous: parentTree == nil ? nil : parent)
         } catch {
             pipeline.cancel()
             if let error = error as? SourceError {
@@ -127,16 +131,26 @@ public final class Scanner {
         }
     }
 
-    private func scanDirectory(_ directory: Int32, relative: [UInt8], parent: Tree?, previous: BlobID?) throws -> ChunkPipeline.PendingTree {
-        let names: [[UInt8]]
-        switch FileSystem.names(in: directory) {
-        case .success(let found): names = found
-        case .failure(let error): throw SourceError(message: "readdir: \(error.text)")
+    /// The walker's record for the directory at `expected`; it comes in the scan's own order.
+    private func nextDirectory(expected: [UInt8]) throws -> WalkedDirectory {
+        guard let walked = walker?.next(), walked.relative == expected else {
+            throw RepositoryError(.io, "the directory walk lost its place at \(TreeEntry.display(expected)); nothing was committed",
+                                  hint: "run the snapshot again; report this if it repeats")
         }
+        return walked
+    }
+
+    private func scanDirectory(_ walked: WalkedDirectory, parent: Tree?, previous: BlobID?) throws -> ChunkPipeline.PendingTree {
+        let names: [[UInt8]], statuses: [Result<FileStatus, Errno>]
+        switch walked.contents {
+        case .listed(let found, let stats): (names, statuses) = (found, stats)
+        case .unreadable(let call, let error): throw SourceError(message: "\(call): \(error.text)")
+        case .mountPoint: throw SourceError(message: "a mount point") // the caller handles these
+        }
+        let directory = walked.descriptor, relative = walked.relative
         var entries: [TreeEntry] = []
         var pending: [(index: Int, file: ChunkPipeline.PendingFile)] = []
         var subtrees: [(index: Int, tree: ChunkPipeline.PendingTree)] = []
-        let statuses = FileSystem.statuses(at: directory, names, workers: names.count >= 32 ? options.workers : 1)
         let olds = parent.map { Self.match(names, in: $0) } ?? Array(repeating: nil, count: names.count)
         var toRead: [(name: [UInt8], size: UInt64)] = []
         for (index, result) in statuses.enumerated() {
@@ -177,7 +191,7 @@ public final class Scanner {
             case .directory:
                 readAhead?.pause()
                 defer { readAhead?.resume() }
-                guard let subtree = try scanSubdirectory(directory, name: name, relative: path, status: status, old: old, entry: &entry,
+                guard let subtree = try scanSubdirectory(relative: path, old: old, entry: &entry,
                                                          locations: subtreeLocations) else { continue }
                 subtrees.append((entries.count, subtree))
                 statistics.directories += 1
@@ -213,24 +227,22 @@ public final class Scanner {
     }
 
     /// Returns nil (and reports) when the directory cannot be read.
-    private func scanSubdirectory(_ directory: Int32, name: [UInt8], relative: [UInt8], status: FileStatus,
-                                  old: TreeEntry?, entry: inout TreeEntry,
+    private func scanSubdirectory(relative: [UInt8], old: TreeEntry?, entry: inout TreeEntry,
                                   locations: [BlobID: BlobLocation]) throws -> ChunkPipeline.PendingTree? {
-        let child = FileSystem.open(at: directory, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW)
-        guard child >= 0 else {
-            if errno != ENOENT { report(relative, "skipped: \(String(cString: strerror(errno)))") }
+        let child = try nextDirectory(expected: relative)
+        if case .unreadable(let call, let error) = child.contents, child.descriptor < 0 {
+            if error.code != ENOENT { report(relative, "skipped: \(call): \(error.text)") }
             return nil
         }
-        defer { close(child) }
-        entry.xattrs = attributes(descriptor: child, relative: relative)
-        if status.device != rootDevice && !options.crossMounts {
+        entry.xattrs = attributes(descriptor: child.descriptor, relative: relative)
+        if case .mountPoint = child.contents {
             report(relative, "mount point: recorded empty (use --cross-mounts to include it)")
             return try pipeline.buildTree(entries: [], files: [], subtrees: [], previous: nil)
         }
         let oldID = old.flatMap { $0.kind == .directory ? $0.subtree : nil }
         let oldTree = oldID.flatMap { loadParentTree($0, at: locations[$0]) }
         do {
-            return try scanDirectory(child, relative: relative, parent: oldTree, previous: oldTree == nil ? nil : oldID)
+            return try scanDirectory(child, parent: oldTree, previous: oldTree == nil ? nil : oldID)
         } catch let error as SourceError {
             report(relative, "skipped: \(error.message)")
             return nil
