@@ -4,13 +4,14 @@ import Foundation
 import Repository
 import Synchronization
 
-/// Writes restored files. Chunks are read, decompressed and checked against
-/// their ids in parallel batches across files; a writing thread puts them in
-/// place while the next batch is decoded. A chunk that fails its check stops
+/// Writes restored files, in three stages that overlap: the caller creates
+/// files and queues their chunks; a decoding thread reads, decompresses and
+/// checks batches of chunks against their ids (in parallel within a batch);
+/// a writing thread puts them in place. A chunk that fails its check stops
 /// the restore: wrong bytes are never written.
 ///
 /// Threading contract: `add`, `flush` and `drain` are called from one thread;
-/// an `OpenFile` belongs to the writing thread once added.
+/// an `OpenFile` belongs to the writing thread once added (it alone closes files).
 final class RestoreSink: @unchecked Sendable {
     final class OpenFile: @unchecked Sendable {
         let descriptor: Int32
@@ -35,9 +36,13 @@ final class RestoreSink: @unchecked Sendable {
     private let metadata: MetadataWriter
     private var tasks: [Task] = []
     private var batchBytes = 0
-    private let openFiles = Atomic<Int>(0)
+    /// One per file created and not yet closed: bounds open descriptors.
+    private let fileSlots = DispatchSemaphore(value: RestoreSink.openFileLimit)
+    private let decoding = DispatchQueue(label: "barge.restore-decoder")
     private let writing = DispatchQueue(label: "barge.restore-writer")
-    private let slots = DispatchSemaphore(value: 2)
+    /// Batches queued, decoding or being written: bounds memory (each holds
+    /// up to `batchLimit` decoded bytes plus the packed bytes read for it).
+    private let inFlight = DispatchSemaphore(value: 3)
     private let failure = Mutex<RepositoryError?>(nil)
     private let written = Atomic<UInt64>(0)
     private static let batchLimit = 8 << 20
@@ -57,8 +62,11 @@ final class RestoreSink: @unchecked Sendable {
     /// Queues a file that `descriptor` was opened for; the sink closes it.
     func add(descriptor: Int32, entry: TreeEntry, path: [UInt8]) throws {
         let file = OpenFile(descriptor: descriptor, entry: entry, path: path)
-        if openFiles.load(ordering: .relaxed) >= Self.openFileLimit { try drain() }
-        openFiles.add(1, ordering: .relaxed)
+        if fileSlots.wait(timeout: .now()) == .timedOut {
+            // The files holding the slots may wait on chunks still queued here.
+            try flush()
+            fileSlots.wait()
+        }
         if entry.chunks.isEmpty {
             tasks.append((file, 0, ChunkRef(id: BlobID.of(.chunk, []), length: 0)))
             return
@@ -72,48 +80,61 @@ final class RestoreSink: @unchecked Sendable {
         }
     }
 
-    /// Decodes the queued chunks and hands them to the writing thread.
+    /// Hands the queued chunks to the decoding thread, which passes them on to the writing thread.
     func flush() throws {
         if let error = failure.withLock({ $0 }) { throw error }
         guard !tasks.isEmpty else { return }
         let batch = tasks
         tasks.removeAll(keepingCapacity: true)
         batchBytes = 0
-        let data = try decode(batch)
-        slots.wait()
-        writing.async { [self] in
-            defer { slots.signal() }
-            guard failure.withLock({ $0 }) == nil else { Self.closeAll(batch); return }
-            do { try write(batch, data) } catch let error as RepositoryError {
-                failure.withLock { $0 = error }
-                Self.closeAll(batch)
-            } catch {
-                failure.withLock { $0 = RepositoryError(.io, "\(error)") }
-                Self.closeAll(batch)
+        inFlight.wait()
+        decoding.async { [self] in
+            var decoded: [BlobID: [UInt8]] = [:]
+            if failure.withLock({ $0 }) == nil {
+                do { decoded = try decode(batch) } catch { fail(error) }
+            }
+            let data = decoded
+            writing.async { [self] in
+                defer { inFlight.signal() }
+                guard failure.withLock({ $0 }) == nil else { closeAll(batch); return }
+                do { try write(batch, data) } catch {
+                    fail(error)
+                    closeAll(batch)
+                }
             }
         }
     }
 
+    /// Keeps the first error: it is the one the user sees.
+    private func fail(_ error: any Error) {
+        let error = (error as? RepositoryError) ?? RepositoryError(.io, "\(error)")
+        failure.withLock { if $0 == nil { $0 = error } }
+    }
+
     /// After a failed restore: nothing more is written, every file is closed.
     func cancel() {
-        failure.withLock { if $0 == nil { $0 = RepositoryError(.io, "restore cancelled") } }
+        fail(RepositoryError(.io, "restore cancelled"))
+        decoding.sync {}
         writing.sync {}
-        Self.closeAll(tasks)
+        closeAll(tasks)
         tasks.removeAll()
     }
 
-    /// Closes each file of `batch` that is still open.
-    private static func closeAll(_ batch: [Task]) {
-        var seen: Set<ObjectIdentifier> = []
-        for task in batch where !task.file.closed && seen.insert(ObjectIdentifier(task.file)).inserted {
-            Glibc.close(task.file.descriptor)
-            task.file.closed = true
-        }
+    /// Closes each file of `batch` that is still open (writing thread, or once it is idle).
+    private func closeAll(_ batch: [Task]) {
+        for task in batch where !task.file.closed { close(task.file) }
+    }
+
+    private func close(_ file: OpenFile) {
+        Glibc.close(file.descriptor)
+        file.closed = true
+        fileSlots.signal()
     }
 
     /// Flushes and waits until every queued file is written and closed.
     func drain() throws {
         try flush()
+        decoding.sync {}
         writing.sync {}
         if let error = failure.withLock({ $0 }) { throw error }
     }
@@ -194,10 +215,7 @@ final class RestoreSink: @unchecked Sendable {
                 }
                 task.file.remaining -= 1
             }
-            if task.file.remaining == 0 {
-                openFiles.subtract(1, ordering: .relaxed)
-                try finish(task.file)
-            }
+            if task.file.remaining == 0 { try finish(task.file) }
         }
     }
 
@@ -222,7 +240,7 @@ final class RestoreSink: @unchecked Sendable {
     }
 
     private func finish(_ file: OpenFile) throws {
-        defer { close(file.descriptor); file.closed = true }
+        defer { close(file) }
         // Sets the length, and leaves a trailing hole in sparse files.
         guard ftruncate(file.descriptor, off_t(file.entry.size)) == 0 else { throw FileSystem.error("ftruncate", file.path) }
         metadata.apply(file.entry, descriptor: file.descriptor, path: file.path)

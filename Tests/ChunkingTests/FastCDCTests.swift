@@ -1,4 +1,4 @@
-import Chunking
+@testable import Chunking
 import Foundation
 import Testing
 import TestSupport
@@ -90,6 +90,37 @@ enum Vectors {
         let after = chunks(of: data, chunker)
         let changed = after.filter { !before.contains($0) }.count
         #expect(changed <= 2, "an insert should change at most two chunks, changed \(changed)")
+    }
+
+    /// The four-bytes-a-step scan cuts exactly where rolling one byte at a
+    /// time does, at every cut position modulo 4, with both masks in play.
+    @Test(arguments: [(4096, 1), (4096, 2), (8192, 3), (65536, 4)])
+    func unrolledScanEqualsByteAtATime(_ setting: (average: Int, seed: UInt64)) throws {
+        let parameters = try ChunkerParameters(average: setting.average)
+        let data = ChunkVector(kind: "random", seed: setting.seed, length: 1 << 20, average: setting.average, cuts: []).data()
+        let lengths = FastCDC(parameters).chunkLengths(of: data)
+        #expect(lengths == Self.referenceLengths(data, parameters))
+        #expect(Set(lengths.dropLast().map { $0 % 4 }).count == 4, "cuts at every offset modulo 4")
+    }
+
+    private static func referenceLengths(_ data: [UInt8], _ parameters: ChunkerParameters) -> [Int] {
+        func mask(_ bits: Int) -> UInt64 { ((1 << UInt64(bits)) - 1) << UInt64(64 - bits) }
+        let bits = parameters.average.trailingZeroBitCount
+        var lengths: [Int] = [], offset = 0
+        while offset < data.count {
+            let count = data.count - offset
+            var cut = min(count, parameters.maximum)
+            if count > parameters.minimum {
+                var hash: UInt64 = 0
+                for index in parameters.minimum..<cut {
+                    hash = (hash &<< 1) &+ Gear.table[Int(data[offset + index])]
+                    if hash & mask(index < min(cut, parameters.average) ? bits + 2 : bits - 2) == 0 { cut = index + 1; break }
+                }
+            }
+            lengths.append(cut)
+            offset += cut
+        }
+        return lengths
     }
 
     private func chunks(of data: [UInt8], _ chunker: FastCDC) -> [[UInt8]] {
