@@ -287,7 +287,8 @@ REPS=3
 # out measures the tools, not the previous repetition's rm.
 remove_settled() {
   local entries
-  entries=$(find "$1" -xdev 2>/dev/null | head -n 1001 | wc -l)
+  [[ -e $1 || -L $1 ]] || return 0
+  entries=$( { find "$1" -xdev 2>/dev/null || true; } | head -n 1001 | wc -l)
   chmod -R u+w "$1" 2>/dev/null || true
   rm -rf "$1"
   if [[ $entries -gt 1000 ]]; then sleep 6; fi

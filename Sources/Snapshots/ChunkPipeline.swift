@@ -2,13 +2,12 @@ import Dispatch
 import Repository
 import Synchronization
 
-/// Stores a scan's chunks and trees on a processing thread while the scanner
-/// keeps reading: reading and cutting (scanner thread) overlap with hashing,
-/// compressing and writing (processing thread plus its parallel workers).
-///
-/// Work goes in batches: chunks hashed in parallel, looked up once, the new
-/// ones compressed in parallel and appended in order; then the batch's tree
-/// jobs, which need those chunks' ids. Jobs run in submission order, so a
+/// Stores a scan's chunks and trees while the scanner keeps reading, in two
+/// stages that overlap with each other and with reading and cutting (scanner
+/// thread): a hashing thread hashes a batch's chunks in parallel, looks them
+/// up in the index once and compresses the new ones in parallel; a storing
+/// thread appends them in order, then runs the batch's tree jobs, which need
+/// those chunks' ids. Both stages take batches in submission order, so a
 /// directory's tree is built after its files' chunks and its subdirectories'
 /// trees. At most three batches exist at a time, so memory stays bounded.
 ///
@@ -49,9 +48,10 @@ final class ChunkPipeline: @unchecked Sendable {
     private let compressors: [Compressor]
     private let treeCompressor: Compressor
     private let batchBytes: Int
-    private let queue = DispatchQueue(label: "barge.chunk-pipeline")
-    /// Two batches queued or processing while a third fills: enough to keep
-    /// both cores busy through the serial steps, 3 × 4 MiB at most.
+    private let hashing = DispatchQueue(label: "barge.chunk-hash")
+    private let queue = DispatchQueue(label: "barge.chunk-store")
+    /// Two batches in the stages (one hashing, one storing) while a third
+    /// fills: 3 × 4 MiB at most, plus the compressed copies of new chunks.
     private let slots = DispatchSemaphore(value: 2)
     /// Batch buffers handed back by the processing thread, for reuse.
     private let spares = Mutex<[[UInt8]]>([])
@@ -64,7 +64,7 @@ final class ChunkPipeline: @unchecked Sendable {
     private(set) var chunkBytesNew = 0
     private(set) var treesAdded = 0
 
-    init(writer: BlobWriter, workers: Int, compressionLevel: Int32, maximumChunk: Int, batchBytes: Int = 4 << 20) {
+    init(writer: BlobWriter, workers: Int, compressionLevel: Int32, maximumChunk: Int, batchBytes: Int = 2 << 20) {
         self.writer = writer
         self.workers = max(1, workers)
         self.compressors = (0..<max(1, workers)).map { _ in Compressor(level: compressionLevel) }
@@ -94,6 +94,7 @@ final class ChunkPipeline: @unchecked Sendable {
     /// Waits until everything is stored.
     func finish() throws {
         try submit()
+        hashing.sync {}
         queue.sync {}
         if let error = failure.withLock({ $0 }) { throw error }
     }
@@ -102,6 +103,7 @@ final class ChunkPipeline: @unchecked Sendable {
     /// the processing thread no longer touches the writer.
     func cancel() {
         failure.withLock { if $0 == nil { $0 = CancellationError() } }
+        hashing.sync {}
         queue.sync {}
     }
 
@@ -114,34 +116,59 @@ final class ChunkPipeline: @unchecked Sendable {
         buffer.removeAll(keepingCapacity: true)
         buffer.reserveCapacity(capacity)
         current = Batch(bytes: buffer)
-        queue.async { [self] in
-            defer { slots.signal() }
-            guard failure.withLock({ $0 }) == nil else { return }
-            do { try process(batch) } catch { failure.withLock { $0 = error } }
-            spares.withLock { $0.append(batch.bytes) }
+        hashing.async { [self] in
+            var prepared = Prepared(ids: [], fresh: [], packed: [])
+            if failure.withLock({ $0 }) == nil && !batch.items.isEmpty {
+                do { prepared = try prepare(batch) } catch { failure.withLock { if $0 == nil { $0 = error } } }
+            }
+            let ready = prepared
+            queue.async { [self] in
+                defer { slots.signal() }
+                guard failure.withLock({ $0 }) == nil else { return }
+                do { try store(batch, ready) } catch { failure.withLock { if $0 == nil { $0 = error } } }
+                spares.withLock { $0.append(batch.bytes) }
+            }
         }
     }
 
-    // MARK: processing thread
+    /// A batch's chunk ids, and the new ones (first occurrence, not in the
+    /// index when looked up) with their compressed bytes (nil: store raw).
+    private struct Prepared: @unchecked Sendable {
+        let ids: [BlobID]
+        let fresh: [Int]
+        let packed: [[UInt8]?]
+    }
 
-    private func process(_ batch: Batch) throws {
-        if !batch.items.isEmpty { try storeChunks(batch) }
+    // MARK: hashing thread
+
+    /// Only the index is asked here: what the storing thread appended but has
+    /// not committed yet is checked again there, before anything is appended.
+    private func prepare(_ batch: Batch) throws -> Prepared {
+        let ids = hashAll(batch)
+        var firstIndex: [BlobID: Int] = [:]
+        for (index, id) in ids.enumerated() where firstIndex[id] == nil { firstIndex[id] = index }
+        let known = try writer.store.index.locations(of: Array(firstIndex.keys))
+        let fresh = firstIndex.filter { known[$0.key] == nil }.map(\.value).sorted()
+        return Prepared(ids: ids, fresh: fresh, packed: fresh.isEmpty ? [] : compress(batch, fresh))
+    }
+
+    // MARK: storing thread
+
+    private func store(_ batch: Batch, _ prepared: Prepared) throws {
+        if !batch.items.isEmpty { try storeChunks(batch, prepared) }
         if !batch.trees.isEmpty { try storeTrees(batch.trees) }
     }
 
-    private func storeChunks(_ batch: Batch) throws {
-        let ids = hashAll(batch)
-        var firstIndex: [BlobID: Int] = [:]
+    private func storeChunks(_ batch: Batch, _ prepared: Prepared) throws {
+        let ids = prepared.ids, fresh = prepared.fresh, packed = prepared.packed
         for (index, item) in batch.items.enumerated() {
             item.file.chunks.append(ChunkRef(id: ids[index], length: item.length))
-            if firstIndex[ids[index]] == nil { firstIndex[ids[index]] = index }
         }
-        let known = try writer.known(Array(firstIndex.keys))
-        let fresh = firstIndex.filter { !known.contains($0.key) }.map(\.value).sorted()
         guard !fresh.isEmpty else { return }
-        let packed = compress(batch, fresh)
+        // Appended by an earlier batch since the hashing thread looked (pending, or committed at a checkpoint).
+        let stored = try writer.known(fresh.map { ids[$0] })
         try batch.bytes.withUnsafeBytes { raw in
-            for (slot, index) in fresh.enumerated() {
+            for (slot, index) in fresh.enumerated() where !stored.contains(ids[index]) {
                 let item = batch.items[index]
                 if let compressed = packed[slot] {
                     try compressed.withUnsafeBytes { payload in
