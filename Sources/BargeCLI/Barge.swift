@@ -32,7 +32,21 @@ public enum ExitStatus: Int32 {
 
 /// The thin executable calls this.
 public enum BargeMain {
+    /// A scan holds a directory descriptor per level on two threads plus up to
+    /// 256 walked ahead, a restore up to 256 open files: a shell's soft limit
+    /// of 1024 could turn a deep tree into skipped entries. Up to the hard
+    /// limit is ours to take (epoll everywhere, no select).
+    static func raiseOpenFileLimit() {
+        var limit = rlimit()
+        guard getrlimit(openFilesResource, &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
+        limit.rlim_cur = min(limit.rlim_max, 1 << 20)
+        _ = setrlimit(openFilesResource, &limit)
+    }
+
+    private static var openFilesResource: __rlimit_resource_t { __rlimit_resource_t(UInt32(RLIMIT_NOFILE.rawValue)) }
+
     public static func main(_ arguments: [String] = Array(CommandLine.arguments.dropFirst())) -> Never {
+        raiseOpenFileLimit()
         let arguments = GlobalOptions.hoistStateDirectory(arguments)
         do {
             var command = try Barge.parseAsRoot(arguments)
