@@ -64,7 +64,10 @@ final class RestoreSink: @unchecked Sendable {
         let file = OpenFile(descriptor: descriptor, entry: entry, path: path)
         if fileSlots.wait(timeout: .now()) == .timedOut {
             // The files holding the slots may wait on chunks still queued here.
-            try flush()
+            do { try flush() } catch {
+                Glibc.close(descriptor)
+                throw error
+            }
             fileSlots.wait()
         }
         if entry.chunks.isEmpty {
