@@ -31,6 +31,11 @@ struct AgentOptions: ParsableArguments {
         return nil
     }
 
+    /// The agent's answer, a failure answer included (for commands that print a partial report first).
+    func exchange(_ request: ControlRequest) throws -> ControlResponse {
+        try ControlClient(socketPath: try resolvedSocket()).send(request)
+    }
+
     /// Sends a request; a failure answer becomes the agent's message and exit code.
     func send(_ request: ControlRequest, to path: String) throws -> ControlResponse {
         let response = try ControlClient(socketPath: path).send(request)

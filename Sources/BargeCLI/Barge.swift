@@ -37,13 +37,12 @@ public enum BargeMain {
     /// of 1024 could turn a deep tree into skipped entries. Up to the hard
     /// limit is ours to take (epoll everywhere, no select).
     static func raiseOpenFileLimit() {
+        let openFiles = __rlimit_resource_t(RLIMIT_NOFILE.rawValue)
         var limit = rlimit()
-        guard getrlimit(openFilesResource, &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
+        guard getrlimit(openFiles, &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
         limit.rlim_cur = min(limit.rlim_max, 1 << 20)
-        _ = setrlimit(openFilesResource, &limit)
+        _ = setrlimit(openFiles, &limit)
     }
-
-    private static var openFilesResource: __rlimit_resource_t { __rlimit_resource_t(UInt32(RLIMIT_NOFILE.rawValue)) }
 
     public static func main(_ arguments: [String] = Array(CommandLine.arguments.dropFirst())) -> Never {
         raiseOpenFileLimit()

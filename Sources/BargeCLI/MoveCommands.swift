@@ -30,7 +30,7 @@ struct MigrateCommand: ParsableCommand {
     func run() throws {
         let progress = ProgressLine()
         progress.update("migrating \(name) to \(to): pre-copy, stop, final copy, hand-over, start…")
-        let response = try ControlClient(socketPath: try agent.resolvedSocket()).send(ControlRequest(command: .migrate, volume: name, peer: to))
+        let response = try agent.exchange(ControlRequest(command: .migrate, volume: name, peer: to))
         progress.finish()
         try finish(response, response.migration, json: global.json) { report in
             print("\(report.volume): \(report.from) → \(report.to), epoch \(report.epoch), snapshot \(report.snapshot.prefix(12))")
@@ -58,8 +58,7 @@ struct FailoverCommand: ParsableCommand {
     @Flag(help: "Proceed even though the owner answers (it will be fenced).") var force = false
 
     func run() throws {
-        let response = try ControlClient(socketPath: try agent.resolvedSocket())
-            .send(ControlRequest(command: .failover, volume: name, peer: to, force: force))
+        let response = try agent.exchange(ControlRequest(command: .failover, volume: name, peer: to, force: force))
         try finish(response, response.failover, json: global.json) { report in
             guard report.from != report.to else {
                 print("\(report.volume): \(report.to) already owns it at epoch \(report.epoch); its container was started here")
@@ -83,7 +82,7 @@ struct DrainCommand: ParsableCommand {
     func run() throws {
         let progress = ProgressLine()
         progress.update("draining: migrating every owned volume…")
-        let response = try ControlClient(socketPath: try agent.resolvedSocket()).send(ControlRequest(command: .drain))
+        let response = try agent.exchange(ControlRequest(command: .drain))
         progress.finish()
         try finish(response, response.drain, json: global.json) { report in
             for migration in report.migrations {

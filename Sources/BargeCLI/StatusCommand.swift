@@ -47,7 +47,7 @@ struct ReplicateCommand: ParsableCommand {
     func run() throws {
         let progress = ProgressLine()
         progress.update("replicating \(name) to \(to ?? "its replicas")…")
-        let response = try ControlClient(socketPath: try agent.resolvedSocket()).send(ControlRequest(command: .replicate, volume: name, peer: to))
+        let response = try agent.exchange(ControlRequest(command: .replicate, volume: name, peer: to))
         progress.finish()
         if let report = response.replication {
             if global.json {

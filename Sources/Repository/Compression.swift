@@ -9,7 +9,6 @@ public enum Compression: UInt8, Sendable {
 /// One zstd compression context. Not thread-safe: each worker owns its own.
 public final class Compressor {
     private let context: OpaquePointer
-    public let level: Int32
     private var scratch: [UInt8] = []
 
     /// At the fast levels, a 2 KiB-entry match table instead of zstd's 8 KiB
@@ -20,7 +19,6 @@ public final class Compressor {
 
     public init(level: Int32 = 1) {
         context = ZSTD_createCCtx()
-        self.level = level
         ZSTD_CCtx_setParameter(context, ZSTD_c_compressionLevel, level)
         if level <= 1 { ZSTD_CCtx_setParameter(context, ZSTD_c_hashLog, Self.fastHashLog) }
     }

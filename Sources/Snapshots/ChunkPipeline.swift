@@ -13,7 +13,7 @@ import Synchronization
 ///
 /// Threading contract: `add`, `buildTree` and `finish` are called from one
 /// thread. `PendingFile` and `PendingTree` are written and read only on the
-/// processing thread until `finish` returns.
+/// storing thread until `finish` returns.
 final class ChunkPipeline: @unchecked Sendable {
     /// Receives a file's chunk refs, in order, as batches are stored.
     final class PendingFile: @unchecked Sendable {
@@ -51,15 +51,15 @@ final class ChunkPipeline: @unchecked Sendable {
     private let hashing = DispatchQueue(label: "barge.chunk-hash")
     private let queue = DispatchQueue(label: "barge.chunk-store")
     /// Two batches in the stages (one hashing, one storing) while a third
-    /// fills: 3 × 4 MiB at most, plus the compressed copies of new chunks.
+    /// fills: 3 × `batchBytes` at most, plus the compressed copies of new chunks.
     private let slots = DispatchSemaphore(value: 2)
-    /// Batch buffers handed back by the processing thread, for reuse.
+    /// Batch buffers handed back by the storing thread, for reuse.
     private let spares = Mutex<[[UInt8]]>([])
     private let capacity: Int
     private let failure = Mutex<(any Error)?>(nil)
     private var current: Batch
 
-    // Written on the processing thread; read after `finish`.
+    // Written on the storing thread; read after `finish`.
     private(set) var chunksAdded = 0
     private(set) var chunkBytesNew = 0
     private(set) var treesAdded = 0
@@ -100,9 +100,9 @@ final class ChunkPipeline: @unchecked Sendable {
     }
 
     /// After a failed scan: queued batches are skipped, and when this returns
-    /// the processing thread no longer touches the writer.
+    /// neither stage touches the writer any more.
     func cancel() {
-        failure.withLock { if $0 == nil { $0 = CancellationError() } }
+        fail(CancellationError())
         hashing.sync {}
         queue.sync {}
     }
@@ -119,16 +119,21 @@ final class ChunkPipeline: @unchecked Sendable {
         hashing.async { [self] in
             var prepared = Prepared(ids: [], fresh: [], packed: [])
             if failure.withLock({ $0 }) == nil && !batch.items.isEmpty {
-                do { prepared = try prepare(batch) } catch { failure.withLock { if $0 == nil { $0 = error } } }
+                do { prepared = try prepare(batch) } catch { fail(error) }
             }
             let ready = prepared
             queue.async { [self] in
                 defer { slots.signal() }
                 guard failure.withLock({ $0 }) == nil else { return }
-                do { try store(batch, ready) } catch { failure.withLock { if $0 == nil { $0 = error } } }
+                do { try store(batch, ready) } catch { fail(error) }
                 spares.withLock { $0.append(batch.bytes) }
             }
         }
+    }
+
+    /// Keeps the first error: it is the one the scan reports.
+    private func fail(_ error: any Error) {
+        failure.withLock { if $0 == nil { $0 = error } }
     }
 
     /// A batch's chunk ids, and the new ones (first occurrence, not in the
