@@ -119,9 +119,11 @@ on d1 status
 check_commits() { # node
   python3 - "$WORK/$1/media/state/git/app.db" "$WORK/containers/acks.log" <<'PY'
 import sqlite3, sys
+# The container keeps committing: read the acknowledgements first, so that every
+# commit counted was acknowledged before the database is read.
+acked = [int(line.split()[1]) for line in open(sys.argv[2])]
 db = sqlite3.connect(f"file:{sys.argv[1]}?mode=ro", uri=True)
 rows = {r[0] for r in db.execute("SELECT n FROM commits")}
-acked = [int(line.split()[1]) for line in open(sys.argv[2])]
 missing = [n for n in acked if n not in rows]
 print(f"{len(acked)} commits acknowledged so far, {len(missing)} missing, integrity {db.execute('PRAGMA integrity_check').fetchone()[0]}")
 sys.exit(1 if missing else 0)
