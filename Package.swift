@@ -41,6 +41,8 @@ let package = Package(
         ]),
         // Scan, restore, diff and verify of volume trees.
         .target(name: "Snapshots", dependencies: ["Chunking", "Repository", "CLinux"]),
+        // Who owns each volume at which epoch: the pure state machine the agent carries out.
+        .target(name: "Ownership"),
         // Frames of the peer protocol: encode, bounds-checked decode. No I/O, no
         // dependencies, so the fuzz target compiles it alone.
         .target(name: "Wire"),
@@ -58,7 +60,7 @@ let package = Package(
         .target(name: "Control"),
         // The long-running node agent: peer server, scheduler, standby copies, control socket, metrics.
         .target(name: "Agent", dependencies: [
-            "AgentConfig", "Control", "Identity", "Replication", "Snapshots", "Repository", "Wire", "CLinux",
+            "AgentConfig", "Control", "Identity", "Ownership", "Replication", "Snapshots", "Repository", "Wire", "CLinux",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -82,6 +84,7 @@ let package = Package(
         .testTarget(name: "RepositoryTests", dependencies: ["Repository", "TestSupport"]),
         .testTarget(name: "SnapshotsTests", dependencies: ["Snapshots", "Repository", "TestSupport"]),
         .testTarget(name: "AgentConfigTests", dependencies: ["AgentConfig"]),
+        .testTarget(name: "OwnershipTests", dependencies: ["Ownership", "TestSupport", "Chunking"]),
         .testTarget(name: "WireTests", dependencies: ["Wire", "TestSupport"]),
         .testTarget(name: "BargeCLITests", dependencies: ["BargeCLI", "Snapshots", "Repository", "CLinux", "TestSupport", "Replication", "Wire"]),
     ],
