@@ -43,6 +43,8 @@ let package = Package(
         .target(name: "Snapshots", dependencies: ["Chunking", "Repository", "CLinux"]),
         // Who owns each volume at which epoch: the pure state machine the agent carries out.
         .target(name: "Ownership"),
+        // etcd key layout, records, election ranking and the lease timing rule; pure.
+        .target(name: "Cluster"),
         // Frames of the peer protocol: encode, bounds-checked decode. No I/O, no
         // dependencies, so the fuzz target compiles it alone.
         .target(name: "Wire"),
@@ -60,7 +62,7 @@ let package = Package(
         .target(name: "Control"),
         // The long-running node agent: peer server, scheduler, standby copies, control socket, metrics.
         .target(name: "Agent", dependencies: [
-            "AgentConfig", "Control", "Identity", "Ownership", "Replication", "Snapshots", "Repository", "Wire", "CLinux",
+            "AgentConfig", "Control", "Identity", "Ownership", "Cluster", "Etcd", "Replication", "Snapshots", "Repository", "Wire", "CLinux",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -75,6 +77,14 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "barge", dependencies: ["BargeCLI"]),
+        // etcd v3 client over its JSON gateway: leases, fencing txns, watches.
+        .target(name: "Etcd", dependencies: [
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOTLS", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+        ]),
 
 
         // Seeded test data shared by the test targets.
@@ -84,6 +94,7 @@ let package = Package(
         .testTarget(name: "RepositoryTests", dependencies: ["Repository", "TestSupport"]),
         .testTarget(name: "SnapshotsTests", dependencies: ["Snapshots", "Repository", "TestSupport"]),
         .testTarget(name: "AgentConfigTests", dependencies: ["AgentConfig"]),
+        .testTarget(name: "ClusterTests", dependencies: ["Cluster"]),
         .testTarget(name: "OwnershipTests", dependencies: ["Ownership", "TestSupport", "Chunking"]),
         .testTarget(name: "WireTests", dependencies: ["Wire", "TestSupport"]),
         .testTarget(name: "BargeCLITests", dependencies: ["BargeCLI", "Snapshots", "Repository", "CLinux", "TestSupport", "Replication", "Wire"]),

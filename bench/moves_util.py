@@ -77,7 +77,7 @@ def acks(cluster):
         with open(os.path.join(cluster, "acks.log")) as fh:
             for line in fh:
                 parts = line.split()
-                if len(parts) == 2 and parts[1].isdigit():
+                if len(parts) in (2, 3) and parts[1].isdigit():
                     out.append((parts[0], int(parts[1])))
     except OSError:
         pass

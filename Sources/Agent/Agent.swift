@@ -28,10 +28,15 @@ public enum Agent {
         let core = AgentCore(config: config, store: store, identity: identity, group: group, logger: logger)
         try core.register(config)
         let notifier = SystemdNotifier()
-        let services: [any Service] = [
+        var services: [any Service] = [
             PeerServer(core: core), ControlServer(core: core), MetricsServer(core: core),
             SnapshotScheduler(core: core), Housekeeper(core: core, notifier: notifier, configPath: configPath),
         ]
+        if let cluster = config.cluster {
+            let coordinator = try ClusterCoordinator(core: core, settings: cluster)
+            core.coordinator.withLock { $0 = coordinator }
+            services.append(ClusterService(coordinator: coordinator))
+        }
         let serviceGroup = ServiceGroup(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         logger.notice("agent starting", metadata: ["config": "\(configPath)", "state_dir": "\(config.node.stateDirectory)", "pid": "\(getpid())"])
         do {
@@ -84,7 +89,8 @@ struct Housekeeper: Service {
                 group.addTask {
                     for await _ in await UnixSignalsSequence(trapping: .sighup) { reload() }
                 }
-                group.addTask { await core.reconcileAtStart() }
+                // With [cluster], etcd's owner records decide instead (ClusterCoordinator).
+                if core.config.cluster == nil { group.addTask { await core.reconcileAtStart() } }
             }
         }
     }

@@ -1,6 +1,7 @@
 import AgentConfig
 import Control
 import Foundation
+import Ownership
 import Repository
 import Wire
 
@@ -13,52 +14,35 @@ extension AgentCore {
             throw ControlFailure(message: "run failover on the node that takes the volume: this is \(node), not \(target)",
                                  hint: "`barge failover \(volume) --to \(target)` on \(target)", exitCode: 2)
         }
-        guard settings.members.contains(node) else {
-            throw ControlFailure(message: "\(node) is not a member of \(volume)", exitCode: 2)
-        }
+        try refuseManualMove("failover", volume)
         return try await locks.withLock(volume) {
-            let known = try ownership(volume)
-            if known.owner == node {
-                // Owned already (a hand-over whose start never came, or a restart that could
-                // not reach any member): promote if that did not happen, then start.
-                if !FileManager.default.fileExists(atPath: settings.path) { _ = try promote(settings) }
-                try await startContainer(settings, epoch: known.epoch)
-                let standby = try store.snapshots(volume: volume).last
-                return FailoverReport(volume: volume, from: node, to: node, epoch: known.epoch, snapshot: standby?.id.hex ?? "",
-                                      snapshotTime: standby.map { Self.time($0.record.timeNanoseconds) } ?? "", mayLoseSinceS: 0,
-                                      promotionS: 0, started: true, forced: force)
-            }
-            if !force, let answer = try? await ask(known.owner, .queryOwnership(volume: volume), deadline: .seconds(5)) {
-                let detail = if case let .ownership(_, owner, epoch, _) = answer { " (it says: owner \(owner), epoch \(epoch))" } else { "" }
-                throw ControlFailure(message: "the owner \(known.owner) still answers\(detail); refusing to fail over",
-                                     hint: "move it on purpose with `barge migrate \(volume) --to \(node)` on \(known.owner); --force if you must")
+            let before = try ownershipState(settings)
+            var ownerAnswer: OwnerRecord?
+            if before.failoverNeedsOwnerProbe(force: force),
+               let reply = try? await ask(before.record.owner, .queryOwnership(volume: volume), deadline: .seconds(5)) {
+                ownerAnswer = if case let .ownership(_, owner, epoch, _) = reply { OwnerRecord(owner: owner, epoch: epoch) } else { before.record }
             }
             let promotionStart = Date()
-            let epoch = known.epoch + 1
-            // A copy cut short, or none yet: build it from the newest snapshot here first.
-            let state = try store.index.standby(of: volume)
-            if state?.snapshot == nil || state?.updating != nil { await updateStandbyLocked(volume) }
-            let standbySnapshot = try checkPromotable(settings)
-            guard let snapshot = try store.index.snapshot(standbySnapshot) else {
-                throw ControlFailure(message: "the standby copy's snapshot \(standbySnapshot.short) is not in the index")
-            }
-            try store.index.raiseOwnership(Ownership(volume: volume, owner: node, epoch: epoch))
-            _ = try promote(settings)
+            var after = before
+            let actions = try after.failover(force: force, ownerAnswer: ownerAnswer,
+                                             dataAtPath: FileManager.default.fileExists(atPath: settings.path)).get()
+            // Promotion ends with the rename; the members are told and the container started after it.
+            let promoted = (actions.lastIndex { if case .promote = $0 { true } else { false } } ?? -1) + 1
+            try await carryOut(.act(Array(actions[..<promoted])), for: settings)
             let promotion = Date().timeIntervalSince(promotionStart)
-            logger.notice("failed over", metadata: ["volume": "\(volume)", "from": "\(known.owner)", "epoch": "\(epoch)",
-                                                    "snapshot": "\(snapshot.id.short)", "forced": "\(force)"])
-            // The members first: an old owner that still answers (--force) fences itself,
-            // its container stopped, before this node starts its own.
-            await notifyMembers(settings, owner: node, epoch: epoch, except: [])
-            var started = true
-            do { try await startContainer(settings, epoch: epoch) } catch {
-                started = false
-                noteError(volume, "failed over, but the start hook failed: \(error)")
+            if !before.ownedHere {
+                logger.notice("failed over", metadata: ["volume": "\(volume)", "from": "\(before.record.owner)", "epoch": "\(after.record.epoch)",
+                                                        "forced": "\(force)"])
             }
-            return FailoverReport(volume: volume, from: known.owner, to: node, epoch: epoch, snapshot: snapshot.id.hex,
-                                  snapshotTime: Self.time(snapshot.record.timeNanoseconds),
-                                  mayLoseSinceS: max(0, Date().timeIntervalSince1970 - Double(snapshot.record.timeNanoseconds) / 1e9),
-                                  promotionS: promotion, started: started, forced: force)
+            try await carryOut(.act(Array(actions[promoted...])), for: settings)
+            // The data came up at the promoted copy's snapshot, which may be older than the newest here.
+            let promotedSnapshot = promotedAt.withLock { $0[volume]?.snapshot }
+            let snapshot = try promotedSnapshot.flatMap { try store.index.snapshot($0) }
+                ?? store.snapshots(volume: volume).last(where: { $0.record.state == "complete" })
+            return FailoverReport(volume: volume, from: before.record.owner, to: node, epoch: after.record.epoch, snapshot: snapshot?.id.hex ?? "",
+                                  snapshotTime: snapshot.map { Self.time($0.record.timeNanoseconds) } ?? "",
+                                  mayLoseSinceS: before.ownedHere ? 0 : max(0, Date().timeIntervalSince1970 - Double(snapshot?.record.timeNanoseconds ?? 0) / 1e9),
+                                  promotionS: before.ownedHere ? 0 : promotion, started: containers.isRunning(volume) == true, forced: force)
         }
     }
 
@@ -104,13 +88,18 @@ extension AgentCore {
             for volume in pending {
                 guard let known = try? ownership(volume.name) else { continue }
                 let (answered, highest) = await survey(volume, from: known)
-                guard answered || volume.members.count == 1 else { waiting.append(volume); continue }
                 do {
-                    if highest.epoch > known.epoch {
-                        try await locks.withLock(volume.name) { try await fence(volume, owner: highest.owner, epoch: highest.epoch) }
-                    } else if volume.hooks.start != nil {
-                        try await locks.withLock(volume.name) { try await startContainer(volume, epoch: known.epoch) }
+                    try await locks.withLock(volume.name) {
+                        if highest.epoch > known.epoch {
+                            try await fence(volume, owner: highest.owner, epoch: highest.epoch)
+                        } else {
+                            try await decide(volume) {
+                                $0.reconcileAtStart(answered: answered, highest: OwnerRecord(owner: highest.owner, epoch: highest.epoch))
+                            }
+                        }
                     }
+                } catch let refusal as OwnershipRefusal where refusal.code == .unconfirmed {
+                    waiting.append(volume)
                 } catch {
                     logger.error("reconciling \(volume.name) at start: \(error)")
                     noteError(volume.name, "\(error)")

@@ -1,6 +1,7 @@
 import AgentConfig
 import Control
 import Foundation
+import Ownership
 import Replication
 import Repository
 import Wire
@@ -44,21 +45,17 @@ extension AgentCore {
 
     func migrate(_ volume: String, to target: String) async throws -> MigrationReport {
         let settings = try settings(volume)
-        _ = try requireOwner(volume, for: "a migration starts")
-        guard target != node else {
-            throw ControlFailure(message: "\(node) already owns \(volume); name the node to move it to", exitCode: 2)
-        }
-        guard settings.members.contains(target) else {
-            throw ControlFailure(message: "\(target) is not a member of \(volume) (members: \(settings.members.joined(separator: ", ")))",
-                                 hint: "choose one of its replicas", exitCode: 2)
-        }
+        try refuseManualMove("migrate", volume)
+        if let refusal = try ownershipState(settings).checkMigration(to: target) { throw refusal }
         return try await locks.withLock(volume) { try await migrateLocked(settings, to: target) }
     }
 
     private func migrateLocked(_ volume: VolumeSettings, to target: String) async throws -> MigrationReport {
         let started = Date()
         var phases: [MovePhase] = []
-        let epoch = try requireOwner(volume.name, for: "a migration starts").epoch
+        let start = try ownershipState(volume)
+        if let refusal = start.checkMigration(to: target) { throw refusal }
+        let epoch = start.record.epoch, proposed = start.nextEpoch
         // 1. Pre-copy while the container runs, until what is left is small.
         for round in 1...Self.maxPrecopyRounds {
             let phaseStart = Date()
@@ -87,33 +84,34 @@ extension AgentCore {
             phases.append(MovePhase(name: "final", seconds: Date().timeIntervalSince(phaseStart), bytesSent: sent))
             let prepareStart = Date()
             // Preparing may finish the target's standby update: a generous deadline.
-            try await expectDone(try await ask(target, .handover(volume: volume.name, snapshot: final.wire, epoch: epoch + 1, phase: .prepare),
-                                               deadline: .seconds(300)), .prepare, epoch + 1)
+            try await expectDone(try await ask(target, .handover(volume: volume.name, snapshot: final.wire, epoch: proposed, phase: .prepare),
+                                               deadline: .seconds(300)), .prepare, proposed)
             phases.append(MovePhase(name: "prepare", seconds: Date().timeIntervalSince(prepareStart), bytesSent: 0))
         } catch {
-            await rollBack(volume, from: epoch, target: target, cause: error)
+            await rollBack(volume, proposed: proposed, target: target, cause: error)
             throw error
         }
         // 4. The hand-over: recorded here, then this copy becomes the standby.
-        try store.index.raiseOwnership(Ownership(volume: volume.name, owner: target, epoch: epoch + 1))
-        logger.notice("handed over", metadata: ["volume": "\(volume.name)", "owner": "\(target)", "epoch": "\(epoch + 1)"])
-        do { try demote(volume, as: final) } catch {
-            logger.error("after the hand-over of \(volume.name): \(error)")
-            noteError(volume.name, "handed over, but the local copy stayed in place: \(error)")
+        do { try await decide(volume) { $0.handedOver(to: target, epoch: proposed, final: final.hex) } } catch let failure as OwnershipStepFailure {
+            guard case .demote = failure.action else { throw failure }
+            logger.error("after the hand-over of \(volume.name): \(failure)")
+            noteError(volume.name, "handed over, but the local copy stayed in place: \(failure)")
         }
+        logger.notice("handed over", metadata: ["volume": "\(volume.name)", "owner": "\(target)", "epoch": "\(proposed)"])
         // 5. The target starts the container; if it cannot, the volume comes back here.
         let startPhase = Date()
         do {
-            try await expectDone(try await ask(target, .handover(volume: volume.name, snapshot: final.wire, epoch: epoch + 1, phase: .commit),
-                                               deadline: .seconds(volume.hooks.timeoutSeconds + 30)), .commit, epoch + 1)
+            try await expectDone(try await ask(target, .handover(volume: volume.name, snapshot: final.wire, epoch: proposed, phase: .commit),
+                                               deadline: .seconds(volume.hooks.timeoutSeconds + 30)), .commit, proposed)
         } catch {
-            try await takeBack(volume, final: final, from: target, epoch: epoch + 2, cause: error)
-            throw MoveError("\(target) could not start \(volume.name) (\(error)); it runs here again, at epoch \(epoch + 2)",
+            logger.error("\(target) could not start \(volume.name), taking it back: \(error)")
+            let back = try await decide(volume) { $0.takeBack(from: target, final: final.hex) }
+            throw MoveError("\(target) could not start \(volume.name) (\(error)); it runs here again, at epoch \(back.record.epoch)",
                             hint: "fix the start hook on \(target) and migrate again")
         }
         phases.append(MovePhase(name: "start", seconds: Date().timeIntervalSince(startPhase), bytesSent: 0))
-        await notifyMembers(volume, owner: target, epoch: epoch + 1, except: [target])
-        let report = MigrationReport(volume: volume.name, from: node, to: target, epoch: epoch + 1, snapshot: final.hex,
+        await notifyMembers(volume, owner: target, epoch: proposed, except: [target])
+        let report = MigrationReport(volume: volume.name, from: node, to: target, epoch: proposed, snapshot: final.hex,
                                      downtimeS: Date().timeIntervalSince(downtimeStart), seconds: Date().timeIntervalSince(started), phases: phases)
         logger.notice("migrated", metadata: ["volume": "\(volume.name)", "to": "\(target)", "downtime_s": "\(report.downtimeS)",
                                              "bytes_sent": "\(report.bytesSent)"])
@@ -122,31 +120,19 @@ extension AgentCore {
 
     /// Before the hand-over: the target gives its copy back, this node raises the
     /// epoch past anything the target may have recorded, and restarts the container.
-    private func rollBack(_ volume: VolumeSettings, from epoch: UInt64, target: String, cause: Error) async {
+    private func rollBack(_ volume: VolumeSettings, proposed: UInt64, target: String, cause: Error) async {
         logger.error("migration of \(volume.name) to \(target) failed, rolling back: \(cause)")
-        // An abort names no snapshot: the target moves back only a copy it promoted itself.
-        let none = BlobID.of(.chunk, []).wire
-        _ = try? await ask(target, .handover(volume: volume.name, snapshot: none, epoch: epoch + 1, phase: .abort), deadline: .seconds(10))
-        do {
-            try store.index.raiseOwnership(Ownership(volume: volume.name, owner: node, epoch: epoch + 2))
-            await notifyMembers(volume, owner: node, epoch: epoch + 2, except: [])
-            try await startContainer(volume, epoch: epoch + 2)
-        } catch {
+        do { try await decide(volume) { $0.rollBackMigration(target: target, proposed: proposed) } } catch {
             logger.critical("rollback of \(volume.name) could not restart its container: \(error)")
             noteError(volume.name, "migration rolled back, but the start hook failed: \(error)")
         }
     }
 
-    /// After the hand-over, the target could not start the container: this
-    /// node raises the epoch over the target's, promotes the copy it just gave
-    /// up (the final snapshot, unchanged) and starts the container here. The
-    /// target is told, and fences itself.
-    private func takeBack(_ volume: VolumeSettings, final: BlobID, from target: String, epoch: UInt64, cause: Error) async throws {
-        logger.error("\(target) could not start \(volume.name), taking it back: \(cause)")
-        try store.index.raiseOwnership(Ownership(volume: volume.name, owner: node, epoch: epoch))
-        if try store.index.standby(of: volume.name)?.snapshot == final { _ = try promote(volume) }
-        await notifyMembers(volume, owner: node, epoch: epoch, except: [])
-        try await startContainer(volume, epoch: epoch)
+    /// With `[cluster]`, etcd's owner records decide; a move by hand would fork them.
+    func refuseManualMove(_ command: String, _ volume: String) throws {
+        guard config.cluster != nil else { return }
+        throw ControlFailure(message: "with [cluster] set, etcd's owner records decide who owns \(volume); `barge \(command)` does not go through etcd yet",
+                             hint: "pin it with auto_failover = false, or stop the owner's agent (its lease is revoked and the member with the newest copy takes over)")
     }
 
     private func replicateOrThrow(_ volume: String, to target: String) async throws -> Int {

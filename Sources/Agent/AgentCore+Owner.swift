@@ -1,5 +1,6 @@
 import Control
 import Foundation
+import Ownership
 import Repository
 import Snapshots
 
@@ -7,12 +8,12 @@ import Snapshots
 /// container runs) and replication to every other member of the volume.
 extension AgentCore {
     func requireOwner(_ volume: String, for action: String) throws -> Ownership {
-        let ownership = try ownership(volume)
-        guard ownership.owner == node else {
-            throw ControlFailure(message: "\(node) is not the owner of \(volume) (owner \(ownership.owner), epoch \(ownership.epoch))",
-                                 hint: "\(action) on the owner: run this on \(ownership.owner)")
+        let state = try ownershipState(try settings(volume))
+        if let refusal = state.maySnapshot {
+            let hint = refusal.code == .notOwner ? "\(action) on the owner: run this on \(state.record.owner)" : refusal.hint
+            throw ControlFailure(message: refusal.message, hint: hint)
         }
-        return ownership
+        return Ownership(volume: volume, owner: state.record.owner, epoch: state.record.epoch)
     }
 
     func snapshot(_ volume: String, reuseUnchanged: Bool = false) async throws -> SnapshotOutcome {
@@ -46,6 +47,7 @@ extension AgentCore {
         let outcome = try result.get()
         noteError(volume, nil)
         promotedAt.withLock { $0[volume] = nil }
+        clusterNudge()
         if outcome.reused {
             logger.debug("volume unchanged since its newest snapshot", metadata: ["volume": "\(volume)", "snapshot": "\(outcome.id.short)"])
             return outcome

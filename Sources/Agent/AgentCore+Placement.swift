@@ -1,6 +1,7 @@
 import AgentConfig
 import CLinux
 import Foundation
+import Ownership
 import Repository
 import Snapshots
 
@@ -67,31 +68,17 @@ extension AgentCore {
         logger.notice("live data moved to the standby place", metadata: ["volume": "\(volume.name)", "snapshot": "\(snapshot.short)"])
     }
 
-    /// This node learned that another owns the volume at a higher epoch: stop
-    /// the container, keep the local state as a snapshot marked diverged
-    /// (listed, restorable, never pruned automatically), and become a replica.
+    /// This node learned that another owns the volume at a higher epoch: if it
+    /// thought it owned it, it fences (VolumeOwnership.learn): record, stop the
+    /// container, keep the local state as a `diverged` snapshot (listed,
+    /// restorable, never pruned automatically), and become a replica.
     func fence(_ volume: VolumeSettings, owner: String, epoch: UInt64) async throws {
-        let known = try ownership(volume.name)
-        guard epoch > known.epoch, known.owner == node else {
-            if epoch > known.epoch { try store.index.raiseOwnership(Ownership(volume: volume.name, owner: owner, epoch: epoch)) }
-            return
+        let before = try ownershipState(volume)
+        if before.ownedHere && epoch > before.record.epoch {
+            logger.warning("fenced: another node owns the volume at a higher epoch", metadata: [
+                "volume": "\(volume.name)", "owner": "\(owner)", "epoch": "\(epoch)", "our_epoch": "\(before.record.epoch)"])
         }
-        logger.warning("fenced: another node owns the volume at a higher epoch", metadata: [
-            "volume": "\(volume.name)", "owner": "\(owner)", "epoch": "\(epoch)", "our_epoch": "\(known.epoch)"])
-        // First stop acting as the owner, then deal with the container and data.
-        try store.index.raiseOwnership(Ownership(volume: volume.name, owner: owner, epoch: epoch))
-        do { try await stopContainer(volume, epoch: known.epoch) } catch {
-            logger.error("fencing \(volume.name): \(error); the container may still run, stop it by hand")
-            noteError(volume.name, "fenced, but the stop hook failed: \(error)")
-        }
-        guard FileManager.default.fileExists(atPath: volume.path) else { return }
-        let store = self.store, node = self.node, name = volume.name
-        let diverged = try await Blocking.run {
-            try SnapshotEngine(stateDirectory: store.directory, nodeName: node)
-                .snapshot(volume: name, in: store, epoch: known.epoch, state: "diverged")
-        }
-        try demote(volume, as: diverged.id)
-        noteError(volume.name, "fenced at epoch \(epoch) (owner \(owner)); local state kept as diverged snapshot \(diverged.id.short)")
+        try await decide(volume) { $0.learn(OwnerRecord(owner: owner, epoch: epoch)) }
     }
 
     /// Removes the empty directory at the volume's path (checkPromotable allowed only that).

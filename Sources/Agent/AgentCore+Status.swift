@@ -38,7 +38,8 @@ extension AgentCore {
                 latestSnapshotTime: latest.map { Self.time($0.record.timeNanoseconds) }, snapshots: snapshots.count,
                 replicas: replicas, standbyPath: isOwner ? nil : Self.standbyPath(for: settings),
                 standbySnapshot: standby?.snapshot?.hex, standbyUpdating: standby.map { $0.updating != nil },
-                container: settings.hooks.start == nil ? nil : containers.isRunning(settings.name).map { $0 ? "up" : "down" } ?? "down",
+                container: suspended.withLock({ $0.contains(settings.name) }) && isOwner ? "fenced"
+                    : settings.hooks.start == nil ? nil : containers.isRunning(settings.name).map { $0 ? "up" : "down" } ?? "down",
                 lastError: lastError(settings.name)))
         }
         return StatusReport(node: node, pid: getpid(), startedAt: Self.time(Int64(startedAt.timeIntervalSince1970 * 1e9)), volumes: volumes)

@@ -25,6 +25,10 @@ final class AgentCore: Sendable {
     private let lastErrors = Mutex<[String: String]>([:])
     let standby: StandbyKeeper
     let containers = Containers()
+    /// Volumes whose owner (this node) stopped its container because it lost its lease.
+    let suspended = Mutex<Set<String>>([])
+    /// Set when `[cluster]` is configured.
+    let coordinator = Mutex<ClusterCoordinator?>(nil)
     /// Volumes promoted by this agent and not snapshotted since, with the time of the promotion.
     let promotedAt = Mutex<[String: (snapshot: BlobID, time: Int64)]>([:])
 
@@ -58,6 +62,9 @@ final class AgentCore: Sendable {
             }
         }
     }
+
+    /// Tells the cluster coordinator that what this node holds changed.
+    func clusterNudge() { coordinator.withLock { $0 }?.nudge() }
 
     func noteError(_ volume: String, _ message: String?) {
         lastErrors.withLock { $0[volume] = message }

@@ -40,6 +40,11 @@ final class AgentMetrics: Sendable {
         gauge("standby_update", "seconds", [("volume", volume)], "Duration of the last standby update").set(to: seconds)
     }
 
+    func tookOver(volume: String, dataLossSeconds: Double) {
+        counter("takeovers", "total", [("volume", volume)], "Times this node took the volume over after its owner's lease expired").increment()
+        gauge("takeover_data_loss", "seconds", [("volume", volume)], "Age of the snapshot the last takeover came up at").set(to: dataLossSeconds)
+    }
+
     func error(_ kind: String) {
         counter("errors", "total", [("kind", kind)], "Errors by kind").increment()
     }

@@ -1,5 +1,6 @@
 import Control
 import Foundation
+import Ownership
 import Repository
 
 /// What each control request does. Errors become answers with a message, a
@@ -56,6 +57,13 @@ struct ControlCommands {
             return ControlResponse(ok: false, error: failure)
         } catch let error as MoveError {
             return ControlResponse(ok: false, error: ControlFailure(message: error.message, hint: error.hint))
+        } catch let refusal as OwnershipRefusal {
+            let usage = refusal.code == .invalid || refusal.code == .notMember
+            return ControlResponse(ok: false, error: ControlFailure(message: refusal.message, hint: refusal.hint, exitCode: usage ? 2 : 1))
+        } catch let failure as OwnershipStepFailure {
+            let move = failure.underlying as? MoveError
+            let hint = move?.hint ?? (failure.underlying is HookFailure ? "fix the hook; the operation stopped at a safe point" : nil)
+            return ControlResponse(ok: false, error: ControlFailure(message: move?.message ?? failure.description, hint: hint))
         } catch let error as HookFailure {
             return ControlResponse(ok: false, error: ControlFailure(message: error.description, hint: "fix the hook; the operation stopped at a safe point"))
         } catch let error as RepositoryError {

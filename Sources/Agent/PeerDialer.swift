@@ -18,11 +18,7 @@ struct PeerDialer {
             .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             .connect(host: peer.address.host, port: peer.address.port) { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(try NIOSSLClientHandler(context: context, serverHostname: peer.name))
-                    try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: PeerServer.idleTimeout))
-                    try channel.pipeline.syncOperations.addHandler(IdleCloser())
-                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder()))
-                    return try NIOAsyncChannel<ReceivedFrame, ByteBuffer>(wrappingChannelSynchronously: channel)
+                    try PeerTransport.configure(channel, tls: try NIOSSLClientHandler(context: context, serverHostname: peer.name))
                 }
             }
         return try await channel.executeThenClose { inbound, outbound in

@@ -11,8 +11,6 @@ import Wire
 /// misbehaves loses its session and nobody else notices.
 struct PeerServer: Service {
     let core: AgentCore
-    /// A session that sends nothing for this long is closed.
-    static let idleTimeout = TimeAmount.minutes(5)
 
     func run() async throws {
         let listen = core.config.node.listen
@@ -24,11 +22,7 @@ struct PeerServer: Service {
             .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
             .bind(host: listen.host, port: listen.port) { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context))
-                    try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: Self.idleTimeout))
-                    try channel.pipeline.syncOperations.addHandler(IdleCloser())
-                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder()))
-                    return try NIOAsyncChannel<ReceivedFrame, ByteBuffer>(wrappingChannelSynchronously: channel)
+                    try PeerTransport.configure(channel, tls: NIOSSLServerHandler(context: context))
                 }
             }
         }
@@ -52,15 +46,6 @@ extension Service {
             let reason = error.errnoCode == EADDRINUSE ? "the address is in use (another agent, or another program?)" : "\(error)"
             throw AgentError(message: "cannot listen on \(address): \(reason); \(hint)", exitCode: 1)
         }
-    }
-}
-
-/// Closes a connection the idle handler flagged.
-final class IdleCloser: ChannelInboundHandler, Sendable {
-    typealias InboundIn = NIOAny
-
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if event is IdleStateHandler.IdleStateEvent { context.close(promise: nil) } else { context.fireUserInboundEventTriggered(event) }
     }
 }
 

@@ -19,7 +19,10 @@ struct SnapshotScheduler: Service {
                 while !Task.isCancelled {
                     let now = Date()
                     for volume in core.config.volumes {
-                        guard (try? core.ownership(volume.name))?.owner == core.node else { due[volume.name] = nil; continue }
+                        guard (try? core.ownership(volume.name))?.owner == core.node, !core.suspended.withLock({ $0.contains(volume.name) }) else {
+                            due[volume.name] = nil
+                            continue
+                        }
                         if intervals.updateValue(volume.intervalSeconds, forKey: volume.name) != volume.intervalSeconds {
                             // New, or its interval changed on reload: count from now.
                             due[volume.name] = nil

@@ -17,6 +17,7 @@ actor StandbyKeeper {
             repeat {
                 self.clearAgain(volume)
                 await core.updateStandby(volume)
+                core.clusterNudge()
             } while self.takeAgain(volume)
             self.finish(volume)
         }

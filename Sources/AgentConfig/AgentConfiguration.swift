@@ -9,14 +9,18 @@ public struct AgentConfiguration: Sendable, Equatable {
     public var tls: TLSSettings
     public var peers: [PeerSettings]
     public var volumes: [VolumeSettings]
+    /// etcd for leases and automatic failover; nil: ownership moves only by command.
+    public var cluster: ClusterSettings?
 
     public static let defaultPath = "/etc/barge/barge.toml"
 
-    public init(node: NodeSettings, tls: TLSSettings, peers: [PeerSettings] = [], volumes: [VolumeSettings] = []) {
+    public init(node: NodeSettings, tls: TLSSettings, peers: [PeerSettings] = [], volumes: [VolumeSettings] = [],
+                cluster: ClusterSettings? = nil) {
         self.node = node
         self.tls = tls
         self.peers = peers
         self.volumes = volumes
+        self.cluster = cluster
     }
 
     /// Reads and validates the file at `path`; errors name `path` as their source.

@@ -7,7 +7,7 @@ struct ConfigReader {
     let text: String
     let source: String
 
-    static let tables = ["node", "tls", "peer", "volume"]
+    static let tables = ["node", "tls", "peer", "volume", "cluster"]
 
     func read() throws(ConfigError) -> AgentConfiguration {
         let table = try document()
@@ -43,7 +43,8 @@ struct ConfigReader {
             try checkVolume(volume, in: table, nodeNames: nodeNames, earlier: volumes)
             volumes.append(volume)
         }
-        return AgentConfiguration(node: node, tls: tls, peers: peers, volumes: volumes)
+        let cluster = try root.subtable("cluster").map { table throws(ConfigError) in try ClusterSettings(reading: table) }
+        return AgentConfiguration(node: node, tls: tls, peers: peers, volumes: volumes, cluster: cluster)
     }
 
     /// Parses the TOML; syntax errors keep TOMLKit's line and column.

@@ -40,6 +40,21 @@ extension TableReader {
         return "/" + components.joined(separator: "/")
     }
 
+    /// A path that may be left out.
+    func optionalPath(_ key: String, example: String) throws(ConfigError) -> String? {
+        guard table[key] != nil else { return nil }
+        return try path(key, example: example)
+    }
+
+    /// A boolean that may be left out.
+    func bool(_ key: String, default fallback: Bool) throws(ConfigError) -> Bool {
+        guard let value = table[key] else { return fallback }
+        guard let flag = value.bool else {
+            throw error(key, "expected true or false", hint: "write \(key) = true or \(key) = false")
+        }
+        return flag
+    }
+
     /// A `host:port`; `allowEmpty` maps "" to nil (used to switch metrics off).
     func hostPort(_ key: String, default fallback: HostPort?, allowEmpty: Bool = false,
                   example: String) throws(ConfigError) -> HostPort? {

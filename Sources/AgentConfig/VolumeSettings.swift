@@ -11,6 +11,9 @@ public struct VolumeSettings: Sendable, Equatable {
     /// FastCDC average chunk size in bytes.
     public var chunkAverage: Int
     public var hooks: VolumeHooks
+    /// With `[cluster]`: whether a replica takes the volume over by itself when
+    /// the owner's lease expires (false pins it to its owner).
+    public var autoFailover: Bool
 
     /// Every node that may own the volume: the initial owner and its replicas.
     /// Once ownership moves, the replicas are the members other than the owner.
@@ -21,7 +24,7 @@ public struct VolumeSettings: Sendable, Equatable {
 
     public init(name: String, path: String, owner: String, replicas: [String] = [],
                 intervalSeconds: Double = Self.defaultIntervalSeconds,
-                chunkAverage: Int = Self.defaultChunkAverage, hooks: VolumeHooks = VolumeHooks()) {
+                chunkAverage: Int = Self.defaultChunkAverage, hooks: VolumeHooks = VolumeHooks(), autoFailover: Bool = true) {
         self.name = name
         self.path = path
         self.owner = owner
@@ -29,9 +32,10 @@ public struct VolumeSettings: Sendable, Equatable {
         self.intervalSeconds = intervalSeconds
         self.chunkAverage = chunkAverage
         self.hooks = hooks
+        self.autoFailover = autoFailover
     }
 
-    static let keys = ["name", "path", "owner", "replicas", "interval", "chunk_size", "hooks"]
+    static let keys = ["name", "path", "owner", "replicas", "interval", "chunk_size", "hooks", "auto_failover"]
 
     /// Reads one volume; who `owner` and `replicas` name is checked later,
     /// once all peers are known.
@@ -51,6 +55,6 @@ public struct VolumeSettings: Sendable, Equatable {
                   intervalSeconds: try table.duration("interval", default: Self.defaultIntervalSeconds,
                                                       minimum: (0.1, "100ms")),
                   chunkAverage: try table.chunkSize("chunk_size", default: Self.defaultChunkAverage),
-                  hooks: hooks)
+                  hooks: hooks, autoFailover: try table.bool("auto_failover", default: true))
     }
 }

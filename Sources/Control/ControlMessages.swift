@@ -83,7 +83,8 @@ public struct VolumeStatus: Codable, Sendable {
     public var standbyPath: String?
     public var standbySnapshot: String?
     public var standbyUpdating: Bool?
-    /// Whether the container the hooks manage runs on this node ("up", "down"), or "unknown" before any hook ran.
+    /// Whether the container the hooks manage runs on this node ("up", "down"), or "unknown" before any hook ran;
+    /// "fenced" on an owner that stopped it because it cannot prove its etcd lease.
     public var container: String?
     public var lastError: String?
     public init(name: String, path: String, owner: String, epoch: UInt64, role: String, latestSnapshot: String?, latestSnapshotTime: String?,

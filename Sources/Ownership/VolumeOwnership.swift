@@ -61,6 +61,8 @@ public struct VolumeOwnership: Sendable, Hashable {
     /// (so it stops acting as owner), then the container, then its writes kept.
     public mutating func learn(_ learned: OwnerRecord) -> OwnershipDecision {
         guard record.isSuperseded(by: learned) else { return .nothing }
+        // The cluster store names this node at a higher token: an election it won.
+        if learned.owner == node { return elected(token: learned.epoch) }
         guard members.contains(learned.owner) else {
             return .refuse(OwnershipRefusal(.notMember, "\(learned.owner) is not a member of \(volume)"))
         }

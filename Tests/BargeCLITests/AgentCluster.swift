@@ -26,6 +26,8 @@ final class AgentCluster {
     var ownerOverrides: [String: String] = [:]
     /// Every volume's snapshot interval.
     var interval = "1h"
+    /// A `[cluster]` table for every node, or one per node (etcd endpoints differ to cut one node off).
+    var clusterTable: ((String) -> String)?
     /// Give every volume the stand-in container (testdata/agent/container.py) as start/stop hooks.
     var containerHooks = false
     /// Extra arguments to one node's hook, by "node/start" or "node/stop" (e.g. "--fail").
@@ -118,6 +120,7 @@ final class AgentCluster {
         for peer in nodes where peer != node && !excluded.contains(peer) {
             text += "[[peer]]\nname = \"\(peer)\"\naddress = \"\(address(peer)):\(port)\"\n\(peerExtras["\(node)>\(peer)"] ?? "")\n"
         }
+        if let clusterTable { text += clusterTable(node) + "\n" }
         for volume in volumes where !excluded.contains(volume.name) {
             let replicas = volume.replicas.map { "\"\($0)\"" }.joined(separator: ", ")
             text += """

@@ -3,7 +3,8 @@
 
 start: forks a daemon that commits numbered transactions to SQLite in the
 volume ($BARGE_PATH/app.db) and appends each acknowledged number to
-CLUSTER/acks.log (outside every volume), fsynced. It claims CLUSTER/running
+CLUSTER/acks.log (outside every volume) with the epoch (fencing token) it
+runs under, fsynced. It claims CLUSTER/running
 with O_EXCL; finding it taken means the container runs twice: that is logged
 to CLUSTER/violations.log.
 stop: SIGTERM to the daemon, then waits for it to finish its transaction,
@@ -156,7 +157,7 @@ while not stopping:
     n = (db.execute("SELECT max(n) FROM commits").fetchone()[0] or 0) + 1
     db.execute("INSERT INTO commits VALUES (?, ?, randomblob(2000))", (n, args.node))
     db.execute("COMMIT")
-    append("acks.log", f"{args.node} {n}")
+    append("acks.log", f"{args.node} {n} {os.environ.get('BARGE_EPOCH', '0')}")
     time.sleep(0.005)
 db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 db.close()

@@ -1,0 +1,154 @@
+import Foundation
+import Testing
+import TestSupport
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Automatic failover on a real 3-member etcd: real agents, the stand-in
+/// container logging every acknowledged commit with the token it ran under.
+/// After every scenario: no two containers ran at once (the container's own
+/// claim file), token order is time order, and every acknowledged commit the
+/// new owner's snapshot held is in the database it serves, intact.
+@Suite(.serialized) struct ClusterFailoverTests {
+    static let ttl = 2
+
+    private func threeNodes(_ label: String, etcd: EtcdCluster, interval: String = "1s") throws -> (AgentCluster, ContainerLedger) {
+        let cluster = try AgentCluster(label, nodes: ["d0", "d1", "d2"], volumes: [.init(name: "app", owner: "d0", replicas: ["d1", "d2"])])
+        cluster.containerHooks = true
+        cluster.interval = interval
+        let endpoints = etcd.endpoints.map { "\"\($0)\"" }.joined(separator: ", ")
+        cluster.clusterTable = { _ in "[cluster]\nendpoints = [\(endpoints)]\nprefix = \"/barge/\(label)/\"\nlease_ttl = \"\(Self.ttl)s\"\n" }
+        return (cluster, ContainerLedger(directory: cluster.containerDirectory))
+    }
+
+    private func startAll(_ cluster: AgentCluster) throws {
+        for node in cluster.nodes { try cluster.start(node) }
+        try waitUntil(timeout: 30) { try cluster.volumeStatus("d0", "app")["container"] as? String == "up" }
+    }
+
+    private func owner(_ cluster: AgentCluster, among nodes: [String]) -> String? {
+        nodes.first { (try? cluster.volumeStatus($0, "app")["container"] as? String) == "up" }
+    }
+
+    /// The checks every scenario ends with.
+    private func expectSafe(_ cluster: AgentCluster, _ ledger: ContainerLedger, owner: String, lostFrom old: String,
+                            sourceLocation: SourceLocation = #_sourceLocation) throws {
+        #expect(ledger.violations.isEmpty, "two containers ran at once: \(ledger.violations)", sourceLocation: sourceLocation)
+        #expect(ledger.epochRegression() == nil, "\(ledger.epochRegression() ?? "")", sourceLocation: sourceLocation)
+        let (rows, integrity) = try ContainerLedger.database(cluster.volumePath("app", on: owner) + "/app.db")
+        #expect(integrity == "ok", "PRAGMA integrity_check on \(owner): \(integrity)", sourceLocation: sourceLocation)
+        // Whatever the old owner acknowledged up to the newest commit the new owner has of it is there: no gaps.
+        let acked = ledger.acknowledged().filter { $0.node == old }.map(\.n)
+        let kept = acked.filter(rows.contains).max() ?? 0
+        let missing = acked.filter { $0 <= kept && !rows.contains($0) }
+        #expect(missing.isEmpty, "acknowledged commits missing on \(owner): \(missing.prefix(20))", sourceLocation: sourceLocation)
+    }
+
+    @Test func killedOwnerIsReplacedByTheFreshestReplicaUnderAHigherToken() async throws {
+        let etcd = try await EtcdCluster(members: 3, label: "cf-kill")
+        defer { etcd.shutdown() }
+        let (cluster, ledger) = try threeNodes("cf-kill", etcd: etcd)
+        try startAll(cluster)
+        let first = try #require(try cluster.volumeStatus("d0", "app")["epoch"] as? UInt64)
+        #expect(first > UInt64(1) << 32, "the owner runs under a token from etcd")
+        try ledger.waitForProgress(on: "d0", beyond: 30)
+        try waitUntil(timeout: 30) {
+            try ["d1", "d2"].allSatisfy { try cluster.volumeStatus($0, "app")["standby_snapshot"] is String }
+        }
+
+        cluster.stop("d0", signal: SIGKILL)
+        cluster.killContainers(of: "d0")
+        var newOwner: String?
+        try waitUntil(timeout: Double(Self.ttl) + 20) {
+            newOwner = owner(cluster, among: ["d1", "d2"])
+            return newOwner != nil
+        }
+        let winner = try #require(newOwner)
+        let status = try cluster.volumeStatus(winner, "app")
+        #expect((status["epoch"] as? UInt64 ?? 0) > first && status["role"] as? String == "owner", "\(status)")
+        try ledger.waitForProgress(on: winner, beyond: 5)
+        let loser = winner == "d1" ? "d2" : "d1"
+        try waitUntil(timeout: 20) { try cluster.volumeStatus(loser, "app")["owner"] as? String == winner }
+        #expect(cluster.log(winner).contains("took the volume over"), "\(cluster.log(winner).suffix(2000))")
+        try expectSafe(cluster, ledger, owner: winner, lostFrom: "d0")
+
+        // The old owner returns: etcd's record fences it before it starts anything.
+        let d0Commits = ledger.acknowledged().filter { $0.node == "d0" }.count
+        try cluster.start("d0")
+        try waitUntil(timeout: 30) { try cluster.volumeStatus("d0", "app")["role"] as? String == "replica" }
+        let snapshots = try cluster.workspace.barge("snapshots", "app", "--json", "--state-dir", cluster.stateDirectory("d0")).array()
+        #expect(snapshots.contains { $0["state"] as? String == "diverged" }, "the old owner's last writes are kept: \(snapshots)")
+        try ledger.waitForProgress(on: winner, beyond: ledger.acknowledged().filter { $0.node == winner }.count + 5)
+        #expect(ledger.acknowledged().filter { $0.node == "d0" }.count == d0Commits, "the fenced container never started")
+        try expectSafe(cluster, ledger, owner: winner, lostFrom: "d0")
+    }
+
+    @Test func aReplicaThatIsBehindDoesNotWinWhileAFresherOneIsAlive() async throws {
+        let etcd = try await EtcdCluster(members: 3, label: "cf-behind")
+        defer { etcd.shutdown() }
+        // Snapshots by hand only, so that which replica holds what is up to the test.
+        let (cluster, ledger) = try threeNodes("cf-behind", etcd: etcd, interval: "1h")
+        try startAll(cluster)
+        try ledger.waitForProgress(on: "d0", beyond: 10)
+        _ = try cluster.snapshot("d0", "app")
+        _ = try cluster.ok("d0", "replicate", "app")
+        try ledger.waitForProgress(on: "d0", beyond: ledger.acknowledged().count + 10)
+        let newest = try cluster.snapshot("d0", "app")
+        // Only d2 gets the newest snapshot: d1 is behind, and would win a tie by its name.
+        _ = try cluster.ok("d0", "replicate", "app", "--to", "d2")
+        try cluster.waitForStandby("d2", "app", snapshot: newest)
+
+        cluster.stop("d0", signal: SIGKILL)
+        cluster.killContainers(of: "d0")
+        try waitUntil(timeout: Double(Self.ttl) + 20) { owner(cluster, among: ["d1", "d2"]) != nil }
+        #expect(owner(cluster, among: ["d1", "d2"]) == "d2", "the fresher replica takes over")
+        #expect(try cluster.volumeStatus("d1", "app")["container"] as? String != "up")
+        try ledger.waitForProgress(on: "d2", beyond: 3)
+        try expectSafe(cluster, ledger, owner: "d2", lostFrom: "d0")
+    }
+
+    @Test func theEtcdLeaderDyingDoesNotRunTheContainerTwice() async throws {
+        let etcd = try await EtcdCluster(members: 3, label: "cf-leader")
+        defer { etcd.shutdown() }
+        let (cluster, ledger) = try threeNodes("cf-leader", etcd: etcd)
+        try startAll(cluster)
+        try ledger.waitForProgress(on: "d0", beyond: 20)
+        let leader = try #require(try await etcd.leader())
+        etcd.kill(leader)
+        // A new etcd leader within its election timeout; the owner keeps (or regains) the volume.
+        try await Task.sleep(for: .seconds(Self.ttl * 3))
+        var current: String?
+        try waitUntil(timeout: 30) {
+            current = owner(cluster, among: cluster.nodes)
+            return current != nil
+        }
+        let serving = try #require(current)
+        try ledger.waitForProgress(on: serving, beyond: ledger.acknowledged().filter { $0.node == serving }.count + 5)
+        try expectSafe(cluster, ledger, owner: serving, lostFrom: "d0")
+    }
+
+    @Test func allOfEtcdDownFencesTheOwnerAndNobodyElseStarts() async throws {
+        let etcd = try await EtcdCluster(members: 3, label: "cf-down")
+        defer { etcd.shutdown() }
+        let (cluster, ledger) = try threeNodes("cf-down", etcd: etcd)
+        try startAll(cluster)
+        try ledger.waitForProgress(on: "d0", beyond: 20)
+        for member in 0..<3 { etcd.pause(member) }
+        // Past half the TTL the owner stops its container; without etcd nobody may start one.
+        try waitUntil(timeout: Double(Self.ttl) * 3) { try cluster.volumeStatus("d0", "app")["container"] as? String == "fenced" }
+        let stopped = ledger.acknowledged().count
+        try await Task.sleep(for: .seconds(Self.ttl * 2))
+        #expect(ledger.acknowledged().count == stopped, "no container ran while etcd was down")
+        for member in 0..<3 { etcd.resume(member) }
+        var current: String?
+        try waitUntil(timeout: 30) {
+            current = owner(cluster, among: cluster.nodes)
+            return current != nil
+        }
+        let serving = try #require(current)
+        try ledger.waitForProgress(on: serving, beyond: ledger.acknowledged().filter { $0.node == serving }.count + 5)
+        try expectSafe(cluster, ledger, owner: serving, lostFrom: "d0")
+    }
+}
