@@ -26,6 +26,8 @@ final class AgentCluster {
     var ownerOverrides: [String: String] = [:]
     /// Every volume's snapshot interval.
     var interval = "1h"
+    /// A command an agent runs under, by node (e.g. setpriv, to give it a group of its own).
+    var wrappers: [String: [String]] = [:]
     /// A `[cluster]` table for every node, or one per node (etcd endpoints differ to cut one node off).
     var clusterTable: ((String) -> String)?
     /// Give every volume the stand-in container (testdata/agent/container.py) as start/stop hooks.
@@ -152,7 +154,7 @@ final class AgentCluster {
     /// Writes the node's config and starts its agent; returns once the control socket answers.
     func start(_ node: String, config text: String? = nil) throws {
         try (text ?? config(for: node)).write(toFile: configPath(node), atomically: true, encoding: .utf8)
-        agents[node] = try workspace.start(["agent", "--config", configPath(node)])
+        agents[node] = try workspace.start(["agent", "--config", configPath(node)], wrapper: wrappers[node] ?? [])
         let deadline = monotonicSeconds() + 20
         while monotonicSeconds() < deadline {
             if try run(node, "status").status == 0 { return }

@@ -109,6 +109,48 @@ import Glibc
         try expectSafe(cluster, ledger, owner: "d2", lostFrom: "d0")
     }
 
+    /// The owner's agent runs in a group of its own; nft drops that group's TCP
+    /// to etcd (or all its TCP: isolated). It must stop its container before a
+    /// replica is elected, and fence itself when the cut heals.
+    @Test(arguments: ["etcd", "isolated"])
+    func ownerCutOffFencesItselfBeforeAReplicaStarts(cut kind: String) async throws {
+        guard NetworkCut.isAvailable else {
+            Issue.record("nft and setpriv are needed (make test installs nftables; run as root)")
+            return
+        }
+        let etcd = try await EtcdCluster(members: 3, label: "cf-cut-\(kind)")
+        defer { etcd.shutdown() }
+        let (cluster, ledger) = try threeNodes("cf-cut-\(kind)", etcd: etcd)
+        let cut = NetworkCut(label: kind)
+        cluster.wrappers["d0"] = cut.wrapper
+        try startAll(cluster)
+        try ledger.waitForProgress(on: "d0", beyond: 30)
+        try waitUntil(timeout: 30) {
+            try ["d1", "d2"].allSatisfy { try cluster.volumeStatus($0, "app")["standby_snapshot"] is String }
+        }
+        try cut.cut(ports: kind == "etcd" ? etcd.endpoints.compactMap { URL(string: $0)?.port } : nil)
+        try waitUntil(timeout: Double(Self.ttl) * 3) { try cluster.volumeStatus("d0", "app")["container"] as? String == "fenced" }
+        var newOwner: String?
+        try waitUntil(timeout: Double(Self.ttl) + 20) {
+            newOwner = owner(cluster, among: ["d1", "d2"])
+            return newOwner != nil
+        }
+        let winner = try #require(newOwner)
+        try ledger.waitForProgress(on: winner, beyond: 5)
+        try expectSafe(cluster, ledger, owner: winner, lostFrom: "d0")
+
+        let d0Commits = ledger.acknowledged().filter { $0.node == "d0" }.count
+        try cut.heal()
+        try waitUntil(timeout: 30) { try cluster.volumeStatus("d0", "app")["role"] as? String == "replica" }
+        try waitUntil(timeout: 30) {
+            try cluster.workspace.barge("snapshots", "app", "--json", "--state-dir", cluster.stateDirectory("d0")).array()
+                .contains { $0["state"] as? String == "diverged" }
+        }
+        try ledger.waitForProgress(on: winner, beyond: ledger.acknowledged().filter { $0.node == winner }.count + 5)
+        #expect(ledger.acknowledged().filter { $0.node == "d0" }.count == d0Commits, "the cut-off owner did not start again")
+        try expectSafe(cluster, ledger, owner: winner, lostFrom: "d0")
+    }
+
     @Test func theEtcdLeaderDyingDoesNotRunTheContainerTwice() async throws {
         let etcd = try await EtcdCluster(members: 3, label: "cf-leader")
         defer { etcd.shutdown() }
