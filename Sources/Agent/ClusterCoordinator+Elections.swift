@@ -66,7 +66,8 @@ extension ClusterCoordinator {
         do {
             try await core.locks.withLock(volume) {
                 if owner.owner == core.node {
-                    guard alive else { return }
+                    // A higher token under this lease is this node's own campaign: takeOwnership carries it out.
+                    guard alive, try core.ownershipState(settings).record.epoch >= record.epoch else { return }
                     try await core.decide(settings) { $0.leaseRestored(current: record) }
                 } else {
                     try await core.decide(settings) { $0.learn(record) }

@@ -235,6 +235,7 @@ public struct VolumeOwnership: Sendable, Hashable {
     /// expired; `token` is the store's revision of that transaction.
     public mutating func elected(token: UInt64) -> OwnershipDecision {
         guard members.contains(node) else { return .refuse(OwnershipRefusal(.notMember, "\(node) is not a member of \(volume)")) }
+        if record == OwnerRecord(owner: node, epoch: token) { return .nothing }   // carried out already
         guard token > record.epoch else {
             return .refuse(OwnershipRefusal(.staleEpoch, "\(node) knows \(volume) at \(record); an election at token \(token) is stale"))
         }

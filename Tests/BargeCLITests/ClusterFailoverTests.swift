@@ -78,8 +78,12 @@ import Glibc
         let d0Commits = ledger.acknowledged().filter { $0.node == "d0" }.count
         try cluster.start("d0")
         try waitUntil(timeout: 30) { try cluster.volumeStatus("d0", "app")["role"] as? String == "replica" }
-        let snapshots = try cluster.workspace.barge("snapshots", "app", "--json", "--state-dir", cluster.stateDirectory("d0")).array()
-        #expect(snapshots.contains { $0["state"] as? String == "diverged" }, "the old owner's last writes are kept: \(snapshots)")
+        // Its last writes are kept as a diverged snapshot, and its path is left empty.
+        try waitUntil(timeout: 30) {
+            try cluster.workspace.barge("snapshots", "app", "--json", "--state-dir", cluster.stateDirectory("d0")).array()
+                .contains { $0["state"] as? String == "diverged" }
+        }
+        try waitUntil(timeout: 30) { !FileManager.default.fileExists(atPath: cluster.volumePath("app", on: "d0")) }
         try ledger.waitForProgress(on: winner, beyond: ledger.acknowledged().filter { $0.node == winner }.count + 5)
         #expect(ledger.acknowledged().filter { $0.node == "d0" }.count == d0Commits, "the fenced container never started")
         try expectSafe(cluster, ledger, owner: winner, lostFrom: "d0")
