@@ -33,6 +33,10 @@ extension AgentCore {
         var state = try ownershipState(volume)
         let decision = transition(&state)
         try await carryOut(decision, for: volume)
+        // The agent remembers what the state machine calls suspended; the container set says the rest.
+        suspended.withLock { set in
+            if state.container == .suspended { _ = set.insert(volume.name) } else { _ = set.remove(volume.name) }
+        }
         return state
     }
 
@@ -63,10 +67,8 @@ extension AgentCore {
             logger.notice("ownership recorded", metadata: ["volume": "\(volume.name)", "owner": "\(record.owner)", "epoch": "\(record.epoch)"])
         case let .stopContainer(epoch, _):
             try await stopContainer(volume, epoch: epoch)
-            suspended.withLock { _ = $0.remove(volume.name) }
         case let .startContainer(epoch, _):
             try await startContainer(volume, epoch: epoch)
-            suspended.withLock { _ = $0.remove(volume.name) }
         case let .keepDiverged(epoch):
             guard FileManager.default.fileExists(atPath: volume.path) else { return }
             let store = self.store, node = self.node, name = volume.name
