@@ -155,6 +155,73 @@ import Glibc
         try expectSafe(cluster, ledger, owner: winner, lostFrom: "d0")
     }
 
+    /// Twenty faults drawn at random, one after another, on one cluster; the
+    /// safety checks after each. The counts go to the test's output.
+    @Test func twentyRandomFaultsNeverRunTheContainerTwice() async throws {
+        guard NetworkCut.isAvailable else {
+            Issue.record("nft and setpriv are needed (make test installs nftables; run as root)")
+            return
+        }
+        let etcd = try await EtcdCluster(members: 3, label: "cf-loop")
+        defer { etcd.shutdown() }
+        let (cluster, ledger) = try threeNodes("cf-loop", etcd: etcd)
+        var cuts: [String: NetworkCut] = [:]
+        for (index, node) in cluster.nodes.enumerated() {
+            cuts[node] = NetworkCut(label: "loop", index: index)
+            cluster.wrappers[node] = cuts[node]!.wrapper
+        }
+        try startAll(cluster)
+        var rng = SplitMix64(seed: 2026)
+        let faults = ["kill owner", "cut owner from etcd", "isolate owner", "kill etcd leader", "etcd down"]
+        var counts: [String: Int] = [:], ownerChanges = 0
+        var serving = "d0"
+        for round in 0..<20 {
+            try ledger.waitForProgress(on: serving, beyond: ledger.acknowledged().filter { $0.node == serving }.count + 10)
+            let fault = faults[Int(rng.next() % UInt64(faults.count))]
+            counts[fault, default: 0] += 1
+            let others = cluster.nodes.filter { $0 != serving }
+            // A replica can take over only with a complete copy: wait for the standby copies first.
+            try waitUntil(timeout: 30) {
+                try others.allSatisfy { try cluster.volumeStatus($0, "app")["standby_snapshot"] is String }
+            }
+            switch fault {
+            case "kill owner":
+                cluster.stop(serving, signal: SIGKILL)
+                cluster.killContainers(of: serving)
+                try waitUntil(timeout: Double(Self.ttl) + 20) { owner(cluster, among: others) != nil }
+                try cluster.start(serving)
+            case "cut owner from etcd", "isolate owner":
+                let cut = try #require(cuts[serving])
+                try cut.cut(ports: fault == "isolate owner" ? nil : etcd.endpoints.compactMap { URL(string: $0)?.port })
+                try waitUntil(timeout: Double(Self.ttl) + 20) { owner(cluster, among: others) != nil }
+                try cut.heal()
+            case "kill etcd leader":
+                let leader = try #require(try await etcd.leader())
+                etcd.kill(leader)
+                try await Task.sleep(for: .seconds(Self.ttl))
+                try await etcd.restart(leader)
+            default:
+                for member in 0..<3 { etcd.pause(member) }
+                try await Task.sleep(for: .seconds(Self.ttl * 2))
+                for member in 0..<3 { etcd.resume(member) }
+            }
+            var now: String?
+            try waitUntil(timeout: 30) {
+                now = owner(cluster, among: cluster.nodes)
+                return now != nil
+            }
+            let next = try #require(now)
+            try ledger.waitForProgress(on: next, beyond: ledger.acknowledged().filter { $0.node == next }.count + 5)
+            try expectSafe(cluster, ledger, owner: next, lostFrom: serving)
+            if next != serving { ownerChanges += 1 }
+            print("fault round \(round): \(fault): \(serving) -> \(next)")
+            serving = next
+        }
+        print("faults: \(counts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")); owner changes: \(ownerChanges); "
+              + "commits acknowledged: \(ledger.acknowledged().count)")
+        #expect(counts.values.reduce(0, +) == 20)
+    }
+
     @Test func theEtcdLeaderDyingDoesNotRunTheContainerTwice() async throws {
         let etcd = try await EtcdCluster(members: 3, label: "cf-leader")
         defer { etcd.shutdown() }

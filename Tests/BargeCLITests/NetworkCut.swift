@@ -15,9 +15,10 @@ final class NetworkCut {
             && FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv")
     }
 
-    init(label: String) {
+    /// `index` tells apart the cuts of one test (one per node).
+    init(label: String, index: Int = 0) {
         table = "barge_\(label.filter { $0.isLetter || $0.isNumber })_\(getpid())_\(UInt32.random(in: 0...UInt32.max))"
-        group = 40_000 + Int(getpid() % 20_000)
+        group = 40_000 + Int(getpid() % 5_000) * 4 + index
     }
 
     /// The wrapper that runs an agent in this cut's group (still root).
