@@ -47,11 +47,11 @@ extension AgentCore {
         let outcome = try result.get()
         noteError(volume, nil)
         promotedAt.withLock { $0[volume] = nil }
-        clusterNudge()
         if outcome.reused {
             logger.debug("volume unchanged since its newest snapshot", metadata: ["volume": "\(volume)", "snapshot": "\(outcome.id.short)"])
             return outcome
         }
+        clusterNudge()
         metrics.snapshotTaken(volume: volume, seconds: outcome.seconds, bytesAdded: outcome.bytesAdded)
         logger.info("snapshot taken", metadata: ["volume": "\(volume)", "snapshot": "\(outcome.id.short)", "epoch": "\(ownership.epoch)",
                                                  "bytes_added": "\(outcome.bytesAdded)", "seconds": "\(outcome.seconds)"])

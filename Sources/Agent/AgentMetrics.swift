@@ -45,6 +45,10 @@ final class AgentMetrics: Sendable {
         gauge("takeover_data_loss", "seconds", [("volume", volume)], "Age of the snapshot the last takeover came up at").set(to: dataLossSeconds)
     }
 
+    func etcdRequests(_ count: Int) {
+        counter("etcd_requests", "total", [], "Requests this agent sent to etcd (keepalives, reads, transactions)").increment(by: Int64(count))
+    }
+
     func error(_ kind: String) {
         counter("errors", "total", [("kind", kind)], "Errors by kind").increment()
     }

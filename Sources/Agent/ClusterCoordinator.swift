@@ -28,7 +28,6 @@ final class ClusterCoordinator: Sendable {
         /// Volumes fenced by the watchdog since the lease was last confirmed.
         var fenced = false
         var published: [String: HeldSnapshot] = [:]
-        var requests = 0
         /// Wakes the sweep early (a watch event, a lease restored, a new held snapshot).
         var nudged = false
     }
@@ -198,9 +197,7 @@ final class ClusterCoordinator: Sendable {
         }
     }
 
-    func count(_ requests: Int = 1) { state.withLock { $0.requests += requests } }
-
-    var requestCount: Int { state.withLock { $0.requests } }
+    func count(_ requests: Int = 1) { core.metrics.etcdRequests(requests) }
 }
 
 /// Runs the coordinator as one of the agent's services.

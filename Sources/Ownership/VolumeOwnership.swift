@@ -178,17 +178,21 @@ public struct VolumeOwnership: Sendable, Hashable {
             return .refuse(OwnershipRefusal(.ownerAnswers, "the owner \(record.owner) still answers (it says: owner \(ownerAnswer.owner), epoch \(ownerAnswer.epoch)); refusing to fail over",
                                             hint: "move it on purpose with `barge migrate \(volume) --to \(node)` on \(record.owner); --force if you must"))
         }
-        return takeOver(epoch: record.epoch + 1)
+        return takeOver(epoch: record.epoch + 1, notifyFirst: true)
     }
 
-    /// This node becomes the owner at `epoch` of a volume whose owner is gone:
-    /// the members first (an old owner that still answers fences itself), then
-    /// the container. A start that fails leaves the volume owned here, stopped.
-    private mutating func takeOver(epoch: UInt64) -> OwnershipDecision {
+    /// This node becomes the owner at `epoch` of a volume whose owner is gone.
+    /// By hand (`notifyFirst`) the members hear first, so an old owner that still
+    /// answers fences itself before the container starts here; after an election
+    /// the expired lease already fenced it, and a cut-off member must not delay
+    /// the start. A start that fails leaves the volume owned here, stopped.
+    private mutating func takeOver(epoch: UInt64, notifyFirst: Bool) -> OwnershipDecision {
         record = OwnerRecord(owner: node, epoch: epoch)
         container = .running
-        return .act([.bringStandby(to: nil), .checkPromotable, .record(record), .promote(onlyIf: nil),
-                     .notifyMembers(record, except: []), .startContainer(epoch: epoch, mustSucceed: false)])
+        let notify = OwnershipAction.notifyMembers(record, except: [])
+        let start = OwnershipAction.startContainer(epoch: epoch, mustSucceed: false)
+        return .act([.bringStandby(to: nil), .checkPromotable, .record(record), .promote(onlyIf: nil)]
+                    + (notifyFirst ? [notify, start] : [start, notify]))
     }
 
     // MARK: at start
@@ -240,7 +244,7 @@ public struct VolumeOwnership: Sendable, Hashable {
             return .refuse(OwnershipRefusal(.staleEpoch, "\(node) knows \(volume) at \(record); an election at token \(token) is stale"))
         }
         if ownedHere { return learnOwnToken(token) }
-        return takeOver(epoch: token)
+        return takeOver(epoch: token, notifyFirst: false)
     }
 
     /// The store re-issued this node's own ownership at a higher token (its lease
