@@ -991,6 +991,48 @@ def markdown_repl(rows, notes):
     return "\n".join(out) + "\n"
 
 
+def build_failover(res):
+    """Automatic failover on etcd (bench/failover.py): time to the service back, etcd's cost."""
+    rows, notes = [], []
+    for ttl in (2, 5):
+        for fault, what in (("kill", "kill -9 of the owner"), ("isolate", "owner isolated (all its TCP dropped)")):
+            r = res.rec("failover_%s_ttl%d" % (fault, ttl))
+            if not r:
+                continue
+            med, target = r.get("median_s"), r.get("target_s")
+            runs = [res.rec("failover_%s_ttl%d_run%d" % (fault, ttl, i)) or {} for i in range(r.get("runs") or 0)]
+            twice = any(x.get("violations") for x in runs)
+            rows.append({"measure": "failover, %s, lease TTL %d s: until a replica's container acknowledges a commit" % (what, ttl),
+                         "barge": "%s (%s-%s)" % (fmt_s(med), fmt_s(r.get("min_s")), fmt_s(r.get("max_s"))),
+                         "patroni": "ttl 30 s: about 30-40 s", "kubernetes": "pod eviction: 5 min",
+                         "target": "< TTL + 2 s = %d s, never twice" % target,
+                         "result": verdict(med is not None and med < target and not twice)})
+    for ttl in (2, 5):
+        r = res.rec("failover_idle_requests_ttl%d" % ttl)
+        if r:
+            rates = r.get("per_agent") or {}
+            shown = ", ".join("%s %.1f" % (k, v) for k, v in sorted(rates.items()) if v is not None)
+            rows.append({"measure": "etcd requests per second per agent at idle, %d volumes, TTL %d s" % (r.get("volumes"), ttl),
+                         "barge": shown or NA, "patroni": "", "kubernetes": "", "target": "(info)", "result": "info"})
+    if rows:
+        notes.append("3 etcd members and 3 agents on loopback; medians of the runs (min-max). Patroni's defaults "
+                     "(ttl 30 s, loop_wait 10 s) and Kubernetes' default eviction (5 min) are their documented settings, not measured here.")
+    return rows, notes
+
+
+def markdown_failover(rows, notes):
+    if not rows:
+        return ""
+    out = ["", "## Automatic failover on etcd", ""] + ["- " + n for n in notes] + [""]
+    cols = ["measure", "barge", "Patroni default", "Kubernetes default", "target", "pass/fail"]
+    out.append("| " + " | ".join(cols) + " |")
+    out.append("|" + "|".join("---" for _ in cols) + "|")
+    for r in rows:
+        cells = [r["measure"], r["barge"], r["patroni"], r["kubernetes"], r["target"], r["result"]]
+        out.append("| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |")
+    return "\n".join(out) + "\n"
+
+
 def markdown(rows, notes, cfg):
     out = ["# barge benchmark (%s MiB tree, %s MiB SQLite DB, %s)" % (
         cfg.get("size_mib"), cfg.get("db_size_mib"), cfg.get("started", "")), ""]
@@ -1014,17 +1056,19 @@ def main():
     args = ap.parse_args()
     res = Results(load_records(args.results))
     cfg = res.rec("config") or {}
-    if cfg.get("only") in ("replication", "moves"):
+    if cfg.get("only") in ("replication", "moves", "failover"):
         rows, notes = [], ["snapshot part skipped (BENCH_ONLY=%s)" % cfg.get("only")]
     else:
         rows, notes = build(res)
     repl_rows, repl_notes = build_repl(res)
     moves_rows, moves_notes = build_moves(res)
+    failover_rows, failover_notes = build_failover(res)
     md = markdown(rows, notes, cfg) if rows else "# barge benchmark (%s)\n\n- %s\n" % (
         cfg.get("started", ""), "\n- ".join(notes))
     md += markdown_repl(repl_rows, repl_notes)
     md += markdown_moves(moves_rows, moves_notes)
-    all_rows = rows + repl_rows + moves_rows
+    md += markdown_failover(failover_rows, failover_notes)
+    all_rows = rows + repl_rows + moves_rows + failover_rows
     missed = [r["measure"] for r in all_rows if r["result"] == "FAIL"]
     passed = [r["measure"] for r in all_rows if r["result"] == "PASS"]
     if args.md_out:
@@ -1038,7 +1082,8 @@ def main():
             data[k] = res.doc(k)
         doc = {"config": cfg, "notes": notes, "data": data, "rows": rows,
                "replication_notes": repl_notes, "replication_rows": repl_rows,
-               "moves_notes": moves_notes, "moves_rows": moves_rows, "passed": len(passed),
+               "moves_notes": moves_notes, "moves_rows": moves_rows,
+               "failover_notes": failover_notes, "failover_rows": failover_rows, "passed": len(passed),
                "failed": len(missed), "missed": missed, "records": res.recs}
         with open(args.json_out, "w") as fh:
             json.dump(doc, fh, indent=2)

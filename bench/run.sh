@@ -17,7 +17,9 @@
 #   RESTIC_COMPRESSION restic's compression, auto (default: restic 0.14's default) or off
 #   BENCH_ONLY         all (default) | snapshot (only the snapshot part) | replication (tree + DB
 #                      generated, then only the replication part, bench/replication.sh) | moves
-#                      (tree generated, then only the moves part, bench/moves.sh)
+#                      (tree generated, then only the moves part, bench/moves.sh) | failover (no
+#                      data: only automatic failover on etcd, bench/failover.py)
+#   BENCH_FAILOVER_RUNS runs per failover measurement (default 3)
 #   BENCH_REPL_BIG_MIB size of the replication part's big file (default 1024)
 #   BENCH_MOVES_BIG_MIB size of the moves part's big failover volume (default 8192)
 set -euo pipefail
@@ -63,7 +65,7 @@ ensure timeout coreutils
 ensure du coreutils
 
 # ------------------------------------------------------------------ work dir
-case "$BENCH_ONLY" in all|snapshot|replication|moves) ;; *) die "BENCH_ONLY must be all, snapshot, replication or moves (got '$BENCH_ONLY')" ;; esac
+case "$BENCH_ONLY" in all|snapshot|replication|moves|failover) ;; *) die "BENCH_ONLY must be all, snapshot, replication, moves or failover (got '$BENCH_ONLY')" ;; esac
 [[ $BENCH_MANY_FILES =~ ^[0-9]+$ ]] || die "BENCH_MANY_FILES must be a number (got '$BENCH_MANY_FILES')"
 case "$BENCH_DIR" in
   /*) ;;
@@ -365,6 +367,27 @@ record name=config tool=info reps="$REPS" size_mib="$BENCH_SIZE_MIB" db_size_mib
   nproc="$(nproc)" kernel="$(uname -r)" started="$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
   loadavg="$(cut -d' ' -f1-3 /proc/loadavg)"
 
+# ================================================================== j. automatic failover on etcd (bench/failover.py)
+# three more agents and a 3-member etcd: time from the owner's death to the service back; etcd's cost
+run_failover() {
+  [[ $HAVE_BARGE == 1 ]] || return 0
+  ensure etcd etcd-server
+  ensure nft nftables
+  log "failover: TTL 2 s and 5 s, kill -9 and isolation, ${BENCH_FAILOVER_RUNS:-3} runs each; then etcd requests at idle"
+  if ! python3 "$BENCH_SRC/failover.py" --barge "$BARGE" --work "$BENCH_DIR/failover" --results "$RESULTS" \
+      --runs "${BENCH_FAILOVER_RUNS:-3}" >"$LOGS/failover.log" 2>&1; then
+    BARGE_ERRORS+=("failover part (see $LOGS/failover.log)")
+  fi
+  sed 's/^/    | /' "$LOGS/failover.log" >&2
+}
+if [[ $BENCH_ONLY == failover ]]; then
+  run_failover
+  python3 "$BENCH_SRC/report.py" "$RESULTS" --json "$BENCH_DIR/results.json" --md "$BENCH_DIR/results.md" || true
+  log "results: $BENCH_DIR/results.md"
+  [[ ${#BARGE_ERRORS[@]} -eq 0 ]] || { printf '\nbench: barge FAILED: %s\n' "${BARGE_ERRORS[*]}" >&2; exit 1; }
+  exit 0
+fi
+
 # ================================================================== data
 if [[ $BENCH_ONLY == moves ]]; then   # the moves part needs the tree only
   log "generating ${BENCH_SIZE_MIB} MiB tree (seed $BENCH_SEED)"
@@ -491,6 +514,8 @@ if [[ $BENCH_ONLY == all || $BENCH_ONLY == moves ]]; then
   # shellcheck source=bench/moves.sh
   source "$BENCH_SRC/moves.sh"
 fi
+
+if [[ $BENCH_ONLY == all ]]; then run_failover; fi
 
 if [[ -d $STATE ]]; then record name=barge_state_final tool=barge bytes="$(dusize "$STATE")"; fi
 record name=restic_repo_final tool=restic bytes="$(dusize "$RESTIC_REPOSITORY")"
