@@ -13,6 +13,12 @@ struct ControlCommands {
             switch request.command {
             case .status:
                 return ControlResponse(ok: true, status: try core.status())
+            case .clusterStatus:
+                guard let coordinator = core.coordinator.withLock({ $0 }) else {
+                    throw ControlFailure(message: "\(core.node) has no [cluster] table: ownership moves only by command here",
+                                         hint: "see docs/operations.md, \"Automatic failover on etcd\"")
+                }
+                return ControlResponse(ok: true, cluster: try await coordinator.report())
             case .snapshot:
                 let volume = try required(request.volume, "snapshot")
                 let outcome = try await core.snapshot(volume)

@@ -2,7 +2,7 @@ import Foundation
 
 /// One request on the control socket: a JSON object on one line.
 public struct ControlRequest: Codable, Sendable, Equatable {
-    public enum Command: String, Codable, Sendable { case status, snapshot, replicate, migrate, failover, drain }
+    public enum Command: String, Codable, Sendable { case status, snapshot, replicate, migrate, failover, drain, clusterStatus }
     public var command: Command
     public var volume: String?
     /// replicate: one replica; migrate, failover: the target.
@@ -26,10 +26,12 @@ public struct ControlResponse: Codable, Sendable {
     public var migration: MigrationReport?
     public var failover: FailoverReport?
     public var drain: DrainReport?
+    public var cluster: ClusterReport?
     public var error: ControlFailure?
 
     public init(ok: Bool, status: StatusReport? = nil, snapshot: SnapshotReport? = nil, replication: ReplicationReport? = nil,
-                migration: MigrationReport? = nil, failover: FailoverReport? = nil, drain: DrainReport? = nil, error: ControlFailure? = nil) {
+                migration: MigrationReport? = nil, failover: FailoverReport? = nil, drain: DrainReport? = nil,
+                cluster: ClusterReport? = nil, error: ControlFailure? = nil) {
         self.ok = ok
         self.status = status
         self.snapshot = snapshot
@@ -37,6 +39,7 @@ public struct ControlResponse: Codable, Sendable {
         self.migration = migration
         self.failover = failover
         self.drain = drain
+        self.cluster = cluster
         self.error = error
     }
 }

@@ -72,6 +72,13 @@ import Glibc
         let loser = winner == "d1" ? "d2" : "d1"
         try waitUntil(timeout: 20) { try cluster.volumeStatus(loser, "app")["owner"] as? String == winner }
         #expect(cluster.log(winner).contains("took the volume over"), "\(cluster.log(winner).suffix(2000))")
+        // etcd's view, from any agent: the new owner at its token, and the takeover as an event.
+        let report = try cluster.ok(loser, "cluster", "status", "--json").object()
+        let owners = try #require(report["owners"] as? [[String: Any]])
+        #expect(owners.first?["owner"] as? String == winner && owners.first?["token"] as? UInt64 == status["epoch"] as? UInt64, "\(report)")
+        let events = try #require(report["events"] as? [[String: Any]])
+        #expect(events.contains { $0["owner"] as? String == winner && $0["previous_owner"] as? String == "d0" }, "\(report)")
+        #expect(String(decoding: try cluster.ok(loser, "cluster", "status").stdout, as: UTF8.self).contains("owner \(winner)"))
         try expectSafe(cluster, ledger, owner: winner, lostFrom: "d0")
 
         // The old owner returns: etcd's record fences it before it starts anything.
