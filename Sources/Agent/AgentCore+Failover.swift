@@ -14,7 +14,7 @@ extension AgentCore {
             throw ControlFailure(message: "run failover on the node that takes the volume: this is \(node), not \(target)",
                                  hint: "`barge failover \(volume) --to \(target)` on \(target)", exitCode: 2)
         }
-        try refuseManualMove("failover", volume)
+        if let cluster = coordinator.withLock({ $0 }) { return try await failover(settings, through: cluster, force: force) }
         return try await locks.withLock(volume) {
             let before = try ownershipState(settings)
             var ownerAnswer: OwnerRecord?
@@ -44,6 +44,27 @@ extension AgentCore {
                                   mayLoseSinceS: before.ownedHere ? 0 : max(0, Date().timeIntervalSince1970 - Double(snapshot?.record.timeNanoseconds ?? 0) / 1e9),
                                   promotionS: before.ownedHere ? 0 : promotion, started: containers.isRunning(volume) == true, forced: force)
         }
+    }
+
+    /// Under [cluster]: this node takes the owner record in etcd (from a live
+    /// owner only with --force), then comes up as an election winner does.
+    private func failover(_ volume: VolumeSettings, through cluster: ClusterCoordinator, force: Bool) async throws -> FailoverReport {
+        let started = Date()
+        let before = try ownershipState(volume)
+        let token = try await cluster.claim(volume.name, force: force)
+        if force && !before.ownedHere {
+            // The old owner may still run (its lease lives): it fences itself on this notice before the container starts here.
+            await notifyMembers(volume, owner: node, epoch: token, except: [])
+        }
+        try await locks.withLock(volume.name) { _ = try await decide(volume) { $0.elected(token: token) } }
+        let promoted = promotedAt.withLock { $0[volume.name]?.snapshot }
+        let snapshot = try promoted.flatMap { try store.index.snapshot($0) }
+            ?? store.snapshots(volume: volume.name).last(where: { $0.record.state == "complete" })
+        logger.notice("failed over through etcd", metadata: ["volume": "\(volume.name)", "token": "\(token)", "forced": "\(force)"])
+        return FailoverReport(volume: volume.name, from: before.record.owner, to: node, epoch: token, snapshot: snapshot?.id.hex ?? "",
+                              snapshotTime: snapshot.map { Self.time($0.record.timeNanoseconds) } ?? "",
+                              mayLoseSinceS: before.ownedHere ? 0 : max(0, Date().timeIntervalSince1970 - Double(snapshot?.record.timeNanoseconds ?? 0) / 1e9),
+                              promotionS: Date().timeIntervalSince(started), started: containers.isRunning(volume.name) == true, forced: force)
     }
 
     // MARK: drain

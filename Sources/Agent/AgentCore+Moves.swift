@@ -45,7 +45,6 @@ extension AgentCore {
 
     func migrate(_ volume: String, to target: String) async throws -> MigrationReport {
         let settings = try settings(volume)
-        try refuseManualMove("migrate", volume)
         if let refusal = try ownershipState(settings).checkMigration(to: target) { throw refusal }
         return try await locks.withLock(volume) { try await migrateLocked(settings, to: target) }
     }
@@ -55,7 +54,10 @@ extension AgentCore {
         var phases: [MovePhase] = []
         let start = try ownershipState(volume)
         if let refusal = start.checkMigration(to: target) { throw refusal }
-        let epoch = start.record.epoch, proposed = start.nextEpoch
+        let epoch = start.record.epoch
+        // Under [cluster] the hand-over's token comes from etcd, at the hand-over point.
+        let cluster = coordinator.withLock { $0 }
+        var proposed = start.nextEpoch, recordMoved = false
         // 1. Pre-copy while the container runs, until what is left is small.
         for round in 1...Self.maxPrecopyRounds {
             let phaseStart = Date()
@@ -83,12 +85,16 @@ extension AgentCore {
             let sent = try await replicateOrThrow(volume.name, to: target)
             phases.append(MovePhase(name: "final", seconds: Date().timeIntervalSince(phaseStart), bytesSent: sent))
             let prepareStart = Date()
+            if let cluster {
+                proposed = try await cluster.handOver(volume.name, at: epoch, to: target)
+                recordMoved = true
+            }
             // Preparing may finish the target's standby update: a generous deadline.
             try await expectDone(try await ask(target, .handover(volume: volume.name, snapshot: final.wire, epoch: proposed, phase: .prepare),
                                                deadline: .seconds(300)), .prepare, proposed)
             phases.append(MovePhase(name: "prepare", seconds: Date().timeIntervalSince(prepareStart), bytesSent: 0))
         } catch {
-            await rollBack(volume, proposed: proposed, target: target, cause: error)
+            await rollBack(volume, epoch: epoch, proposed: proposed, recordMoved: recordMoved, target: target, cause: error)
             throw error
         }
         // 4. The hand-over: recorded here, then this copy becomes the standby.
@@ -105,7 +111,8 @@ extension AgentCore {
                                                deadline: .seconds(volume.hooks.timeoutSeconds + 30)), .commit, proposed)
         } catch {
             logger.error("\(target) could not start \(volume.name), taking it back: \(error)")
-            let back = try await decide(volume) { $0.takeBack(from: target, final: final.hex) }
+            let token = try await cluster?.takeBack(volume.name, from: proposed)
+            let back = try await decide(volume) { $0.takeBack(from: target, final: final.hex, token: token) }
             throw MoveError("\(target) could not start \(volume.name) (\(error)); it runs here again, at epoch \(back.record.epoch)",
                             hint: "fix the start hook on \(target) and migrate again")
         }
@@ -119,20 +126,26 @@ extension AgentCore {
     }
 
     /// Before the hand-over: the target gives its copy back, this node raises the
-    /// epoch past anything the target may have recorded, and restarts the container.
-    private func rollBack(_ volume: VolumeSettings, proposed: UInt64, target: String, cause: Error) async {
+    /// epoch past anything the target may have recorded (under [cluster]: takes
+    /// the owner record back, if it had moved), and restarts the container.
+    private func rollBack(_ volume: VolumeSettings, epoch: UInt64, proposed: UInt64, recordMoved: Bool, target: String, cause: Error) async {
         logger.error("migration of \(volume.name) to \(target) failed, rolling back: \(cause)")
-        do { try await decide(volume) { $0.rollBackMigration(target: target, proposed: proposed) } } catch {
+        do {
+            if let cluster = coordinator.withLock({ $0 }) {
+                guard recordMoved else {
+                    // etcd still names this node at the same token: nothing to undo but the stop.
+                    try await startContainer(volume, epoch: epoch)
+                    return
+                }
+                let token = try await cluster.takeBack(volume.name, from: proposed)
+                try await decide(volume) { $0.rollBackMigration(target: target, proposed: proposed, token: token) }
+            } else {
+                try await decide(volume) { $0.rollBackMigration(target: target, proposed: proposed) }
+            }
+        } catch {
             logger.critical("rollback of \(volume.name) could not restart its container: \(error)")
-            noteError(volume.name, "migration rolled back, but the start hook failed: \(error)")
+            noteError(volume.name, "migration rolled back, but: \(error)")
         }
-    }
-
-    /// With `[cluster]`, etcd's owner records decide; a move by hand would fork them.
-    func refuseManualMove(_ command: String, _ volume: String) throws {
-        guard config.cluster != nil else { return }
-        throw ControlFailure(message: "with [cluster] set, etcd's owner records decide who owns \(volume); `barge \(command)` does not go through etcd yet",
-                             hint: "pin it with auto_failover = false, or stop the owner's agent (its lease is revoked and the member with the newest copy takes over)")
     }
 
     private func replicateOrThrow(_ volume: String, to target: String) async throws -> Int {

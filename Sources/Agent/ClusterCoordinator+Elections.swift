@@ -20,6 +20,9 @@ extension ClusterCoordinator {
         }
     }
 
+    /// How long a record naming this node waits for the move that made it.
+    static let handOverGrace: UInt64 = 15_000_000_000
+
     /// Whether this node can prove its lease right now (starting anything needs that).
     var leaseAlive: (lease: Int64, alive: Bool)? {
         state.withLock { state in state.lease.map { ($0, !state.leaseGuard.mustFence(now: Self.now())) } }
@@ -66,8 +69,20 @@ extension ClusterCoordinator {
         do {
             try await core.locks.withLock(volume) {
                 if owner.owner == core.node {
-                    // A higher token under this lease is this node's own campaign: takeOwnership carries it out.
-                    guard alive, try core.ownershipState(settings).record.epoch >= record.epoch else { return }
+                    guard alive else { return }
+                    if try core.ownershipState(settings).record.epoch < record.epoch {
+                        // A higher token under this lease: this node's own campaign or claim, or a migration's hand-over,
+                        // carries it out. Should that never come (a source that died after the hand-over point), come up alone.
+                        let now = Self.now()
+                        let since = state.withLock { state in
+                            if let since = state.pendingOwn[volume] { return since }
+                            state.pendingOwn[volume] = now
+                            return now
+                        }
+                        guard now - since > Self.handOverGrace else { return }
+                        logger.warning("\(volume): etcd names this node owner at token \(record.epoch) and nobody finished the hand-over; coming up")
+                    }
+                    state.withLock { _ = $0.pendingOwn.removeValue(forKey: volume) }
                     try await core.decide(settings) { $0.leaseRestored(current: record) }
                 } else {
                     try await core.decide(settings) { $0.learn(record) }

@@ -28,6 +28,8 @@ final class ClusterCoordinator: Sendable {
         /// Volumes fenced by the watchdog since the lease was last confirmed.
         var fenced = false
         var published: [String: HeldSnapshot] = [:]
+        /// Records naming this node at a token it has not carried out yet, since when (monotonic ns).
+        var pendingOwn: [String: UInt64] = [:]
         /// Wakes the sweep early (a watch event, a lease restored, a new held snapshot).
         var nudged = false
     }

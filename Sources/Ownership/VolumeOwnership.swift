@@ -138,9 +138,14 @@ public struct VolumeOwnership: Sendable, Hashable {
     /// The migration failed before the hand-over point: the target gives its copy
     /// back, this node takes an epoch above any the target may have recorded
     /// (`proposed`) and restarts the container.
-    public mutating func rollBackMigration(target: String, proposed: UInt64) -> OwnershipDecision {
+    /// With a cluster store, `token` is the one its take-back transaction issued.
+    public mutating func rollBackMigration(target: String, proposed: UInt64, token: UInt64? = nil) -> OwnershipDecision {
         guard ownedHere else { return .nothing }
-        record = OwnerRecord(owner: node, epoch: max(record.epoch, proposed) + 1)
+        let epoch = max(record.epoch, proposed) + 1
+        guard token.map({ $0 >= epoch }) ?? true else {
+            return .refuse(OwnershipRefusal(.staleEpoch, "a take-back of \(volume) at token \(token!) is not above the proposed epoch \(proposed)"))
+        }
+        record = OwnerRecord(owner: node, epoch: token ?? epoch)
         container = .running
         return .act([.sendAbort(to: target, epoch: proposed), .record(record), .notifyMembers(record, except: []),
                      .startContainer(epoch: record.epoch, mustSucceed: true)])
@@ -149,11 +154,14 @@ public struct VolumeOwnership: Sendable, Hashable {
     /// After the hand-over the target could not start the container: this node
     /// takes the volume back above the target's epoch, promotes the copy it just
     /// gave up (if it is still the final snapshot) and starts the container.
-    public mutating func takeBack(from target: String, final: String) -> OwnershipDecision {
+    public mutating func takeBack(from target: String, final: String, token: UInt64? = nil) -> OwnershipDecision {
         guard record.owner == target else {
             return .refuse(OwnershipRefusal(.notOwner, "\(node) cannot take \(volume) back from \(target): it knows \(record)"))
         }
-        record = OwnerRecord(owner: node, epoch: record.epoch + 1)
+        guard token.map({ $0 > record.epoch }) ?? true else {
+            return .refuse(OwnershipRefusal(.staleEpoch, "a take-back of \(volume) at token \(token!) is not above \(record)"))
+        }
+        record = OwnerRecord(owner: node, epoch: token ?? record.epoch + 1)
         container = .running
         return .act([.record(record), .promote(onlyIf: final), .notifyMembers(record, except: []),
                      .startContainer(epoch: record.epoch, mustSucceed: true)])

@@ -78,7 +78,7 @@ import Glibc
         #expect(owners.first?["owner"] as? String == winner && owners.first?["token"] as? UInt64 == status["epoch"] as? UInt64, "\(report)")
         let events = try #require(report["events"] as? [[String: Any]])
         #expect(events.contains { $0["owner"] as? String == winner && $0["previous_owner"] as? String == "d0" }, "\(report)")
-        #expect(String(decoding: try cluster.ok(loser, "cluster", "status").stdout, as: UTF8.self).contains("owner \(winner)"))
+        #expect(try cluster.ok(loser, "cluster", "status").out.contains("owner \(winner)"))
         try expectSafe(cluster, ledger, owner: winner, lostFrom: "d0")
 
         // The old owner returns: etcd's record fences it before it starts anything.
@@ -94,6 +94,55 @@ import Glibc
         try ledger.waitForProgress(on: winner, beyond: ledger.acknowledged().filter { $0.node == winner }.count + 5)
         #expect(ledger.acknowledged().filter { $0.node == "d0" }.count == d0Commits, "the fenced container never started")
         try expectSafe(cluster, ledger, owner: winner, lostFrom: "d0")
+    }
+
+    /// migrate, failover and drain go through etcd when [cluster] is set.
+    @Test func movesByCommandGoThroughEtcd() async throws {
+        let etcd = try await EtcdCluster(members: 3, label: "cf-moves")
+        defer { etcd.shutdown() }
+        let (cluster, ledger) = try threeNodes("cf-moves", etcd: etcd)
+        try startAll(cluster)
+        let first = try #require(try cluster.volumeStatus("d0", "app")["epoch"] as? UInt64)
+        try ledger.waitForProgress(on: "d0", beyond: 20)
+        let there = try cluster.ok("d0", "migrate", "app", "--to", "d1", "--json").object()
+        let token = try #require(there["epoch"] as? UInt64)
+        #expect(token > first && (there["downtime_s"] as? Double ?? 99) < 10, "\(there)")
+        try ledger.waitForProgress(on: "d1", beyond: 5)
+        // A migration loses nothing: every commit d0 acknowledged is on d1.
+        let acked = ledger.acknowledged().filter { $0.node == "d0" }.map(\.n)
+        let rows = try ContainerLedger.database(cluster.volumePath("app", on: "d1") + "/app.db").rows
+        #expect(acked.filter { !rows.contains($0) }.isEmpty)
+        let report = try cluster.ok("d2", "cluster", "status", "--json").object()
+        #expect((report["owners"] as? [[String: Any]])?.first?["token"] as? UInt64 == token, "\(report)")
+
+        // By hand, a live owner is not failed over without --force; with it, the old owner fences first.
+        let refused = try cluster.run("d2", "failover", "app", "--to", "d2")
+        #expect(refused.status == 1 && refused.stderr.contains("live etcd lease"), "\(refused)")
+        try waitUntil(timeout: 30) { try cluster.volumeStatus("d2", "app")["standby_snapshot"] is String }
+        let forced = try cluster.ok("d2", "failover", "app", "--to", "d2", "--force", "--json").object()
+        #expect((forced["epoch"] as? UInt64 ?? 0) > token && forced["from"] as? String == "d1", "\(forced)")
+        try ledger.waitForProgress(on: "d2", beyond: 5)
+        try waitUntil(timeout: 30) { try cluster.volumeStatus("d1", "app")["role"] as? String == "replica" }
+        try expectSafe(cluster, ledger, owner: "d2", lostFrom: "d1")
+
+        // drain moves it on through etcd as well.
+        try waitUntil(timeout: 30) {
+            try ["d0", "d1"].allSatisfy { try cluster.volumeStatus($0, "app")["standby_snapshot"] is String }
+        }
+        let drained = try cluster.ok("d2", "drain", "--json").object()
+        #expect((drained["migrations"] as? [[String: Any]])?.count == 1, "\(drained)")
+        var now: String?
+        try waitUntil(timeout: 30) {
+            now = owner(cluster, among: ["d0", "d1"])
+            return now != nil
+        }
+        let serving = try #require(now)
+        try ledger.waitForProgress(on: serving, beyond: ledger.acknowledged().filter { $0.node == serving }.count + 5)
+        let fromD2 = ledger.acknowledged().filter { $0.node == "d2" }.map(\.n)
+        let rowsNow = try ContainerLedger.database(cluster.volumePath("app", on: serving) + "/app.db").rows
+        #expect(fromD2.filter { !rowsNow.contains($0) }.isEmpty, "drain lost nothing")
+        #expect(ledger.violations.isEmpty, "\(ledger.violations)")
+        #expect(ledger.epochRegression() == nil, "\(ledger.epochRegression() ?? "")")
     }
 
     @Test func aReplicaThatIsBehindDoesNotWinWhileAFresherOneIsAlive() async throws {

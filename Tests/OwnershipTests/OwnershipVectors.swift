@@ -56,8 +56,8 @@ enum OwnershipEvent: Decodable, Sendable {
     case commit(from: String, epoch: UInt64, snapshot: String)
     case abort(epoch: UInt64, standbyInPlace: Bool)
     case handedOver(to: String, epoch: UInt64, final: String)
-    case rollBack(target: String, proposed: UInt64)
-    case takeBack(from: String, final: String)
+    case rollBack(target: String, proposed: UInt64, token: UInt64?)
+    case takeBack(from: String, final: String, token: UInt64?)
     case failover(force: Bool, ownerAnswer: String?, dataAtPath: Bool)
     case reconcile(answered: Bool, highest: String?)
     case leaseLost
@@ -66,7 +66,7 @@ enum OwnershipEvent: Decodable, Sendable {
 
     private struct Fields: Decodable {
         var from: String?, owner: String?, epoch: UInt64?, snapshot: String?, to: String?, final: String?, target: String?
-        var proposed: UInt64?, force: Bool?, owner_answer: String?, data_at_path: Bool?, answered: Bool?, highest: String?
+        var proposed: UInt64?, token: UInt64?, force: Bool?, owner_answer: String?, data_at_path: Bool?, answered: Bool?, highest: String?
         var standby_in_place: Bool?
     }
 
@@ -102,10 +102,10 @@ enum OwnershipEvent: Decodable, Sendable {
             self = .handedOver(to: try need(f.to, "to"), epoch: try need(f.epoch, "epoch"), final: try need(f.final, "final"))
         case "roll_back":
             let f = try fields()
-            self = .rollBack(target: try need(f.target, "target"), proposed: try need(f.proposed, "proposed"))
+            self = .rollBack(target: try need(f.target, "target"), proposed: try need(f.proposed, "proposed"), token: f.token)
         case "take_back":
             let f = try fields()
-            self = .takeBack(from: try need(f.from, "from"), final: try need(f.final, "final"))
+            self = .takeBack(from: try need(f.from, "from"), final: try need(f.final, "final"), token: f.token)
         case "failover":
             let f = try fields()
             self = .failover(force: try need(f.force, "force"), ownerAnswer: f.owner_answer, dataAtPath: try need(f.data_at_path, "data_at_path"))
@@ -127,8 +127,8 @@ enum OwnershipEvent: Decodable, Sendable {
         case let .commit(from, epoch, snapshot): return state.commitHandover(from: from, epoch: epoch, snapshot: snapshot)
         case let .abort(epoch, standbyInPlace): return state.abortHandover(epoch: epoch, standbyInPlace: standbyInPlace)
         case let .handedOver(to, epoch, final): return state.handedOver(to: to, epoch: epoch, final: final)
-        case let .rollBack(target, proposed): return state.rollBackMigration(target: target, proposed: proposed)
-        case let .takeBack(from, final): return state.takeBack(from: from, final: final)
+        case let .rollBack(target, proposed, token): return state.rollBackMigration(target: target, proposed: proposed, token: token)
+        case let .takeBack(from, final, token): return state.takeBack(from: from, final: final, token: token)
         case let .failover(force, answer, dataAtPath):
             return state.failover(force: force, ownerAnswer: try answer.map(OwnershipCase.record), dataAtPath: dataAtPath)
         case let .reconcile(answered, highest): return state.reconcileAtStart(answered: answered, highest: try highest.map(OwnershipCase.record))
