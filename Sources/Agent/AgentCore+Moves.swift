@@ -151,7 +151,7 @@ extension AgentCore {
     private func replicateOrThrow(_ volume: String, to target: String) async throws -> Int {
         let report = try await replicateLatest(volume, to: target)
         guard let transfer = report.peers.first, transfer.ok else {
-            throw MoveError("replication to \(target) failed: \(report.peers.first?.error ?? "no answer")")
+            throw MoveError("replication to \(target) failed: \(report.peers.first?.error ?? "no answer")", hint: report.peers.first?.hint)
         }
         return transfer.bytesSent
     }

@@ -27,8 +27,10 @@ extension AgentCore {
                             ?? Double(now - (snapshots.first?.record.timeNanoseconds ?? now)) / 1e9
                         metrics.lag(volume: settings.name, peer: peer, seconds: lagSeconds ?? 0, bytes: lagBytes ?? 0)
                     }
+                    let failure = transferFailure(settings.name, to: peer)
                     replicas.append(ReplicaStatus(peer: peer, ackedSnapshot: ack?.snapshot.hex, ackedAt: ack.map { Self.time($0.ackedNanoseconds) },
-                                                  lagSeconds: lagSeconds, lagBytes: lagBytes))
+                                                  lagSeconds: lagSeconds, lagBytes: lagBytes,
+                                                  lastError: failure?.message, lastErrorHint: failure?.hint))
                 }
             }
             let standby = isOwner ? nil : try store.index.standby(of: settings.name)

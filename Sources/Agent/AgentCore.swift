@@ -23,6 +23,8 @@ final class AgentCore: Sendable {
     let startedAt = Date()
     private let configuration: Mutex<AgentConfiguration>
     private let lastErrors = Mutex<[String: String]>([:])
+    /// The last failed transfer per volume and replica, until one succeeds.
+    private let transferFailures = Mutex<[String: [String: TransferFailure]]>([:])
     let standby: StandbyKeeper
     let containers = Containers()
     /// Volumes whose owner (this node) stopped its container because it lost its lease.
@@ -72,6 +74,14 @@ final class AgentCore: Sendable {
 
     func lastError(_ volume: String) -> String? { lastErrors.withLock { $0[volume] } }
 
+    func noteTransfer(_ volume: String, to peer: String, failure: TransferFailure?) {
+        transferFailures.withLock { $0[volume, default: [:]][peer] = failure }
+    }
+
+    func transferFailure(_ volume: String, to peer: String) -> TransferFailure? {
+        transferFailures.withLock { $0[volume]?[peer] }
+    }
+
     func settings(_ volume: String) throws -> VolumeSettings {
         guard let settings = config.volume(named: volume) else {
             throw ControlFailure(message: "volume \(volume) is not in the agent's config", hint: "add a [[volume]] and reload (systemctl reload barge)")
@@ -109,6 +119,7 @@ final class AgentCore: Sendable {
                                                  "bytes_sent": "\(outcome.bytesSent)", "chunks_delta": "\(outcome.chunksDelta)",
                                                  "chunks_raw": "\(outcome.chunksStored)", "seconds": "\(outcome.seconds)"])
             noteError(volume, nil)
+            noteTransfer(volume, to: peerName, failure: nil)
             return PeerTransfer(peer: peerName, ok: true, error: nil, alreadyThere: outcome.alreadyThere, bytesSent: outcome.bytesSent,
                                 bytesReceived: outcome.bytesReceived, chunksRaw: outcome.chunksStored, chunksDelta: outcome.chunksDelta,
                                 trees: outcome.trees, seconds: outcome.seconds)
@@ -118,11 +129,11 @@ final class AgentCore: Sendable {
                 Task { await self.checkOwnership(volume) }
             }
             metrics.error("replication")
-            let message = "replication of \(volume) to \(peerName) failed: \(error)"
-            logger.error("\(message)")
-            noteError(volume, message)
-            return PeerTransfer(peer: peerName, ok: false, error: "\(error)", alreadyThere: false, bytesSent: 0, bytesReceived: 0,
-                                chunksRaw: 0, chunksDelta: 0, trees: 0, seconds: 0)
+            logger.error("replication of \(volume) to \(peerName) failed: \(error)")
+            let failure = TransferFailure(error, volume: volume, peer: peerName)
+            noteTransfer(volume, to: peerName, failure: failure)
+            return PeerTransfer(peer: peerName, ok: false, error: failure.message, hint: failure.hint, alreadyThere: false,
+                                bytesSent: 0, bytesReceived: 0, chunksRaw: 0, chunksDelta: 0, trees: 0, seconds: 0)
         }
     }
 }

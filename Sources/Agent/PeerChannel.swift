@@ -8,6 +8,9 @@ final class PeerChannel: MessageChannel {
     private let outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>
     private(set) var bytesSent = 0
     private(set) var bytesReceived = 0
+    /// Whether an error frame went out: a session says why it ends once.
+    private var failed = false
+
     init(inbound: NIOAsyncChannelInboundStream<ReceivedFrame>, outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>) {
         self.inbound = inbound.makeAsyncIterator()
         self.outbound = outbound
@@ -25,9 +28,24 @@ final class PeerChannel: MessageChannel {
         return frame.message
     }
 
-    /// Tells the peer why the session ends; best effort, the stream closes next.
+    /// Tells the peer why the session ends, once; best effort, the stream closes next.
     func fail(_ error: WireError) async {
+        guard !failed else { return }
+        failed = true
         try? await send(.error(error))
+    }
+
+    /// After an error frame in the middle of a transfer: reads and drops what
+    /// the peer still sends until it closes, which it does once it reads the
+    /// error. Closing at once would make the kernel answer the blobs still in
+    /// flight with a reset, and the peer would see the reset instead of the
+    /// reason. At most `seconds`; a peer that falls silent meets the idle timeout.
+    func linger(seconds: Double) async {
+        let deadline = ContinuousClock.now + .seconds(seconds)
+        while ContinuousClock.now < deadline {
+            guard let frame = try? await inbound.next() else { return }
+            bytesReceived += frame.size
+        }
     }
 }
 

@@ -52,6 +52,9 @@ extension Service {
 /// One peer connection on the serving side: authenticate, then answer offers.
 struct PeerSession {
     let core: AgentCore
+    /// How long a failed reception keeps reading after its error frame: the
+    /// owner has at most `maxOutstandingBlobs` blobs to send before it reads it.
+    static let lingerSeconds = 30.0
 
     func serve(_ connection: NIOAsyncChannel<ReceivedFrame, ByteBuffer>) async {
         let remote = connection.channel.remoteAddress.map { "\($0)" } ?? "?"
@@ -104,7 +107,7 @@ struct PeerSession {
         }
         try await channel.send(.hello(version: WireLimits.protocolVersion, node: core.node))
         let policy = ReplicaPolicy(node: core.node, config: core.config, index: core.store.index, logger: logger)
-        let receiver = SnapshotReceiver(store: core.store, peer: name, policy: policy)
+        let receiver = SnapshotReceiver(store: core.store, node: core.node, peer: name, policy: policy)
         while true {
             let message: Message
             do { message = try await channel.expectMessage() } catch is PeerChannelClosed { return }
@@ -124,6 +127,12 @@ struct PeerSession {
             } catch is PeerChannelClosed {
                 logger.warning("the peer went away mid-transfer; what was verified is kept for the next attempt", metadata: ["volume": "\(volume)"])
                 return
+            } catch ReplicationError.local(let wire) {
+                // Blobs may still be on their way: say why, and let the owner read it before the close.
+                core.noteError(volume, "receiving from \(name) failed: \(ReplicationError.local(wire))")
+                await channel.fail(wire)
+                await channel.linger(seconds: Self.lingerSeconds)
+                throw ReplicationError.local(wire)
             }
             core.metrics.received(volume: volume, peer: name, bytes: channel.bytesReceived - before)
             logger.info("snapshot received", metadata: ["volume": "\(volume)", "snapshot": "\(outcome.snapshot.short)",

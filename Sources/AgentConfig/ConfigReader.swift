@@ -2,7 +2,8 @@ import TOMLKit
 
 /// Turns config text into an `AgentConfiguration`: TOML syntax first, then
 /// each table's shape and values, then the rules that span tables (unique
-/// names, owners and replicas that exist, volumes that do not overlap).
+/// names, owners and replicas that exist, volume paths that overlap neither
+/// each other nor, on this node, the state directory).
 struct ConfigReader {
     let text: String
     let source: String
@@ -40,7 +41,7 @@ struct ConfigReader {
         var volumes: [VolumeSettings] = []
         for table in try root.tableArray("volume") {
             let volume = try VolumeSettings(reading: table)
-            try checkVolume(volume, in: table, nodeNames: nodeNames, earlier: volumes)
+            try checkVolume(volume, in: table, node: node, nodeNames: nodeNames, earlier: volumes)
             volumes.append(volume)
         }
         let cluster = try root.subtable("cluster").map { table throws(ConfigError) in try ClusterSettings(reading: table) }
@@ -88,7 +89,7 @@ struct ConfigReader {
         }
     }
 
-    private func checkVolume(_ volume: VolumeSettings, in table: TableReader, nodeNames: [String],
+    private func checkVolume(_ volume: VolumeSettings, in table: TableReader, node: NodeSettings, nodeNames: [String],
                              earlier: [VolumeSettings]) throws(ConfigError) {
         if earlier.contains(where: { $0.name == volume.name }) {
             throw table.error("name", "a [[volume]] named \"\(volume.name)\" is already defined",
@@ -116,13 +117,24 @@ struct ConfigReader {
                 throw table.error("replicas", "\"\(replica)\" is listed twice", hint: "list each replica once")
             }
         }
+        try checkPlacement(volume, in: table, node: node, earlier: earlier)
     }
 
-    /// How path `a` relates to path `b` if they overlap; both are normalized.
+    /// On this node's file system (so only for volumes this node owns or
+    /// replicates): the volume rule `barge volume add` applies too, against the
+    /// state directory and this node's other volumes, after resolving symlinks.
+    private func checkPlacement(_ volume: VolumeSettings, in table: TableReader, node: NodeSettings,
+                                earlier: [VolumeSettings]) throws(ConfigError) {
+        guard volume.members.contains(node.name) else { return }
+        let neighbours = earlier.filter { $0.members.contains(node.name) }.map { (name: $0.name, path: $0.path) }
+        let rule = VolumePathRule(stateDirectory: node.stateDirectory, requireExisting: false)
+        do throws(VolumePathProblem) { try rule.check(name: volume.name, path: volume.path, others: neighbours) } catch {
+            throw table.error("path", error.message, hint: error.hint)
+        }
+    }
+
+    /// How path `a` relates to path `b` if they overlap, judged by name; both are normalized.
     static func overlap(_ a: String, _ b: String) -> String? {
-        if a == b { return "is also" }
-        if a.hasPrefix(b == "/" ? b : b + "/") { return "is inside" }
-        if b.hasPrefix(a == "/" ? a : a + "/") { return "contains" }
-        return nil
+        ResolvedPath.lexicalRelation(ResolvedPath.components(a), ResolvedPath.components(b)).map(VolumePathRule.phrase)
     }
 }

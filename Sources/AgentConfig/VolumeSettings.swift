@@ -44,8 +44,8 @@ public struct VolumeSettings: Sendable, Equatable {
         let name = try table.name("name", required: "\"git\"")
         let path = try table.path("path", example: "\"/media/state/\(name)\"")
         guard path != "/" else {
-            throw table.error("path", "the root directory cannot be a volume",
-                              hint: "name the directory that holds the state, e.g. \"/media/state/\(name)\"")
+            let problem = VolumePathRule.rootProblem(name: name)
+            throw table.error("path", problem.message, hint: problem.hint)
         }
         let owner = try table.requiredString("owner", example: "\"d0\"")
         var hooks = VolumeHooks()

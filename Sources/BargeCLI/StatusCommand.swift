@@ -30,6 +30,9 @@ struct StatusCommand: ParsableCommand {
                 let state = volume.standbyUpdating == true ? " (updating)" : ""
                 print("  standby: \(path) = \(volume.standbySnapshot.map { String($0.prefix(12)) } ?? "none yet")\(state)")
             }
+            for replica in volume.replicas {
+                if let error = replica.lastError { Terminal.warning("\(volume.name) → \(replica.peer): \(error)", hint: replica.lastErrorHint) }
+            }
             if let error = volume.lastError { Terminal.warning("\(volume.name): \(error)") }
         }
     }
@@ -52,14 +55,14 @@ struct ReplicateCommand: ParsableCommand {
         if let report = response.replication {
             if global.json {
                 print(String(decoding: try ControlJSON.encoder().encode(report), as: UTF8.self))
-                for peer in report.peers where !peer.ok { Terminal.error("\(name) → \(peer.peer): \(peer.error ?? "failed")") }
+                for peer in report.peers where !peer.ok { Terminal.error("\(name) → \(peer.peer): \(peer.error ?? "failed")", hint: peer.hint) }
             } else {
                 for peer in report.peers {
                     if peer.ok {
                         print("\(name) → \(peer.peer): \(peer.alreadyThere ? "already there" : "sent") \(Terminal.bytes(peer.bytesSent)) on the wire, "
                               + "\(peer.chunksRaw) chunks whole, \(peer.chunksDelta) as deltas, \(peer.trees) trees, \(String(format: "%.2f", peer.seconds)) s")
                     } else {
-                        Terminal.error("\(name) → \(peer.peer): \(peer.error ?? "failed")")
+                        Terminal.error("\(name) → \(peer.peer): \(peer.error ?? "failed")", hint: peer.hint)
                     }
                 }
             }

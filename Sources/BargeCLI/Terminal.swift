@@ -4,13 +4,16 @@ import Foundation
 enum Terminal {
     static let stderrIsTerminal = isatty(2) == 1
 
-    static func error(_ message: String) {
-        FileHandle.standardError.write(Data("barge: error: \(message)\n".utf8))
+    /// `barge: error: MESSAGE`, and `  hint: HINT` on the next line when there is one.
+    static func error(_ message: String, hint: String? = nil) {
+        FileHandle.standardError.write(Data("barge: error: \(message)\n\(hintLine(hint))".utf8))
     }
 
-    static func warning(_ message: String) {
-        FileHandle.standardError.write(Data("barge: warning: \(message)\n".utf8))
+    static func warning(_ message: String, hint: String? = nil) {
+        FileHandle.standardError.write(Data("barge: warning: \(message)\n\(hintLine(hint))".utf8))
     }
+
+    private static func hintLine(_ hint: String?) -> String { hint.map { "  hint: \($0)\n" } ?? "" }
 
     static func json(_ value: Any) {
         let data = (try? JSONSerialization.data(withJSONObject: value, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)

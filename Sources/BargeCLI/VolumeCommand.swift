@@ -1,3 +1,4 @@
+import AgentConfig
 import ArgumentParser
 import Chunking
 import Foundation
@@ -31,12 +32,14 @@ struct VolumeCommand: ParsableCommand {
 
         func run() throws {
             let absolute = Paths.absolute(path)
-            var isDirectory: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: absolute, isDirectory: &isDirectory), isDirectory.boolValue else {
-                throw RepositoryError(.invalidArgument, "volume path \(absolute) is not an existing directory",
-                                      hint: "create it first, or check the spelling")
-            }
             let store = try Store(at: global.resolvedStateDirectory, access: .write)
+            // The agent's config reader applies the same rule to its volumes.
+            let rule = VolumePathRule(stateDirectory: Paths.absolute(global.resolvedStateDirectory), requireExisting: true)
+            // A volume of the same name is refused by the index, with its own message.
+            let others = try store.index.volumes().filter { $0.name != name }.map { (name: $0.name, path: $0.path) }
+            do throws(VolumePathProblem) { try rule.check(name: name, path: absolute, others: others) } catch {
+                throw RepositoryError(.invalidArgument, error.message, hint: error.hint)
+            }
             let volume = VolumeRecord(name: name, path: absolute, chunkAverage: Self.parseSize(chunkSize)!, crossMounts: crossMounts)
             try store.index.addVolume(volume)
             if global.json {

@@ -18,21 +18,29 @@ public struct ControlClient {
         let fd = try Self.connect(socketPath)
         defer { close(fd) }
         guard LineSocket.writeLine(fd, try ControlJSON.encoder().encode(request)) else {
-            throw ControlFailure(message: "writing to the agent at \(socketPath) failed: \(String(cString: strerror(errno)))")
+            let code = errno
+            // The agent closes on a caller it refuses (not root) before or while
+            // the request arrives: the same refusal as a close before the answer.
+            if code == EPIPE || code == ECONNRESET { throw closedWithoutAnswer }
+            throw ControlFailure(message: "writing to the agent at \(socketPath) failed: \(String(cString: strerror(code)))")
         }
         let answer: [UInt8]
         switch LineSocket.readLine(fd, limit: ControlJSON.maxLineLength) {
         case let .line(line): answer = line
         case .tooLong: throw ControlFailure(message: "the agent's answer exceeds \(ControlJSON.maxLineLength) bytes")
-        case .closed:
-            throw ControlFailure(message: "the agent at \(socketPath) closed the connection without answering",
-                                 hint: "see the agent's log (journalctl -u barge)")
+        case .closed: throw closedWithoutAnswer
         }
         do {
             return try ControlJSON.decoder().decode(ControlResponse.self, from: Data(answer))
         } catch {
             throw ControlFailure(message: "the agent's answer does not decode: \(error)", hint: "are the CLI and the agent the same version?")
         }
+    }
+
+    /// docs/operations.md names this message (Control socket: permission denied).
+    private var closedWithoutAnswer: ControlFailure {
+        ControlFailure(message: "the agent at \(socketPath) closed the connection without answering",
+                       hint: "see the agent's log (journalctl -u barge)")
     }
 
     static func connect(_ path: String) throws -> Int32 {

@@ -118,12 +118,19 @@ public struct ReplicaStatus: Codable, Sendable {
     public var lagSeconds: Double?
     /// Bytes our snapshots since the acknowledged one added to the store.
     public var lagBytes: UInt64?
-    public init(peer: String, ackedSnapshot: String?, ackedAt: String?, lagSeconds: Double?, lagBytes: UInt64?) {
+    /// Why the last transfer to this replica failed; nil once one succeeds.
+    public var lastError: String?
+    /// What to do about `lastError`, when the cause is known.
+    public var lastErrorHint: String?
+    public init(peer: String, ackedSnapshot: String?, ackedAt: String?, lagSeconds: Double?, lagBytes: UInt64?,
+                lastError: String? = nil, lastErrorHint: String? = nil) {
         self.peer = peer
         self.ackedSnapshot = ackedSnapshot
         self.ackedAt = ackedAt
         self.lagSeconds = lagSeconds
         self.lagBytes = lagBytes
+        self.lastError = lastError
+        self.lastErrorHint = lastErrorHint
     }
 }
 
@@ -156,6 +163,8 @@ public struct PeerTransfer: Codable, Sendable {
     public var peer: String
     public var ok: Bool
     public var error: String?
+    /// What to do about `error`, when the cause is known (a replica's full disk).
+    public var hint: String?
     public var alreadyThere: Bool
     public var bytesSent: Int
     public var bytesReceived: Int
@@ -163,11 +172,12 @@ public struct PeerTransfer: Codable, Sendable {
     public var chunksDelta: Int
     public var trees: Int
     public var seconds: Double
-    public init(peer: String, ok: Bool, error: String?, alreadyThere: Bool, bytesSent: Int, bytesReceived: Int,
+    public init(peer: String, ok: Bool, error: String?, hint: String? = nil, alreadyThere: Bool, bytesSent: Int, bytesReceived: Int,
                 chunksRaw: Int, chunksDelta: Int, trees: Int, seconds: Double) {
         self.peer = peer
         self.ok = ok
         self.error = error
+        self.hint = hint
         self.alreadyThere = alreadyThere
         self.bytesSent = bytesSent
         self.bytesReceived = bytesReceived

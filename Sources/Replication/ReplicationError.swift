@@ -12,8 +12,11 @@ public enum ReplicationError: Error, Sendable, CustomStringConvertible {
         }
     }
 
+    /// A peer's `storage` error is not a refusal: its message names the node
+    /// and the cause (`d1 cannot store … : No space left on device`).
     public var description: String {
         switch self {
+        case let .peer(error) where error.code == .storage: "\(error.message) [\(error.code)]"
         case let .peer(error): "the peer refused: \(error.message) [\(error.code)]"
         case let .local(error): "\(error.message) [\(error.code)]"
         }

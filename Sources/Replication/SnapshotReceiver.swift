@@ -23,29 +23,46 @@ public struct ReceiveOutcome: Sendable {
 /// peer, one at a time, until the peer closes the stream.
 public final class SnapshotReceiver {
     private let store: Store
+    /// This node, named in errors the peer prints.
+    private let node: String
     private let peer: String
     private let policy: OfferPolicy
     private let decoder: BlobDecoder
 
     public static let checkpointBytes = 8 << 20
 
-    public init(store: Store, peer: String, policy: OfferPolicy) {
+    public init(store: Store, node: String, peer: String, policy: OfferPolicy) {
         self.store = store
+        self.node = node
         self.peer = peer
         self.policy = policy
         self.decoder = BlobDecoder(store: store)
     }
 
     /// Handles one offer (the message already read). Commits, then acknowledges.
+    /// A store that fails (a full disk, an I/O error) ends it with `storage`,
+    /// naming the cause and the state directory, so the owner can say what to do.
     public func receive(offer: Message, on channel: MessageChannel) async throws -> ReceiveOutcome {
         guard case let .offer(volume, wireID, epoch, owner, recordBytes) = offer else {
             throw ReplicationError.fail(.unexpectedMessage, "expected an offer, got \(offer.kind)")
         }
-        let started = Date()
         let snapshotID = BlobID(wireID)
         let record = try decodeRecord(recordBytes, id: snapshotID, volume: volume, epoch: epoch)
         do { try policy.admit(volume: volume, from: peer, owner: owner, epoch: epoch) } catch { throw ReplicationError.local(error) }
+        do {
+            return try await transfer(record, id: snapshotID, volume: volume, epoch: epoch, on: channel)
+        } catch let error as RepositoryError {
+            let cause = error.underlying.map { "\(error.message) (\($0))" } ?? error.message
+            throw ReplicationError.fail(.storage, "\(node) cannot store snapshot \(snapshotID.short) of \(volume) "
+                                        + "in its state directory \(store.directory): \(cause)")
+        }
+    }
 
+    /// Asks for what is missing, verifies and appends it, commits, acknowledges.
+    private func transfer(_ record: SnapshotRecord, id snapshotID: BlobID, volume: String, epoch: UInt64,
+                          on channel: MessageChannel) async throws -> ReceiveOutcome {
+        let started = Date()
+        let wireID = snapshotID.wire
         if try store.index.snapshot(snapshotID) != nil {
             try await channel.send(.offerReply(snapshot: wireID, decision: .alreadyHave, knownEpoch: epoch))
             return ReceiveOutcome(volume: volume, snapshot: snapshotID, alreadyHad: true, blobsReceived: 0, seconds: 0)

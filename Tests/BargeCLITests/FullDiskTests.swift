@@ -55,4 +55,54 @@ enum SmallFileSystem {
         _ = try ws.snapshot()
         #expect(try ws.barge("verify", "--read-data").status == 0)
     }
+
+    /// A replica whose state directory fills up says why, in an error frame,
+    /// before it closes: the owner's `replicate` (text and --json) and its
+    /// `status` name the cause with a hint, instead of `I/O on closed channel`
+    /// (issue 11, finding 4). Once there is room, the next replication succeeds.
+    @Test(.enabled(if: SmallFileSystem.available, "needs root to mount a tmpfs"))
+    func aFullReplicaSaysWhy() throws {
+        let cluster = try AgentCluster("replica-full")
+        let replicaState = cluster.stateDirectory("d1")
+        try FileManager.default.createDirectory(atPath: replicaState, withIntermediateDirectories: true)
+        try #require(mount("tmpfs", replicaState, "tmpfs", 0, "size=8m") == 0, "mount tmpfs: \(String(cString: strerror(errno)))")
+        defer { umount2(replicaState, Int32(MNT_DETACH)) }
+        try Data(randomBytes(24 << 20, seed: 4)).write(to: URL(fileURLWithPath: cluster.volumePath("v", on: "d0") + "/big.bin"))
+        try cluster.start("d0")
+        try cluster.start("d1")
+        let id = try cluster.snapshot()
+
+        let hint = "free space in d1's state directory, then run `barge replicate v --to d1`"
+        let json = try cluster.run("d0", "replicate", "v", "--json")
+        #expect(json.status == 1, "\(json)")
+        let peer = try #require((try json.object()["peers"] as? [[String: Any]])?.first, "\(json)")
+        let error = try #require(peer["error"] as? String, "\(json)")
+        #expect(error.hasPrefix("d1 cannot store snapshot \(id.prefix(12)) of v in its state directory \(replicaState): "), "\(error)")
+        #expect(error.hasSuffix(": No space left on device [storage]"), "\(error)")
+        #expect(peer["ok"] as? Bool == false && peer["hint"] as? String == hint, "\(peer)")
+        #expect(json.stderr == "barge: error: v → d1: \(error)\n  hint: \(hint)\n", "\(json)")
+
+        // Again, in text: what the first attempt stored is kept, so this one fails writing a later pack.
+        let text = try cluster.run("d0", "replicate", "v")
+        let prefix = "barge: error: v → d1: "
+        let again = String(try #require(text.stderr.split(separator: "\n").first { $0.hasPrefix(prefix) }, "\(text)").dropFirst(prefix.count))
+        #expect(again.hasPrefix("d1 cannot store snapshot \(id.prefix(12)) of v in its state directory \(replicaState): "), "\(again)")
+        #expect(again.hasSuffix(": No space left on device [storage]"), "\(again)")
+        #expect(text.status == 1 && text.stderr == "\(prefix)\(again)\n  hint: \(hint)\n", "\(text)")
+
+        // The owner's status shows it as the replica's last error; the replica's as its own.
+        let replica = try #require((try cluster.volumeStatus("d0")["replicas"] as? [[String: Any]])?.first)
+        #expect(replica["last_error"] as? String == again && replica["last_error_hint"] as? String == hint, "\(replica)")
+        let status = try cluster.ok("d0", "status")
+        #expect(status.stderr == "barge: warning: v → d1: \(again)\n  hint: \(hint)\n", "\(status)")
+        #expect(try cluster.volumeStatus("d1")["last_error"] as? String == "receiving from d0 failed: \(again)")
+        #expect(cluster.agents["d1"]?.process.isRunning == true)
+
+        // Room again: the next replication goes through and clears the error.
+        try runTool(["/usr/bin/mount", "-o", "remount,size=64m", replicaState])
+        _ = try cluster.replicate()
+        try cluster.waitForStandby("d1", snapshot: id)
+        #expect((try cluster.volumeStatus("d0")["replicas"] as? [[String: Any]])?.first?["last_error"] == nil)
+        #expect(try cluster.ok("d0", "status").stderr.isEmpty)
+    }
 }

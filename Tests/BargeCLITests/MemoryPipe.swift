@@ -94,7 +94,7 @@ final class StorePair {
             defer { receiverEnd.close() }
             do {
                 let offer = try await receiverEnd.receive()
-                return .success(try await SnapshotReceiver(store: b, peer: "a", policy: policy).receive(offer: offer, on: receiverEnd))
+                return .success(try await SnapshotReceiver(store: b, node: "b", peer: "a", policy: policy).receive(offer: offer, on: receiverEnd))
             } catch let error as ReplicationError {
                 if case let .local(wire) = error { try? await receiverEnd.send(.error(wire)) }
                 return .failure(error)
