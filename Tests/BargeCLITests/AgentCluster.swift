@@ -26,6 +26,8 @@ final class AgentCluster {
     var ownerOverrides: [String: String] = [:]
     /// Every volume's snapshot interval.
     var interval = "1h"
+    /// Extra lines for a volume's table, by volume name.
+    var volumeExtras: [String: String] = [:]
     /// A command an agent runs under, by node (e.g. setpriv, to give it a group of its own).
     var wrappers: [String: [String]] = [:]
     /// A `[cluster]` table for every node, or one per node (etcd endpoints differ to cut one node off).
@@ -132,6 +134,7 @@ final class AgentCluster {
                 owner = "\(ownerOverrides["\(node)/\(volume.name)"] ?? volume.owner)"
                 replicas = [\(replicas)]
                 interval = "\(interval)"
+                \(volumeExtras[volume.name] ?? "")
 
                 """
             if containerHooks {

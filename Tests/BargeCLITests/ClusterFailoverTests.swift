@@ -278,6 +278,55 @@ import Glibc
         #expect(counts.values.reduce(0, +) == 20)
     }
 
+    /// The owner cut from its peers only keeps its lease and its volume: no failover.
+    @Test func ownerCutFromItsPeersOnlyKeepsTheVolume() async throws {
+        guard NetworkCut.isAvailable else {
+            Issue.record("nft and setpriv are needed (make test installs nftables; run as root)")
+            return
+        }
+        let etcd = try await EtcdCluster(members: 3, label: "cf-peers")
+        defer { etcd.shutdown() }
+        let (cluster, ledger) = try threeNodes("cf-peers", etcd: etcd)
+        let cut = NetworkCut(label: "peers")
+        cluster.wrappers["d0"] = cut.wrapper
+        try startAll(cluster)
+        try ledger.waitForProgress(on: "d0", beyond: 20)
+        try cut.cut(ports: [cluster.port])
+        try await Task.sleep(for: .seconds(Self.ttl * 3))
+        #expect(try cluster.volumeStatus("d0", "app")["container"] as? String == "up")
+        #expect(owner(cluster, among: ["d1", "d2"]) == nil, "no failover while the owner holds its lease")
+        let replicate = try cluster.run("d0", "replicate", "app")
+        #expect(replicate.status == 1, "replication to cut peers fails: \(replicate)")
+        try cut.heal()
+        _ = try cluster.snapshot("d0", "app")
+        _ = try cluster.ok("d0", "replicate", "app")
+        try ledger.waitForProgress(on: "d0", beyond: ledger.acknowledged().count + 5)
+        #expect(ledger.violations.isEmpty && ledger.epochRegression() == nil)
+    }
+
+    /// Two agents and etcd as the third voter: the survivor takes over, and a
+    /// pinned volume (auto_failover = false) stays with its dead owner.
+    @Test func twoAgentsWithEtcdAsTheThirdVoter() async throws {
+        let etcd = try await EtcdCluster(members: 3, label: "cf-two")
+        defer { etcd.shutdown() }
+        let cluster = try AgentCluster("cf-two", nodes: ["d0", "d1"], volumes: [.init(name: "app", owner: "d0", replicas: ["d1"]),
+                                                                                  .init(name: "pinned", owner: "d0", replicas: ["d1"])])
+        cluster.interval = "1s"
+        let endpoints = etcd.endpoints.map { "\"\($0)\"" }.joined(separator: ", ")
+        cluster.clusterTable = { _ in "[cluster]\nendpoints = [\(endpoints)]\nprefix = \"/barge/cf-two/\"\nlease_ttl = \"\(Self.ttl)s\"\n" }
+        cluster.volumeExtras["pinned"] = "auto_failover = false"
+        try Data("state".utf8).write(to: URL(fileURLWithPath: cluster.volumePath("app", on: "d0") + "/data"))
+        for node in cluster.nodes { try cluster.start(node) }
+        try waitUntil(timeout: 30) {
+            try ["app", "pinned"].allSatisfy { try cluster.volumeStatus("d1", $0)["standby_snapshot"] is String }
+        }
+        cluster.stop("d0", signal: SIGKILL)
+        try waitUntil(timeout: Double(Self.ttl) + 20) { try cluster.volumeStatus("d1", "app")["role"] as? String == "owner" }
+        #expect(try String(contentsOfFile: cluster.volumePath("app", on: "d1") + "/data", encoding: .utf8) == "state")
+        try await Task.sleep(for: .seconds(Self.ttl * 2))
+        #expect(try cluster.volumeStatus("d1", "pinned")["role"] as? String == "replica", "auto_failover = false pins it to d0")
+    }
+
     @Test func theEtcdLeaderDyingDoesNotRunTheContainerTwice() async throws {
         let etcd = try await EtcdCluster(members: 3, label: "cf-leader")
         defer { etcd.shutdown() }
