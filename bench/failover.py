@@ -7,8 +7,10 @@ SQLite. For each lease TTL (2 s and 5 s), RUNS times each:
   kill:     kill -9 of f0's agent and its container;
   isolate:  every TCP packet of f0's agent dropped (nft, by the agent's own group id);
 the time from the fault to the first commit a replica's container acknowledges (the service is
-back), next to the target TTL + 2 s. Then 20 volumes on the same agents: requests each agent sends
-to etcd per second at idle (its barge_etcd_requests_total counter over 20 s).
+back), next to the target TTL + 2 s. Then a planned migrate under [cluster] of a volume with a
+1 GiB file of which 10 MiB changed, with the container running (downtime, target < 1 s). Then 20
+volumes on the same agents: requests each agent sends to etcd per second at idle (its
+barge_etcd_requests_total counter over 20 s).
 
 usage: failover.py --barge BIN --work DIR --results FILE [--runs N] [--ttls 2,5]
 Appends JSON lines to FILE (name=failover_...); prints a summary. Python standard library only.
@@ -239,6 +241,36 @@ def one_failover(args, etcd, ttl, fault, run, port):
         c.stop_all()
 
 
+def migration(args, etcd, ttl, port):
+    """migrate under [cluster]: a volume with a big file (10 MiB of it changed) and the container."""
+    work = os.path.join(args.work, "migrate-ttl%d" % ttl)
+    shutil.rmtree(work, ignore_errors=True)
+    os.makedirs(work)
+    c = Cluster(args.barge, work, etcd, ttl, ["app"], port, "migrate-%d-%d" % (ttl, os.getpid()))
+    big = os.path.join(c.vol("f0", "app"), "big.bin")
+    rng = random.Random(7)
+    with open(big, "wb") as f:
+        for _ in range(args.migrate_mib):
+            f.write(rng.randbytes(1 << 20))
+    try:
+        for n in NODES:
+            c.start(n)
+        wait(lambda: (c.status("f0") or {}).get("app", {}).get("container") == "up", 60)
+        wait(lambda: all((c.status(n) or {}).get("app", {}).get("standby_snapshot") for n in ("f1", "f2")), 600, step=0.2)
+        with open(big, "r+b") as f:
+            for i in range(10):
+                f.seek(rng.randrange(args.migrate_mib - 1) << 20)
+                f.write(rng.randbytes(1 << 20))
+        r = subprocess.run([args.barge, "migrate", "app", "--to", "f1", "--json", "--socket", c.sock("f0")], capture_output=True)
+        if r.returncode != 0:
+            return {"error": r.stderr.decode()[-500:]}
+        report = json.loads(r.stdout)
+        return {"downtime_s": report.get("downtime_s"), "seconds": report.get("seconds"), "bytes_sent": report.get("bytes_sent"),
+                "epoch": report.get("epoch"), "violations": os.path.exists(os.path.join(c.containers, "violations.log"))}
+    finally:
+        c.stop_all()
+
+
 def idle_requests(args, etcd, ttl, port):
     work = os.path.join(args.work, "idle-ttl%d" % ttl)
     shutil.rmtree(work, ignore_errors=True)
@@ -266,6 +298,7 @@ def main():
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--ttls", default="2,5")
     ap.add_argument("--port", type=int, default=27620)
+    ap.add_argument("--migrate-mib", type=int, default=1024)
     args = ap.parse_args()
     for tool in ("etcd", "nft", "setpriv"):
         if shutil.which(tool) is None:
@@ -291,6 +324,9 @@ def main():
                                       "median_s": median, "min_s": ok[0] if ok else None, "max_s": ok[-1] if ok else None,
                                       "runs": len(times), "target_s": ttl + 2}) + "\n")
                 print("failover ttl=%ds %s: median %s s (target < %d s)" % (ttl, fault, "%.2f" % median if median else "n/a", ttl + 2), flush=True)
+        m = migration(args, etcd, 5, args.port)
+        out.write(json.dumps(dict({"name": "failover_migrate", "tool": "barge", "size_mib": args.migrate_mib, "changed_mib": 10}, **m)) + "\n")
+        print("migrate under [cluster], %d MiB volume, 10 MiB changed: %s" % (args.migrate_mib, m), flush=True)
         for ttl in [int(t) for t in args.ttls.split(",")]:
             rates = idle_requests(args, etcd, ttl, args.port)
             out.write(json.dumps({"name": "failover_idle_requests_ttl%d" % ttl, "tool": "barge", "ttl": ttl, "volumes": 20,

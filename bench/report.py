@@ -1007,6 +1007,14 @@ def build_failover(res):
                          "patroni": "ttl 30 s: about 30-40 s", "kubernetes": "pod eviction: 5 min",
                          "target": "< TTL + 2 s = %d s, never twice" % target,
                          "result": verdict(med is not None and med < target and not twice)})
+    m = res.rec("failover_migrate")
+    if m:
+        dt = m.get("downtime_s")
+        rows.append({"measure": "planned migrate under [cluster], %s MiB volume, %s MiB changed, container running: downtime"
+                     % (m.get("size_mib"), m.get("changed_mib")),
+                     "barge": "%s (%s sent)" % (fmt_s(dt), fmt_bytes(m.get("bytes_sent"))) if dt is not None else NA,
+                     "patroni": "", "kubernetes": "",
+                     "target": "< 1 s, never twice", "result": verdict(dt is not None and dt < 1 and not m.get("violations"))})
     for ttl in (2, 5):
         r = res.rec("failover_idle_requests_ttl%d" % ttl)
         if r:
