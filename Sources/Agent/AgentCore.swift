@@ -31,6 +31,8 @@ final class AgentCore: Sendable {
     let suspended = Mutex<Set<String>>([])
     /// Set when `[cluster]` is configured.
     let coordinator = Mutex<ClusterCoordinator?>(nil)
+    /// Under `[cluster]`: a guard process per running container (ContainerGuards).
+    let guards: ContainerGuards
     /// Volumes promoted by this agent and not snapshotted since, with the time of the promotion.
     let promotedAt = Mutex<[String: (snapshot: BlobID, time: Int64)]>([:])
 
@@ -41,6 +43,7 @@ final class AgentCore: Sendable {
         self.group = group
         self.logger = logger
         self.standby = StandbyKeeper()
+        self.guards = ContainerGuards(stateDirectory: config.node.stateDirectory)
     }
 
     var config: AgentConfiguration { configuration.withLock { $0 } }

@@ -60,6 +60,9 @@ final class ClusterCoordinator: Sendable {
 
     func nudge() { state.withLock { $0.nudged = true } }
 
+    /// Until when this node's lease is proved (nil: it is not); a container's guard stops it then.
+    var fenceDeadline: UInt64? { state.withLock { $0.leaseGuard.fenceDeadline } }
+
     var logger: Logger { core.logger }
 
     /// Until shutdown: hold a lease, and when it is lost, take a new one.
@@ -117,7 +120,9 @@ final class ClusterCoordinator: Sendable {
                     logger.error("etcd lease expired: this node's owner records are gone; taking a new lease")
                     return
                 }
-                state.withLock { $0.leaseGuard.confirmed(sentAt: sent) }
+                if let deadline = state.withLock({ $0.leaseGuard.confirmed(sentAt: sent); return $0.leaseGuard.fenceDeadline }) {
+                    core.guards.extend(to: deadline)
+                }
             } catch {
                 count()
                 logger.warning("etcd keepalive failed: \(error)")

@@ -49,13 +49,24 @@ extension AgentCore {
     }
 
     func startContainer(_ volume: VolumeSettings, epoch: UInt64) async throws {
-        try await runHook(.start, volume, epoch: epoch)
+        // Under [cluster] the guard comes first: a container must never run without one.
+        if let deadline = coordinator.withLock({ $0 })?.fenceDeadline {
+            try guards.start(volume, epoch: epoch, deadline: deadline, barge: Self.executable)
+        }
+        do { try await runHook(.start, volume, epoch: epoch) } catch {
+            guards.stop(volume.name)
+            throw error
+        }
         containers.set(volume.name, running: true)
     }
 
     /// Stops the container; a volume without a stop hook counts as stopped.
     func stopContainer(_ volume: VolumeSettings, epoch: UInt64) async throws {
         try await runHook(.stop, volume, epoch: epoch)
+        guards.stop(volume.name)
         containers.set(volume.name, running: false)
     }
+
+    /// This barge binary, for the guard processes.
+    static let executable: String = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
 }

@@ -16,7 +16,7 @@ public struct Barge: ParsableCommand {
         subcommands: [InitCommand.self, VolumeCommand.self, SnapshotCommand.self, SnapshotsCommand.self,
                       RestoreCommand.self, DiffCommand.self, VerifyCommand.self, RepairIndexCommand.self, ForgetCommand.self, GCCommand.self,
                       AgentCommand.self, CertCommand.self, StatusCommand.self, ReplicateCommand.self,
-                      MigrateCommand.self, FailoverCommand.self, DrainCommand.self, ClusterCommand.self]
+                      MigrateCommand.self, FailoverCommand.self, DrainCommand.self, ClusterCommand.self, GuardCommand.self]
     )
 
     public init() {}
