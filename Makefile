@@ -3,7 +3,7 @@
 
 SWIFT      ?= swift
 BUILD_PKGS := librsync-dev libzstd-dev libsqlite3-dev pkg-config
-TEST_PKGS  := $(BUILD_PKGS) sqlite3 attr systemd etcd-server nftables
+TEST_PKGS  := $(BUILD_PKGS) sqlite3 attr systemd etcd-server nftables openssl
 BENCH_PKGS := $(BUILD_PKGS) restic rsync time casync
 SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 

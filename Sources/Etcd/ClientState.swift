@@ -13,11 +13,23 @@ struct ClientState: Sendable {
     private var nextRefresh: NIODeadline
     private let refreshInterval: TimeAmount
 
-    init(configured: [Endpoint], refreshInterval: TimeAmount) {
-        self.configured = configured
+    /// Configured URLs that do not parse, kept to name them in errors.
+    let unparsable: [String]
+
+    init(configured urls: [String], refreshInterval: TimeAmount) {
+        configured = urls.compactMap(Endpoint.init)
+        unparsable = urls.filter { Endpoint($0) == nil }
         self.refreshInterval = refreshInterval
         current = configured.first
         nextRefresh = .now() + refreshInterval
+    }
+
+    /// Why there is no candidate at all.
+    var whyNone: String {
+        var reasons: [String] = []
+        if !unparsable.isEmpty { reasons.append("not http(s)://host:port URLs: \(unparsable.joined(separator: ", "))") }
+        if !refused.isEmpty { reasons.append("answered for another cluster: \(refused.map(\.description).sorted().joined(separator: ", "))") }
+        return reasons.isEmpty ? "none configured" : reasons.joined(separator: "; ")
     }
 
     /// Endpoints to try, the one that answered last first.

@@ -29,7 +29,7 @@ extension EtcdClient {
     ) async throws(EtcdError) -> T {
         var candidates = pinned.map { [$0] } ?? state.withLock { $0.candidates }
         guard !candidates.isEmpty else {
-            throw EtcdError(.unavailable, "\(what): no endpoint left to try (the others answered for another cluster)")
+            throw EtcdError(.unavailable, "\(what): no endpoint to try (\(state.withLock { $0.whyNone }))")
         }
         var lastFailure: (any Error)?
         var index = 0

@@ -74,37 +74,41 @@ extension EtcdClient {
         var framer = JSONStreamFramer(maxObjectBytes: limit)
         var messages = WatchMessages(endpoint: endpoint)
         // Before the created message, the answer deadline runs; no probe yet.
-        while !messages.created {
-            guard let part = try await nextPart(&body, endpoint: endpoint, established: false) else {
-                throw .moveOn(EtcdError(.unavailable, "\(endpoint) ended the watch before creating it"))
+        do throws(AttemptError) {
+            while !messages.created {
+                guard let part = try await nextPart(&body, endpoint: endpoint, established: false) else {
+                    throw .moveOn(EtcdError(.unavailable, "\(endpoint) ended the watch before creating it"))
+                }
+                framer.append(part.readableBytesView)
+                if try await deliver(&framer, &messages, into: continuation) == .consumerGone { return }
             }
-            framer.append(part.readableBytesView)
-            if try await deliver(&framer, &messages, into: continuation) == .consumerGone { return }
+        } catch {
+            // Opening again elsewhere would deliver the first events twice.
+            throw messages.delivered ? settled(error, endpoint: endpoint) : error
         }
         body.clearDeadline()
         let channel = body.channel
         // The probe runs beside the reader; failing, it closes the connection so the reader stops too.
-        let outcome: AttemptError? = await withTaskGroup(of: EtcdError?.self) { group -> AttemptError? in
+        let ending: AttemptError? = await withTaskGroup(of: EtcdError?.self) { group in
             group.addTask { await self.probe(endpoint, key: probeKey, closing: channel) }
-            let ended: AttemptError
+            var ended: AttemptError? = .fail(EtcdError(.unavailable, "\(endpoint) ended the watch stream"))
             do throws(AttemptError) {
                 while let part = try await nextPart(&body, endpoint: endpoint, established: true) {
                     framer.append(part.readableBytesView)
                     if try await deliver(&framer, &messages, into: continuation) == .consumerGone {
-                        group.cancelAll()
-                        return nil
+                        ended = nil
+                        break
                     }
                 }
-                ended = .fail(EtcdError(.unavailable, "\(endpoint) ended the watch stream"))
             } catch {
-                ended = error
+                ended = settled(error, endpoint: endpoint)
             }
             group.cancelAll()
             // A probe failure explains a closed connection better than the closing itself.
             for await case let probeFailure? in group { return .fail(probeFailure) }
             return ended
         }
-        if let outcome { throw outcome }
+        if let ending { throw ending }
     }
 
     private enum Delivery { case more, consumerGone }
@@ -130,6 +134,7 @@ extension EtcdClient {
             try admit(response.header, from: messages.endpoint, path: "/v3/watch")
             if let failure = messages.check(response, authenticating: configuration.credentials != nil) { throw failure }
             guard let batch = try messages.batch(response) else { continue }
+            messages.delivered = true
             switch continuation.yield(batch) {
             case .enqueued: continue
             case .dropped:
@@ -137,6 +142,16 @@ extension EtcdClient {
             case .terminated: return .consumerGone
             @unknown default: return .consumerGone
             }
+        }
+    }
+
+    /// An established watch is never retried by `withFailover` (that would
+    /// deliver events twice, and its deadline is long past): every end is final.
+    private func settled(_ error: AttemptError, endpoint: Endpoint) -> AttemptError {
+        switch error {
+        case .fail: error
+        case let .moveOn(cause): .fail(EtcdError(.unavailable, "the watch on \(endpoint) ended", underlying: cause))
+        case .reauthenticate: .fail(EtcdError(.unauthenticated, "\(endpoint) no longer accepts the watch's token"))
         }
     }
 

@@ -17,12 +17,12 @@ public final class EtcdClient: Sendable {
     let exchange: HTTPExchange
     let state: Mutex<ClientState>
 
-    /// Endpoints that do not parse are left out; a call with none left fails with `.unavailable`.
+    /// Endpoints that do not parse are left out (and named in errors); a call
+    /// with none left fails with `.unavailable`.
     public init(configuration: EtcdConfiguration, group: any EventLoopGroup) {
         self.configuration = configuration
         exchange = HTTPExchange(group: group, tls: configuration.tls)
-        state = Mutex(ClientState(configured: configuration.endpoints.compactMap(Endpoint.init),
-                                  refreshInterval: TimeAmount(configuration.memberRefreshInterval)))
+        state = Mutex(ClientState(configured: configuration.endpoints, refreshInterval: TimeAmount(configuration.memberRefreshInterval)))
     }
 
     /// A client on NIO's shared event loop group.

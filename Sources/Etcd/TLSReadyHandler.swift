@@ -1,5 +1,4 @@
 import NIOCore
-import NIOSSL
 import NIOTLS
 
 /// Completes `ready` when the TLS handshake has finished, or fails it when the

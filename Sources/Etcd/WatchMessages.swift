@@ -5,6 +5,8 @@ import Foundation
 struct WatchMessages {
     let endpoint: Endpoint
     private(set) var created = false
+    /// Set once a batch went to the consumer.
+    var delivered = false
 
     init(endpoint: Endpoint) {
         self.endpoint = endpoint

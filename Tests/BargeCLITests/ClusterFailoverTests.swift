@@ -327,6 +327,39 @@ import Glibc
         #expect(try cluster.volumeStatus("d1", "pinned")["role"] as? String == "replica", "auto_failover = false pins it to d0")
     }
 
+    /// The owner's agent frozen past its TTL: it cannot stop its container, but
+    /// the container's guard process does, before a replica is elected; resumed,
+    /// the agent learns the new owner and fences itself.
+    @Test func frozenOwnerIsStoppedByItsGuardAndFencesWhenResumed() async throws {
+        let etcd = try await EtcdCluster(members: 3, label: "cf-frozen")
+        defer { etcd.shutdown() }
+        let (cluster, ledger) = try threeNodes("cf-frozen", etcd: etcd)
+        try startAll(cluster)
+        try ledger.waitForProgress(on: "d0", beyond: 30)
+        try waitUntil(timeout: 30) {
+            try ["d1", "d2"].allSatisfy { try cluster.volumeStatus($0, "app")["standby_snapshot"] is String }
+        }
+        cluster.signal("d0", SIGSTOP)
+        var newOwner: String?
+        try waitUntil(timeout: Double(Self.ttl) + 20) {
+            newOwner = owner(cluster, among: ["d1", "d2"])
+            return newOwner != nil
+        }
+        let winner = try #require(newOwner)
+        try ledger.waitForProgress(on: winner, beyond: 5)
+        try expectSafe(cluster, ledger, owner: winner, lostFrom: "d0")
+        let d0Commits = ledger.acknowledged().filter { $0.node == "d0" }.count
+        cluster.signal("d0", SIGCONT)
+        try waitUntil(timeout: 30) { try cluster.volumeStatus("d0", "app")["role"] as? String == "replica" }
+        try waitUntil(timeout: 30) {
+            try cluster.workspace.barge("snapshots", "app", "--json", "--state-dir", cluster.stateDirectory("d0")).array()
+                .contains { $0["state"] as? String == "diverged" }
+        }
+        try ledger.waitForProgress(on: winner, beyond: ledger.acknowledged().filter { $0.node == winner }.count + 5)
+        #expect(ledger.acknowledged().filter { $0.node == "d0" }.count == d0Commits, "the frozen owner's container stayed stopped")
+        try expectSafe(cluster, ledger, owner: winner, lostFrom: "d0")
+    }
+
     @Test func theEtcdLeaderDyingDoesNotRunTheContainerTwice() async throws {
         let etcd = try await EtcdCluster(members: 3, label: "cf-leader")
         defer { etcd.shutdown() }

@@ -1,7 +1,4 @@
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -13,15 +10,31 @@ import Glibc
 public final class EtcdCluster {
     public struct Failure: Error, CustomStringConvertible {
         public var description: String
+        public init(description: String) { self.description = description }
     }
 
     public static let binary = "/usr/bin/etcd"
     public static var isAvailable: Bool { FileManager.default.isExecutableFile(atPath: binary) }
 
+    /// Server certificate, key and the CA that issued client certificates, for
+    /// an https listener beside the plain one (which the helper itself uses).
+    public struct TLSFiles {
+        public var certificate: String
+        public var key: String
+        public var clientCA: String
+
+        public init(certificate: String, key: String, clientCA: String) {
+            self.certificate = certificate
+            self.key = key
+            self.clientCA = clientCA
+        }
+    }
+
     public let root: String
     public let token: String
     public let size: Int
-    private var ports: [(client: Int, peer: Int)] = []
+    public let tls: TLSFiles?
+    private var ports: [(client: Int, peer: Int, secure: Int)] = []
     private var processes: [Process?]
     /// Each member's id, learned from its status once it is healthy.
     private var memberIDs: [UInt64?]
@@ -30,14 +43,17 @@ public final class EtcdCluster {
     /// where AgentCluster starts in this process, so the two do not race for a port.
     private static let nextPort = Mutex(10_000 + (Int(getpid() % 600) * 30 + 9_000) % 18_000)
 
-    public init(members size: Int = 1, label: String) async throws {
+    public init(members size: Int = 1, label: String, tls: TLSFiles? = nil) async throws {
         let tag = "\(label)-\(UUID().uuidString.prefix(8))"
         root = "/tmp/barge-etcd-\(tag)"
         token = "barge-test-\(tag)"
         self.size = size
+        self.tls = tls
         processes = Array(repeating: nil, count: size)
         memberIDs = Array(repeating: nil, count: size)
+        _ = Self.reapOrphans
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        try String(getpid()).write(toFile: root + "/owner", atomically: true, encoding: .utf8)
         // A port taken between the probe and etcd's bind makes etcd exit: start again on others.
         var lastError: (any Error)?
         for _ in 0..<3 {
@@ -49,8 +65,7 @@ public final class EtcdCluster {
             } catch {
                 lastError = error
                 for member in 0..<size { kill(member) }
-                try? FileManager.default.removeItem(atPath: root)
-                try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+                for member in 0..<size { try? FileManager.default.removeItem(atPath: "\(root)/m\(member)") }
             }
         }
         throw lastError ?? Failure(description: "etcd did not start")
@@ -65,6 +80,8 @@ public final class EtcdCluster {
     }
 
     public func endpoint(_ member: Int) -> String { "http://127.0.0.1:\(ports[member].client)" }
+    /// The https client URL (only with `tls`).
+    public func secureEndpoint(_ member: Int) -> String { "https://127.0.0.1:\(ports[member].secure)" }
     public var endpoints: [String] { (0..<size).map(endpoint) }
     public func isRunning(_ member: Int) -> Bool { processes[member]?.isRunning ?? false }
 
@@ -117,32 +134,27 @@ public final class EtcdCluster {
     /// on a transport error or an HTTP status other than 200.
     @discardableResult
     public func post(_ path: String, _ json: String, member: Int = 0, token: String? = nil, timeout: TimeInterval = 5) async throws -> [String: Any] {
-        var request = URLRequest(url: URL(string: endpoint(member) + path)!)
-        request.httpMethod = "POST"
-        request.httpBody = Data(json.utf8)
-        request.timeoutInterval = timeout
-        if let token { request.setValue(token, forHTTPHeaderField: "Authorization") }
-        let (data, response) = try await URLSession.shared.data(for: request)
-        let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:]
-        guard (response as? HTTPURLResponse)?.statusCode == 200 else {
-            throw Failure(description: "\(path) on member \(member): \(String(decoding: data, as: UTF8.self))")
+        let (status, body) = try PlainHTTP.request("POST", path, body: Array(json.utf8), port: ports[member].client,
+                                                   headers: token.map { ["Authorization": $0] } ?? [:], timeout: timeout)
+        guard status == 200 else {
+            throw Failure(description: "\(path) on member \(member): HTTP \(status) \(String(decoding: body, as: UTF8.self))")
         }
-        return object
+        return (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any] ?? [:]
     }
 
     /// A member's Prometheus metrics, as text.
     public func metrics(member: Int = 0) async throws -> String {
-        var request = URLRequest(url: URL(string: endpoint(member) + "/metrics")!)
-        request.timeoutInterval = 5
-        let (data, _) = try await URLSession.shared.data(for: request)
-        return String(decoding: data, as: UTF8.self)
+        let (_, body) = try PlainHTTP.request("GET", "/metrics", body: [], port: ports[member].client, timeout: 5)
+        return String(decoding: body, as: UTF8.self)
     }
 
     // MARK: Processes
 
     private func launch(_ member: Int, fresh: Bool) throws {
         let peers = (0..<size).map { "m\($0)=http://127.0.0.1:\(ports[$0].peer)" }.joined(separator: ",")
-        let client = "http://127.0.0.1:\(ports[member].client)", peer = "http://127.0.0.1:\(ports[member].peer)"
+        var client = "http://127.0.0.1:\(ports[member].client)"
+        let peer = "http://127.0.0.1:\(ports[member].peer)"
+        if tls != nil { client += ",https://127.0.0.1:\(ports[member].secure)" }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.binary)
         process.arguments = [
@@ -153,6 +165,10 @@ public final class EtcdCluster {
             "--heartbeat-interval", "100", "--election-timeout", "1000",
             "--logger", "zap", "--log-level", "warn",
         ]
+        if let tls {
+            process.arguments! += ["--cert-file", tls.certificate, "--key-file", tls.key,
+                                   "--client-cert-auth", "--trusted-ca-file", tls.clientCA]
+        }
         let log = "\(root)/m\(member).log"
         if fresh || !FileManager.default.fileExists(atPath: log) { _ = FileManager.default.createFile(atPath: log, contents: nil) }
         let handle = FileHandle(forWritingAtPath: log)
@@ -162,7 +178,27 @@ public final class EtcdCluster {
         process.standardError = handle
         try process.run()
         processes[member] = process
+        // For reapOrphans, should this test process die without its deinit.
+        try String(process.processIdentifier).write(toFile: "\(root)/m\(member).pid", atomically: true, encoding: .utf8)
     }
+
+    /// Kills the members of clusters whose test process died (a crash skips
+    /// deinit) and removes their directories. Runs once per process.
+    private static let reapOrphans: Void = {
+        let files = FileManager.default
+        for name in (try? files.contentsOfDirectory(atPath: "/tmp")) ?? [] where name.hasPrefix("barge-etcd-") {
+            let directory = "/tmp/" + name
+            guard let owner = (try? String(contentsOfFile: directory + "/owner", encoding: .utf8)).flatMap({ Int32($0) }),
+                  Glibc.kill(owner, 0) != 0, errno == ESRCH else { continue }
+            for file in (try? files.contentsOfDirectory(atPath: directory)) ?? [] where file.hasSuffix(".pid") {
+                guard let pid = (try? String(contentsOfFile: directory + "/" + file, encoding: .utf8)).flatMap({ Int32($0) }) else { continue }
+                // Only if the pid still runs etcd on this directory (pids are reused).
+                let commandLine = (try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/cmdline"))) ?? Data()
+                if String(decoding: commandLine, as: UTF8.self).contains(directory + "/") { _ = Glibc.kill(pid, SIGKILL) }
+            }
+            try? files.removeItem(atPath: directory)
+        }
+    }()
 
     /// Waits until each member answers a linearizable read (so the cluster has a leader) and records its id.
     private func waitHealthy(_ members: [Int], within seconds: Double) async throws {
@@ -172,12 +208,14 @@ public final class EtcdCluster {
                 guard isRunning(member) else {
                     throw Failure(description: "etcd member \(member) exited: \(logTail(member))")
                 }
-                if (try? await post("/v3/kv/range", #"{"key":"AA=="}"#, member: member, timeout: 1)) != nil,
-                   let status = try? await post("/v3/maintenance/status", "{}", member: member, timeout: 1),
-                   let header = status["header"] as? [String: Any],
-                   let id = (header["member_id"] as? String).flatMap(UInt64.init) {
-                    memberIDs[member] = id
-                    break
+                if serves(member) {
+                    if memberIDs[member] != nil { break }
+                    if let status = try? await post("/v3/maintenance/status", "{}", member: member, timeout: 1),
+                       let header = status["header"] as? [String: Any],
+                       let id = (header["member_id"] as? String).flatMap(UInt64.init) {
+                        memberIDs[member] = id
+                        break
+                    }
                 }
                 guard Date() < deadline else {
                     throw Failure(description: "etcd member \(member) not healthy after \(seconds) s: \(logTail(member))")
@@ -187,21 +225,32 @@ public final class EtcdCluster {
         }
     }
 
+    /// Whether the member answers a linearizable read, or (with auth on, when
+    /// reads need a token) reports itself healthy, which needs a leader too.
+    private func serves(_ member: Int) -> Bool {
+        guard let (status, body) = try? PlainHTTP.request("POST", "/v3/kv/range", body: Array(#"{"key":"AA=="}"#.utf8),
+                                                         port: ports[member].client, timeout: 1) else { return false }
+        if status == 200 { return true }
+        guard String(decoding: body, as: UTF8.self).contains("user name is empty"),
+              let (_, health) = try? PlainHTTP.request("GET", "/health", body: [], port: ports[member].client, timeout: 1) else { return false }
+        return String(decoding: health, as: UTF8.self).contains(#""health":"true""#)
+    }
+
     private func logTail(_ member: Int) -> String {
         let text = (try? String(contentsOfFile: "\(root)/m\(member).log", encoding: .utf8)) ?? ""
         return String(text.suffix(1500))
     }
 
-    /// Two free ports on 127.0.0.1, unique within this process.
-    private static func claimPorts() -> (client: Int, peer: Int) {
+    /// Three free ports on 127.0.0.1, unique within this process.
+    private static func claimPorts() -> (client: Int, peer: Int, secure: Int) {
         nextPort.withLock { value in
-            while !(isFree(value) && isFree(value + 1)) { value = advance(value) }
+            while !(isFree(value) && isFree(value + 1) && isFree(value + 2)) { value = advance(value) }
             defer { value = advance(value) }
-            return (value, value + 1)
+            return (value, value + 1, value + 2)
         }
     }
 
-    private static func advance(_ port: Int) -> Int { port + 2 >= 28_000 ? 10_000 : port + 2 }
+    private static func advance(_ port: Int) -> Int { port + 3 >= 28_000 ? 10_000 : port + 3 }
 
     /// Whether a TCP listener could bind 127.0.0.1:port now.
     private static func isFree(_ port: Int) -> Bool {
