@@ -56,7 +56,8 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ]),
-        // The agent's TOML config, validated with file:line errors.
+        // The agent's TOML config, validated with file:line errors, and the volume path rule
+        // `barge volume add` applies too.
         .target(name: "AgentConfig", dependencies: [.product(name: "TOMLKit", package: "TOMLKit")]),
         // Control-socket messages and the CLI's client for them.
         .target(name: "Control"),

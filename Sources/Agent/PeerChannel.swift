@@ -36,14 +36,12 @@ final class PeerChannel: MessageChannel {
     }
 
     /// After an error frame in the middle of a transfer: reads and drops what
-    /// the peer still sends until it closes, which it does once it reads the
-    /// error. Closing at once would make the kernel answer the blobs still in
-    /// flight with a reset, and the peer would see the reset instead of the
-    /// reason. At most `seconds`; a peer that falls silent meets the idle timeout.
-    func linger(seconds: Double) async {
-        let deadline = ContinuousClock.now + .seconds(seconds)
-        while ContinuousClock.now < deadline {
-            guard let frame = try? await inbound.next() else { return }
+    /// the peer still sends until the stream ends, which the peer does once it
+    /// reads the error. Closing at once would make the kernel answer the blobs
+    /// still in flight with a reset, and the peer would see the reset instead
+    /// of the reason. The caller bounds it by closing the channel.
+    func drainUntilClosed() async {
+        while let frame = try? await inbound.next() {
             bytesReceived += frame.size
         }
     }

@@ -54,7 +54,7 @@ struct PeerSession {
     let core: AgentCore
     /// How long a failed reception keeps reading after its error frame: the
     /// owner has at most `maxOutstandingBlobs` blobs to send before it reads it.
-    static let lingerSeconds = 30.0
+    static let lingerTime = TimeAmount.seconds(30)
 
     func serve(_ connection: NIOAsyncChannel<ReceivedFrame, ByteBuffer>) async {
         let remote = connection.channel.remoteAddress.map { "\($0)" } ?? "?"
@@ -131,7 +131,9 @@ struct PeerSession {
                 // Blobs may still be on their way: say why, and let the owner read it before the close.
                 core.noteError(volume, "receiving from \(name) failed: \(ReplicationError.local(wire))")
                 await channel.fail(wire)
-                await channel.linger(seconds: Self.lingerSeconds)
+                let deadline = raw.eventLoop.scheduleTask(in: Self.lingerTime) { raw.close(promise: nil) }
+                await channel.drainUntilClosed()
+                deadline.cancel()
                 throw ReplicationError.local(wire)
             }
             core.metrics.received(volume: volume, peer: name, bytes: channel.bytesReceived - before)
