@@ -34,9 +34,13 @@ build: deps-build
 release: deps-build
 	$(SWIFT) build -c release --static-swift-stdlib
 
+# The etcd and failover suites start etcd clusters and agents with second-scale leases: they run
+# after the rest, each on its own, so a loaded 2-core machine does not starve their timers.
 test: deps-test
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build
+	$(SWIFT) test --skip-build --skip 'EtcdTests|ClusterFailoverTests'
+	$(SWIFT) test --skip-build --filter 'EtcdTests'
+	$(SWIFT) test --skip-build --filter 'ClusterFailoverTests'
 	./scripts/fuzz.sh 20
 	./scripts/check-systemd.sh .build/debug/barge
 

@@ -60,6 +60,9 @@ final class ClusterCoordinator: Sendable {
 
     func nudge() { state.withLock { $0.nudged = true } }
 
+    /// How much proved lease a container start needs ahead of it: a quarter of the TTL.
+    var startMargin: UInt64 { UInt64(settings.leaseTTLSeconds) * 250_000_000 }
+
     /// Until when this node's lease is proved (nil: it is not); a container's guard stops it then.
     var fenceDeadline: UInt64? { state.withLock { $0.leaseGuard.fenceDeadline } }
 
@@ -123,6 +126,8 @@ final class ClusterCoordinator: Sendable {
                 if let deadline = state.withLock({ $0.leaseGuard.confirmed(sentAt: sent); return $0.leaseGuard.fenceDeadline }) {
                     core.guards.extend(to: deadline)
                 }
+                // A start refused for want of lease margin is retried now.
+                if core.suspended.withLock({ !$0.isEmpty }) { nudge() }
             } catch {
                 count()
                 logger.warning("etcd keepalive failed: \(error)")

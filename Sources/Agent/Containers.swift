@@ -49,8 +49,12 @@ extension AgentCore {
     }
 
     func startContainer(_ volume: VolumeSettings, epoch: UInt64) async throws {
-        // Under [cluster] the guard comes first: a container must never run without one.
-        if let deadline = coordinator.withLock({ $0 })?.fenceDeadline {
+        let cluster = coordinator.withLock { $0 }
+        if let cluster {
+            // Under [cluster]: only with a good part of the lease ahead, and the guard first.
+            guard let deadline = cluster.fenceDeadline, deadline > ClusterCoordinator.now() + cluster.startMargin else {
+                throw MoveError("\(node) cannot prove its etcd lease for long enough to start \(volume.name) now; it retries after the next keepalive")
+            }
             try guards.start(volume, epoch: epoch, deadline: deadline, barge: Self.executable)
         }
         do { try await runHook(.start, volume, epoch: epoch) } catch {
@@ -58,6 +62,12 @@ extension AgentCore {
             throw error
         }
         containers.set(volume.name, running: true)
+        if let cluster, cluster.fenceDeadline.map({ ClusterCoordinator.now() >= $0 }) ?? true {
+            // The lease lapsed while the hook ran: another node may be elected now. Stop again at once.
+            try? await stopContainer(volume, epoch: epoch)
+            throw MoveError("the start hook of \(volume.name) outlasted \(node)'s proof of its etcd lease; stopped again",
+                            hint: "start hooks must finish well within lease_ttl / 2; raise [cluster] lease_ttl")
+        }
     }
 
     /// Stops the container; a volume without a stop hook counts as stopped.

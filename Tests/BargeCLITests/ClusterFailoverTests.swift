@@ -12,7 +12,7 @@ import Glibc
 /// claim file), token order is time order, and every acknowledged commit the
 /// new owner's snapshot held is in the database it serves, intact.
 @Suite(.serialized) struct ClusterFailoverTests {
-    static let ttl = 2
+    static let ttl = 3
 
     private func threeNodes(_ label: String, etcd: EtcdCluster, interval: String = "1s") throws -> (AgentCluster, ContainerLedger) {
         let cluster = try AgentCluster(label, nodes: ["d0", "d1", "d2"], volumes: [.init(name: "app", owner: "d0", replicas: ["d1", "d2"])])
@@ -30,6 +30,38 @@ import Glibc
 
     private func owner(_ cluster: AgentCluster, among nodes: [String]) -> String? {
         nodes.first { (try? cluster.volumeStatus($0, "app")["container"] as? String) == "up" }
+    }
+
+    /// Waits until every node named has a complete standby copy (only then can it take over).
+    private func waitForStandbys(_ cluster: AgentCluster, on nodes: [String], volume: String = "app") throws {
+        try waitUntil(timeout: 30) { try nodes.allSatisfy { try cluster.volumeStatus($0, volume)["standby_snapshot"] is String } }
+    }
+
+    /// Waits until one of `nodes` runs the container; returns it.
+    private func waitForServing(_ cluster: AgentCluster, among nodes: [String], timeout: Double = Double(ttl) + 20) throws -> String {
+        var serving: String?
+        try waitUntil(timeout: timeout) {
+            serving = owner(cluster, among: nodes)
+            return serving != nil
+        }
+        return try #require(serving)
+    }
+
+    /// The old owner, back: a replica with its last writes kept as a diverged
+    /// snapshot, its path empty, and its container never started again.
+    private func expectFenced(_ cluster: AgentCluster, _ ledger: ContainerLedger, _ old: String, while winner: String,
+                              sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let commits = ledger.acknowledged().filter { $0.node == old }.count
+        try waitUntil(timeout: 30, sourceLocation: sourceLocation) { try cluster.volumeStatus(old, "app")["role"] as? String == "replica" }
+        try waitUntil(timeout: 30, sourceLocation: sourceLocation) {
+            try cluster.workspace.barge("snapshots", "app", "--json", "--state-dir", cluster.stateDirectory(old)).array()
+                .contains { $0["state"] as? String == "diverged" }
+        }
+        try waitUntil(timeout: 30, sourceLocation: sourceLocation) { !FileManager.default.fileExists(atPath: cluster.volumePath("app", on: old)) }
+        try ledger.waitForProgress(on: winner, beyond: ledger.acknowledged().filter { $0.node == winner }.count + 5)
+        #expect(ledger.acknowledged().filter { $0.node == old }.count == commits, "the fenced container never started again",
+                sourceLocation: sourceLocation)
+        try expectSafe(cluster, ledger, owner: winner, lostFrom: old, sourceLocation: sourceLocation)
     }
 
     /// The checks every scenario ends with.
@@ -54,18 +86,11 @@ import Glibc
         let first = try #require(try cluster.volumeStatus("d0", "app")["epoch"] as? UInt64)
         #expect(first > UInt64(1) << 32, "the owner runs under a token from etcd")
         try ledger.waitForProgress(on: "d0", beyond: 30)
-        try waitUntil(timeout: 30) {
-            try ["d1", "d2"].allSatisfy { try cluster.volumeStatus($0, "app")["standby_snapshot"] is String }
-        }
+        try waitForStandbys(cluster, on: ["d1", "d2"])
 
         cluster.stop("d0", signal: SIGKILL)
         cluster.killContainers(of: "d0")
-        var newOwner: String?
-        try waitUntil(timeout: Double(Self.ttl) + 20) {
-            newOwner = owner(cluster, among: ["d1", "d2"])
-            return newOwner != nil
-        }
-        let winner = try #require(newOwner)
+        let winner = try waitForServing(cluster, among: ["d1", "d2"])
         let status = try cluster.volumeStatus(winner, "app")
         #expect((status["epoch"] as? UInt64 ?? 0) > first && status["role"] as? String == "owner", "\(status)")
         try ledger.waitForProgress(on: winner, beyond: 5)
@@ -82,18 +107,8 @@ import Glibc
         try expectSafe(cluster, ledger, owner: winner, lostFrom: "d0")
 
         // The old owner returns: etcd's record fences it before it starts anything.
-        let d0Commits = ledger.acknowledged().filter { $0.node == "d0" }.count
         try cluster.start("d0")
-        try waitUntil(timeout: 30) { try cluster.volumeStatus("d0", "app")["role"] as? String == "replica" }
-        // Its last writes are kept as a diverged snapshot, and its path is left empty.
-        try waitUntil(timeout: 30) {
-            try cluster.workspace.barge("snapshots", "app", "--json", "--state-dir", cluster.stateDirectory("d0")).array()
-                .contains { $0["state"] as? String == "diverged" }
-        }
-        try waitUntil(timeout: 30) { !FileManager.default.fileExists(atPath: cluster.volumePath("app", on: "d0")) }
-        try ledger.waitForProgress(on: winner, beyond: ledger.acknowledged().filter { $0.node == winner }.count + 5)
-        #expect(ledger.acknowledged().filter { $0.node == "d0" }.count == d0Commits, "the fenced container never started")
-        try expectSafe(cluster, ledger, owner: winner, lostFrom: "d0")
+        try expectFenced(cluster, ledger, "d0", while: winner)
     }
 
     /// migrate, failover and drain go through etcd when [cluster] is set.
@@ -126,17 +141,10 @@ import Glibc
         try expectSafe(cluster, ledger, owner: "d2", lostFrom: "d1")
 
         // drain moves it on through etcd as well.
-        try waitUntil(timeout: 30) {
-            try ["d0", "d1"].allSatisfy { try cluster.volumeStatus($0, "app")["standby_snapshot"] is String }
-        }
+        try waitForStandbys(cluster, on: ["d0", "d1"])
         let drained = try cluster.ok("d2", "drain", "--json").object()
         #expect((drained["migrations"] as? [[String: Any]])?.count == 1, "\(drained)")
-        var now: String?
-        try waitUntil(timeout: 30) {
-            now = owner(cluster, among: ["d0", "d1"])
-            return now != nil
-        }
-        let serving = try #require(now)
+        let serving = try waitForServing(cluster, among: ["d0", "d1"], timeout: 30)
         try ledger.waitForProgress(on: serving, beyond: ledger.acknowledged().filter { $0.node == serving }.count + 5)
         let fromD2 = ledger.acknowledged().filter { $0.node == "d2" }.map(\.n)
         let rowsNow = try ContainerLedger.database(cluster.volumePath("app", on: serving) + "/app.db").rows
@@ -185,34 +193,20 @@ import Glibc
         cluster.wrappers["d0"] = cut.wrapper
         try startAll(cluster)
         try ledger.waitForProgress(on: "d0", beyond: 30)
-        try waitUntil(timeout: 30) {
-            try ["d1", "d2"].allSatisfy { try cluster.volumeStatus($0, "app")["standby_snapshot"] is String }
-        }
+        try waitForStandbys(cluster, on: ["d1", "d2"])
         try cut.cut(ports: kind == "etcd" ? etcd.endpoints.compactMap { URL(string: $0)?.port } : nil)
         try waitUntil(timeout: Double(Self.ttl) * 3) { try cluster.volumeStatus("d0", "app")["container"] as? String == "fenced" }
-        var newOwner: String?
-        try waitUntil(timeout: Double(Self.ttl) + 20) {
-            newOwner = owner(cluster, among: ["d1", "d2"])
-            return newOwner != nil
-        }
-        let winner = try #require(newOwner)
+        let winner = try waitForServing(cluster, among: ["d1", "d2"])
         try ledger.waitForProgress(on: winner, beyond: 5)
         try expectSafe(cluster, ledger, owner: winner, lostFrom: "d0")
 
-        let d0Commits = ledger.acknowledged().filter { $0.node == "d0" }.count
         try cut.heal()
-        try waitUntil(timeout: 30) { try cluster.volumeStatus("d0", "app")["role"] as? String == "replica" }
-        try waitUntil(timeout: 30) {
-            try cluster.workspace.barge("snapshots", "app", "--json", "--state-dir", cluster.stateDirectory("d0")).array()
-                .contains { $0["state"] as? String == "diverged" }
-        }
-        try ledger.waitForProgress(on: winner, beyond: ledger.acknowledged().filter { $0.node == winner }.count + 5)
-        #expect(ledger.acknowledged().filter { $0.node == "d0" }.count == d0Commits, "the cut-off owner did not start again")
-        try expectSafe(cluster, ledger, owner: winner, lostFrom: "d0")
+        try expectFenced(cluster, ledger, "d0", while: winner)
     }
 
-    /// Twenty faults drawn at random, one after another, on one cluster; the
-    /// safety checks after each. The counts go to the test's output.
+    /// Twenty faults drawn at random (owner killed, frozen, cut from etcd,
+    /// isolated; etcd's leader killed; all of etcd down), one after another, on
+    /// one cluster; the safety checks after each. The counts go to the output.
     @Test func twentyRandomFaultsNeverRunTheContainerTwice() async throws {
         guard NetworkCut.isAvailable else {
             Issue.record("nft and setpriv are needed (make test installs nftables; run as root)")
@@ -228,7 +222,7 @@ import Glibc
         }
         try startAll(cluster)
         var rng = SplitMix64(seed: 2026)
-        let faults = ["kill owner", "cut owner from etcd", "isolate owner", "kill etcd leader", "etcd down"]
+        let faults = ["kill owner", "freeze owner", "cut owner from etcd", "isolate owner", "kill etcd leader", "etcd down"]
         var counts: [String: Int] = [:], ownerChanges = 0
         var serving = "d0"
         for round in 0..<20 {
@@ -237,15 +231,17 @@ import Glibc
             counts[fault, default: 0] += 1
             let others = cluster.nodes.filter { $0 != serving }
             // A replica can take over only with a complete copy: wait for the standby copies first.
-            try waitUntil(timeout: 30) {
-                try others.allSatisfy { try cluster.volumeStatus($0, "app")["standby_snapshot"] is String }
-            }
+            try waitForStandbys(cluster, on: others)
             switch fault {
             case "kill owner":
                 cluster.stop(serving, signal: SIGKILL)
                 cluster.killContainers(of: serving)
                 try waitUntil(timeout: Double(Self.ttl) + 20) { owner(cluster, among: others) != nil }
                 try cluster.start(serving)
+            case "freeze owner":
+                cluster.signal(serving, SIGSTOP)
+                try waitUntil(timeout: Double(Self.ttl) + 20) { owner(cluster, among: others) != nil }
+                cluster.signal(serving, SIGCONT)
             case "cut owner from etcd", "isolate owner":
                 let cut = try #require(cuts[serving])
                 try cut.cut(ports: fault == "isolate owner" ? nil : etcd.endpoints.compactMap { URL(string: $0)?.port })
@@ -261,12 +257,7 @@ import Glibc
                 try await Task.sleep(for: .seconds(Self.ttl * 2))
                 for member in 0..<3 { etcd.resume(member) }
             }
-            var now: String?
-            try waitUntil(timeout: 30) {
-                now = owner(cluster, among: cluster.nodes)
-                return now != nil
-            }
-            let next = try #require(now)
+            let next = try waitForServing(cluster, among: cluster.nodes, timeout: 30)
             try ledger.waitForProgress(on: next, beyond: ledger.acknowledged().filter { $0.node == next }.count + 5)
             try expectSafe(cluster, ledger, owner: next, lostFrom: serving)
             if next != serving { ownerChanges += 1 }
@@ -336,28 +327,13 @@ import Glibc
         let (cluster, ledger) = try threeNodes("cf-frozen", etcd: etcd)
         try startAll(cluster)
         try ledger.waitForProgress(on: "d0", beyond: 30)
-        try waitUntil(timeout: 30) {
-            try ["d1", "d2"].allSatisfy { try cluster.volumeStatus($0, "app")["standby_snapshot"] is String }
-        }
+        try waitForStandbys(cluster, on: ["d1", "d2"])
         cluster.signal("d0", SIGSTOP)
-        var newOwner: String?
-        try waitUntil(timeout: Double(Self.ttl) + 20) {
-            newOwner = owner(cluster, among: ["d1", "d2"])
-            return newOwner != nil
-        }
-        let winner = try #require(newOwner)
+        let winner = try waitForServing(cluster, among: ["d1", "d2"])
         try ledger.waitForProgress(on: winner, beyond: 5)
         try expectSafe(cluster, ledger, owner: winner, lostFrom: "d0")
-        let d0Commits = ledger.acknowledged().filter { $0.node == "d0" }.count
         cluster.signal("d0", SIGCONT)
-        try waitUntil(timeout: 30) { try cluster.volumeStatus("d0", "app")["role"] as? String == "replica" }
-        try waitUntil(timeout: 30) {
-            try cluster.workspace.barge("snapshots", "app", "--json", "--state-dir", cluster.stateDirectory("d0")).array()
-                .contains { $0["state"] as? String == "diverged" }
-        }
-        try ledger.waitForProgress(on: winner, beyond: ledger.acknowledged().filter { $0.node == winner }.count + 5)
-        #expect(ledger.acknowledged().filter { $0.node == "d0" }.count == d0Commits, "the frozen owner's container stayed stopped")
-        try expectSafe(cluster, ledger, owner: winner, lostFrom: "d0")
+        try expectFenced(cluster, ledger, "d0", while: winner)
     }
 
     @Test func theEtcdLeaderDyingDoesNotRunTheContainerTwice() async throws {
@@ -370,12 +346,7 @@ import Glibc
         etcd.kill(leader)
         // A new etcd leader within its election timeout; the owner keeps (or regains) the volume.
         try await Task.sleep(for: .seconds(Self.ttl * 3))
-        var current: String?
-        try waitUntil(timeout: 30) {
-            current = owner(cluster, among: cluster.nodes)
-            return current != nil
-        }
-        let serving = try #require(current)
+        let serving = try waitForServing(cluster, among: cluster.nodes, timeout: 30)
         try ledger.waitForProgress(on: serving, beyond: ledger.acknowledged().filter { $0.node == serving }.count + 5)
         try expectSafe(cluster, ledger, owner: serving, lostFrom: "d0")
     }
@@ -393,12 +364,7 @@ import Glibc
         try await Task.sleep(for: .seconds(Self.ttl * 2))
         #expect(ledger.acknowledged().count == stopped, "no container ran while etcd was down")
         for member in 0..<3 { etcd.resume(member) }
-        var current: String?
-        try waitUntil(timeout: 30) {
-            current = owner(cluster, among: cluster.nodes)
-            return current != nil
-        }
-        let serving = try #require(current)
+        let serving = try waitForServing(cluster, among: cluster.nodes, timeout: 30)
         try ledger.waitForProgress(on: serving, beyond: ledger.acknowledged().filter { $0.node == serving }.count + 5)
         try expectSafe(cluster, ledger, owner: serving, lostFrom: "d0")
     }
