@@ -59,6 +59,7 @@ extension ClusterCoordinator {
             return
         }
         let record = OwnerRecord(owner: owner.owner, epoch: OwnerValue.token(modRevision: kv.modRevision))
+        if owner.owner != core.node { state.withLock { _ = $0.pendingOwn.removeValue(forKey: volume) } }
         guard let (current, alive) = leaseAlive else { return }
         if owner.owner == core.node && kv.lease != current {
             // This node's record from an earlier lease (a restart): bind it to this one, at a new token.

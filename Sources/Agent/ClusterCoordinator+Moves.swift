@@ -55,6 +55,21 @@ extension ClusterCoordinator {
         return OwnerValue.token(modRevision: result.header.revision)
     }
 
+    /// Right before a container starts: etcd names this node owner at exactly
+    /// `token`, under the lease it holds now. Whatever path decided the start
+    /// (a watch event, a sweep, a move) may have acted on a record that has
+    /// changed since; this read is the last word.
+    func confirmOwner(_ volume: String, token: UInt64) async throws {
+        let current = try await client.get(keys.owner(volume))
+        count()
+        let lease = state.withLock { $0.lease }
+        guard let kv = current.value, let value = try? OwnerValue.decode(kv.value), value.owner == core.node,
+              OwnerValue.token(modRevision: kv.modRevision) == token, kv.lease == lease else {
+            nudge()
+            throw MoveError("etcd no longer names \(core.node) owner of \(volume) at token \(token) under its lease; not starting the container")
+        }
+    }
+
     private func swap(_ volume: String, expecting revision: Int64, to owner: String, lease: Int64) async throws -> UInt64 {
         let key = keys.owner(volume)
         let result = try await client.txn(compare: [.modRevision(key: key, .equal, revision)],

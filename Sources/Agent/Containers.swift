@@ -55,6 +55,7 @@ extension AgentCore {
             guard let deadline = cluster.fenceDeadline, deadline > ClusterCoordinator.now() + cluster.startMargin else {
                 throw MoveError("\(node) cannot prove its etcd lease for long enough to start \(volume.name) now; it retries after the next keepalive")
             }
+            try await cluster.confirmOwner(volume.name, token: epoch)
             try guards.start(volume, epoch: epoch, deadline: deadline, barge: Self.executable)
         }
         do { try await runHook(.start, volume, epoch: epoch) } catch {

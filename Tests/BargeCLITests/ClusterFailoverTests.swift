@@ -226,7 +226,12 @@ import Glibc
         var counts: [String: Int] = [:], ownerChanges = 0
         var serving = "d0"
         for round in 0..<20 {
-            try ledger.waitForProgress(on: serving, beyond: ledger.acknowledged().filter { $0.node == serving }.count + 10)
+            do {
+                try ledger.waitForProgress(on: serving, beyond: ledger.acknowledged().filter { $0.node == serving }.count + 10)
+            } catch {
+                for node in cluster.nodes { Issue.record("round \(round), \(node)'s log:\n\(cluster.log(node).suffix(3000))") }
+                throw error
+            }
             let fault = faults[Int(rng.next() % UInt64(faults.count))]
             counts[fault, default: 0] += 1
             let others = cluster.nodes.filter { $0 != serving }
@@ -257,9 +262,26 @@ import Glibc
                 try await Task.sleep(for: .seconds(Self.ttl * 2))
                 for member in 0..<3 { etcd.resume(member) }
             }
-            let next = try waitForServing(cluster, among: cluster.nodes, timeout: 30)
-            try ledger.waitForProgress(on: next, beyond: ledger.acknowledged().filter { $0.node == next }.count + 5)
+            // After a fault of the owner's, a replica serves; a resumed (frozen) agent's status is stale for a moment.
+            let ownerFault = ["kill owner", "freeze owner", "cut owner from etcd", "isolate owner"].contains(fault)
+            let next = try waitForServing(cluster, among: ownerFault ? others : cluster.nodes, timeout: 30)
+            do {
+                try ledger.waitForProgress(on: next, beyond: ledger.acknowledged().filter { $0.node == next }.count + 5)
+            } catch {
+                for node in cluster.nodes { Issue.record("after \(fault), \(node)'s log:\n\(cluster.log(node).suffix(4000))") }
+                throw error
+            }
             try expectSafe(cluster, ledger, owner: next, lostFrom: serving)
+            if !ledger.violations.isEmpty || ledger.epochRegression() != nil {
+                for node in cluster.nodes {
+                    let lines = cluster.log(node).split(separator: "\n").filter {
+                        (!$0.contains(" info ") || $0.contains("event=start") || $0.contains("event=stop")) && !$0.contains(" debug ")
+                            && !$0.contains("keepalive failed") && !$0.contains("watching owner") && !$0.contains("etcd sweep")
+                    }
+                    Issue.record("after \(fault), \(node)'s log:\n\(lines.suffix(80).joined(separator: "\n"))")
+                }
+                return
+            }
             if next != serving { ownerChanges += 1 }
             print("fault round \(round): \(fault): \(serving) -> \(next)")
             serving = next
