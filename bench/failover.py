@@ -8,7 +8,9 @@ SQLite. For each lease TTL (2 s and 5 s), RUNS times each:
   isolate:  every TCP packet of f0's agent dropped (nft, by the agent's own group id);
 the time from the fault to the first commit a replica's container acknowledges (the service is
 back), next to the target TTL + 2 s. Then a planned migrate under [cluster] of a volume with a
-1 GiB file of which 10 MiB changed, with the container running (downtime, target < 1 s). Then 20
+1 GiB file of which 10 MiB changed, with the container running (downtime, target < 1 s), and the
+same with the container rewriting random 4 KiB pages of the file, 300 a second, until its stop hook
+(a database under write load; downtime, target < 1 s). Then 20
 volumes on the same agents: requests each agent sends to etcd per second at idle (its
 barge_etcd_requests_total counter over 20 s).
 
@@ -95,8 +97,9 @@ def b64(text):
 
 
 class Cluster:
-    def __init__(self, barge, work, etcd, ttl, volumes, port, label):
+    def __init__(self, barge, work, etcd, ttl, volumes, port, label, container_args=""):
         self.barge, self.work, self.etcd, self.ttl, self.volumes, self.port = barge, work, etcd, ttl, volumes, port
+        self.container_args = container_args
         self.procs, self.group = {}, 45000 + os.getpid() % 5000
         self.containers = os.path.join(work, "containers")
         os.makedirs(self.containers, exist_ok=True)
@@ -130,7 +133,7 @@ class Cluster:
                       'replicas = ["f1", "f2"]', 'interval = "1s"']
             if v == "app":
                 c = "python3 %s" % CONTAINER
-                lines += ['[volume.hooks]'] + ['%s = "%s %s --node %s --cluster %s"' % (h, c, h, node, self.containers)
+                lines += ['[volume.hooks]'] + ['%s = "%s %s --node %s --cluster %s%s"' % (h, c, h, node, self.containers, self.container_args)
                                                for h in ("start", "stop", "pre_snapshot", "post_snapshot")] + ['timeout = "20s"']
         path = os.path.join(self.work, node + ".toml")
         with open(path, "w") as f:
@@ -241,12 +244,15 @@ def one_failover(args, etcd, ttl, fault, run, port):
         c.stop_all()
 
 
-def migration(args, etcd, ttl, port):
-    """migrate under [cluster]: a volume with a big file (10 MiB of it changed) and the container."""
-    work = os.path.join(args.work, "migrate-ttl%d" % ttl)
+def migration(args, etcd, ttl, port, workload):
+    """migrate under [cluster] of a volume with a big file and the container running. workload
+    `changed`: 10 MiB of the file rewritten before the migrate; `pages`: the container itself
+    rewrites random 4 KiB pages of it (a database's pattern, --pages-per-second) until its stop hook."""
+    work = os.path.join(args.work, "migrate-%s-ttl%d" % (workload, ttl))
     shutil.rmtree(work, ignore_errors=True)
     os.makedirs(work)
-    c = Cluster(args.barge, work, etcd, ttl, ["app"], port, "migrate-%d-%d" % (ttl, os.getpid()))
+    extra = " --page-writes big.bin --pages-per-second %d" % args.pages_per_second if workload == "pages" else ""
+    c = Cluster(args.barge, work, etcd, ttl, ["app"], port, "migrate-%s-%d-%d" % (workload, ttl, os.getpid()), extra)
     big = os.path.join(c.vol("f0", "app"), "big.bin")
     rng = random.Random(7)
     with open(big, "wb") as f:
@@ -257,10 +263,13 @@ def migration(args, etcd, ttl, port):
             c.start(n)
         wait(lambda: (c.status("f0") or {}).get("app", {}).get("container") == "up", 60)
         wait(lambda: all((c.status(n) or {}).get("app", {}).get("standby_snapshot") for n in ("f1", "f2")), 600, step=0.2)
-        with open(big, "r+b") as f:
-            for i in range(10):
-                f.seek(rng.randrange(args.migrate_mib - 1) << 20)
-                f.write(rng.randbytes(1 << 20))
+        if workload == "changed":
+            with open(big, "r+b") as f:
+                for i in range(10):
+                    f.seek(rng.randrange(args.migrate_mib - 1) << 20)
+                    f.write(rng.randbytes(1 << 20))
+        else:
+            time.sleep(10)   # the load runs through a few snapshot intervals first
         r = subprocess.run([args.barge, "migrate", "app", "--to", "f1", "--json", "--socket", c.sock("f0")], capture_output=True)
         if r.returncode != 0:
             return {"error": r.stderr.decode()[-500:]}
@@ -299,6 +308,7 @@ def main():
     ap.add_argument("--ttls", default="2,5")
     ap.add_argument("--port", type=int, default=27620)
     ap.add_argument("--migrate-mib", type=int, default=1024)
+    ap.add_argument("--pages-per-second", type=int, default=300)
     args = ap.parse_args()
     for tool in ("etcd", "nft", "setpriv"):
         if shutil.which(tool) is None:
@@ -324,9 +334,13 @@ def main():
                                       "median_s": median, "min_s": ok[0] if ok else None, "max_s": ok[-1] if ok else None,
                                       "runs": len(times), "target_s": ttl + 2}) + "\n")
                 print("failover ttl=%ds %s: median %s s (target < %d s)" % (ttl, fault, "%.2f" % median if median else "n/a", ttl + 2), flush=True)
-        m = migration(args, etcd, 5, args.port)
+        m = migration(args, etcd, 5, args.port, "changed")
         out.write(json.dumps(dict({"name": "failover_migrate", "tool": "barge", "size_mib": args.migrate_mib, "changed_mib": 10}, **m)) + "\n")
         print("migrate under [cluster], %d MiB volume, 10 MiB changed: %s" % (args.migrate_mib, m), flush=True)
+        m = migration(args, etcd, 5, args.port, "pages")
+        out.write(json.dumps(dict({"name": "failover_migrate_pages", "tool": "barge", "size_mib": args.migrate_mib,
+                                   "pages_per_second": args.pages_per_second}, **m)) + "\n")
+        print("migrate under [cluster], %d MiB file under %d page writes/s: %s" % (args.migrate_mib, args.pages_per_second, m), flush=True)
         for ttl in [int(t) for t in args.ttls.split(",")]:
             rates = idle_requests(args, etcd, ttl, args.port)
             out.write(json.dumps({"name": "failover_idle_requests_ttl%d" % ttl, "tool": "barge", "ttl": ttl, "volumes": 20,

@@ -60,7 +60,7 @@ extension AgentCore {
             logger.info("standby updated", metadata: [
                 "volume": "\(volume)", "snapshot": "\(snapshot.short)", "path": "\(path)", "seconds": "\(seconds)",
                 "rebuilt": "\(statistics.rebuilt)", "replaced": "\(statistics.entriesReplaced)", "removed": "\(statistics.entriesRemoved)",
-                "patched": "\(statistics.filesPatched)", "bytes_from_store": "\(statistics.bytesWritten)",
+                "patched": "\(statistics.filesPatched)", "in_place": "\(statistics.filesPatchedInPlace)", "bytes_from_store": "\(statistics.bytesWritten)",
             ])
             return true
         } catch {

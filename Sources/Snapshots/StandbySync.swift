@@ -8,19 +8,26 @@ public struct StandbyStatistics: Sendable, Equatable {
     public var entriesRemoved = 0
     /// Large files rebuilt from their old version plus the new chunks.
     public var filesPatched = 0
+    /// Of those, files whose changed chunks were written over the old file where they lie.
+    public var filesPatchedInPlace = 0
     public var bytesWritten: UInt64 = 0
 }
 
 /// Keeps a standby copy of a volume equal to a snapshot, changing only what
 /// differs: unchanged subtrees (same tree id) are skipped without a look at
 /// the disk. Each changed entry is written complete in a staging directory
-/// beside it, then renamed over the old one, so no file is ever seen half
-/// written. Everything is synced before the caller records the new snapshot.
+/// beside it, then renamed over the old one; the exception is a large file
+/// whose chunks mostly kept their offsets (a database's pages), which is
+/// patched where it lies so the cost is the change, not the file. The caller
+/// marks the copy `updating` for the whole pass: a pass cut short is redone
+/// from scratch, and such a copy is never promoted. Everything is synced
+/// before the caller records the new snapshot.
 public final class StandbySync {
     private let store: Store
     private let options: RestoreOptions
     private let decompressor = Decompressor()
     private var statistics = StandbyStatistics()
+    private lazy var patcher = FilePatcher(store: store, decompressor: decompressor)
 
     public init(store: Store, options: RestoreOptions = RestoreOptions()) {
         self.store = store
@@ -81,6 +88,8 @@ public final class StandbySync {
         }
     }
 
+    private var entryMetadata: MetadataWriter { MetadataWriter(applyOwnership: options.applyOwnership, stagingRoot: []) }
+
     private func loadTree(_ id: BlobID) throws -> Tree {
         try Tree.decode(try store.read(id, kind: .tree, using: decompressor))
     }
@@ -116,6 +125,14 @@ public final class StandbySync {
                 metadata.apply(now, descriptor: child, path: FileSystem.join(relative, now.name))
                 continue
             }
+            let path = FileSystem.join(relative, now.name)
+            if FilePatcher.patchesInPlace(new: now, old: was),
+               let written = try patcher.patchInPlace(now, over: was, in: directory, metadata: entryMetadata, path: path) {
+                statistics.filesPatched += 1
+                statistics.filesPatchedInPlace += 1
+                statistics.bytesWritten += written
+                continue
+            }
             replacements.append(now)
             previous[now.name] = was
         }
@@ -133,8 +150,7 @@ public final class StandbySync {
         defer { close(staging) }
         // Large files that kept most of their chunks are built from their old version.
         var whole: [TreeEntry] = []
-        let patcher = FilePatcher(store: store, decompressor: decompressor)
-        let metadata = MetadataWriter(applyOwnership: options.applyOwnership, stagingRoot: [])
+        let metadata = entryMetadata
         for entry in entries {
             guard let old = previous[entry.name], FilePatcher.applies(new: entry, old: old),
                   let read = try patcher.build(entry, from: old, in: directory, into: staging, metadata: metadata,

@@ -53,6 +53,7 @@ import Glibc
         let updated = try StandbySync(store: pair.a).update(directory: standby, from: first, to: second)
         #expect(!updated.rebuilt, "no hard link changed: updated in place")
         #expect(updated.filesPatched == 1, "the large file is built from its old version: \(updated)")
+        #expect(updated.filesPatchedInPlace == 0, "an insertion moved most chunks: copied, not patched in place: \(updated)")
         #expect(updated.bytesWritten < 3 << 20, "only new chunks come from the store: \(updated)")
         #expect(updated.entriesRemoved >= 2 && updated.entriesReplaced >= 8, "\(updated)")
         try expectSameTree(state2, standby, "standby after the second snapshot")
@@ -71,6 +72,58 @@ import Glibc
         #expect(again.rebuilt)
         try expectSameTree(state3, standby, "standby rebuilt")
         #expect(!FileManager.default.fileExists(atPath: pair.root + "/vol/.barge-standby"), "nothing written beside the volume")
+    }
+
+    /// Pages rewritten where they lie (a database), a file grown and one cut
+    /// short: each is patched over the old file, writing only the chunks that
+    /// changed, and the copy ends equal to the snapshot.
+    @Test func rewrittenPagesArePatchedWhereTheyLie() throws {
+        let pair = try StorePair("standby-in-place")
+        let volume = pair.volumePath, standby = pair.root + "/standby"
+        var rng = SplitMix64(seed: 11)
+        func at(_ path: String) -> [UInt8] { RawFS.bytes(volume + "/" + path) }
+        try RawFS.write(at("database.db"), rng.bytes(12 << 20))
+        try RawFS.write(at("grows.log"), rng.bytes(6 << 20))
+        try RawFS.write(at("shrinks.bin"), rng.bytes(9 << 20))
+        let first = try pair.snapshot()
+        _ = try StandbySync(store: pair.a).update(directory: standby, from: nil, to: first)
+        let inodes = try ["database.db", "grows.log", "shrinks.bin"].map { try Self.inode(standby + "/" + $0) }
+
+        var database = try #require(FileManager.default.contents(atPath: volume + "/database.db")).map { $0 }
+        for page in [0, 700, 1_500, 2_047, 3_071] { database.replaceSubrange(page * 4096..<page * 4096 + 4096, with: rng.bytes(4096)) }
+        try RawFS.write(at("database.db"), database)
+        var grows = try #require(FileManager.default.contents(atPath: volume + "/grows.log")).map { $0 }
+        grows += rng.bytes(1 << 20)
+        try RawFS.write(at("grows.log"), grows)
+        let shrinks = try #require(FileManager.default.contents(atPath: volume + "/shrinks.bin")).map { $0 }
+        try RawFS.write(at("shrinks.bin"), Array(shrinks[0..<(7 << 20) + 123]))
+        try RawFS.chmod(at("database.db"), 0o600)
+        let state2 = try Manifest.capture(volume)
+        let second = try pair.snapshot()
+        let updated = try StandbySync(store: pair.a).update(directory: standby, from: first, to: second)
+        #expect(!updated.rebuilt && updated.entriesReplaced == 0, "\(updated)")
+        #expect(updated.filesPatchedInPlace == 3, "\(updated)")
+        #expect(updated.bytesWritten < 4 << 20, "only the changed chunks are written: \(updated)")
+        try expectSameTree(state2, standby, "standby after pages were rewritten")
+        #expect(try ["database.db", "grows.log", "shrinks.bin"].map { try Self.inode(standby + "/" + $0) } == inodes,
+                "the same files were written, not replaced")
+
+        // A standby file that is not what its snapshot says (touched since) is never
+        // patched over: it is rebuilt from its old version or from the store instead.
+        database.replaceSubrange(8192..<12288, with: rng.bytes(4096))
+        try RawFS.write(at("database.db"), database)
+        try RawFS.setMtime(RawFS.bytes(standby + "/database.db"), nanoseconds: 1_600_000_000_000_000_000)
+        let state3 = try Manifest.capture(volume)
+        let third = try pair.snapshot()
+        let fallback = try StandbySync(store: pair.a).update(directory: standby, from: second, to: third)
+        #expect(fallback.filesPatchedInPlace == 0 && fallback.entriesReplaced == 1, "\(fallback)")
+        try expectSameTree(state3, standby, "standby after a touched file")
+    }
+
+    private static func inode(_ path: String) throws -> UInt64 {
+        var info = stat()
+        guard lstat(path, &info) == 0 else { throw POSIXError(.ENOENT) }
+        return UInt64(info.st_ino)
     }
 }
 

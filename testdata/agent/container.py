@@ -13,13 +13,19 @@ close the database and release the claim.
 pre_snapshot / post_snapshot: pause the daemon between transactions (its WAL
 checkpointed into app.db) and resume it, so a snapshot sees a quiet database.
 
+With --page-writes FILE (in the volume) the daemon also rewrites random 4 KiB pages of that
+existing file, --pages-per-second of them (a database's write pattern), paused and stopped with it.
+
 usage: container.py start|stop|pre_snapshot|post_snapshot --node NODE --cluster DIR [--fail]
+                    [--page-writes FILE --pages-per-second N]
 """
 import argparse
 import os
 import signal
 import sqlite3
+import random
 import sys
+import threading
 import time
 
 parser = argparse.ArgumentParser()
@@ -27,6 +33,8 @@ parser.add_argument("action", choices=["start", "stop", "pre_snapshot", "post_sn
 parser.add_argument("--node", required=True)
 parser.add_argument("--cluster", required=True)
 parser.add_argument("--fail", action="store_true", help="exit 1 (a failing hook)")
+parser.add_argument("--page-writes", help="a file in the volume whose random 4 KiB pages the daemon rewrites")
+parser.add_argument("--pages-per-second", type=float, default=300)
 args = parser.parse_args()
 if args.fail:
     print(f"{args.action} hook failing on purpose on {args.node}")
@@ -142,12 +150,43 @@ db = sqlite3.connect(os.path.join(path, "app.db"), isolation_level=None)
 db.execute("PRAGMA journal_mode=WAL")
 db.execute("PRAGMA synchronous=FULL")
 db.execute("CREATE TABLE IF NOT EXISTS commits (n INTEGER PRIMARY KEY, node TEXT, payload BLOB)")
+
+
+def write_pages():
+    """Random 4 KiB pages rewritten in place at the given rate, fdatasync'ed every 32."""
+    fd = os.open(os.path.join(path, args.page_writes), os.O_WRONLY)
+    pages = max(1, os.fstat(fd).st_size // 4096)
+    rng = random.Random()
+    written = 0
+    while not stopping:
+        if paused:
+            if not pager_quiet.is_set():
+                os.fdatasync(fd)
+                pager_quiet.set()
+            time.sleep(0.002)
+            continue
+        pager_quiet.clear()
+        os.pwrite(fd, rng.randbytes(4096), rng.randrange(pages) * 4096)
+        written += 1
+        if written % 32 == 0:
+            os.fdatasync(fd)
+        time.sleep(1.0 / args.pages_per_second)
+    os.fdatasync(fd)
+    os.close(fd)
+
+
+pager_quiet = threading.Event()  # set while paused, after the last page is synced
+pager = threading.Thread(target=write_pages) if args.page_writes else None
+if pager:
+    pager.start()
 with open(pidfile + ".tmp", "w") as f:
     f.write(str(os.getpid()))
 os.rename(pidfile + ".tmp", pidfile)
 while not stopping:
     if paused:
         db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        while pager and paused and not stopping and not pager_quiet.wait(0.01):
+            pass
         open(paused_marker, "w").close()
         while paused and not stopping:
             time.sleep(0.002)
@@ -161,6 +200,8 @@ while not stopping:
     time.sleep(0.005)
 db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 db.close()
+if pager:
+    pager.join()
 try:
     if open(claim).read() == args.node:
         os.unlink(claim)
