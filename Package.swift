@@ -40,7 +40,9 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         // Scan, restore, diff and verify of volume trees.
-        .target(name: "Snapshots", dependencies: ["Chunking", "Repository", "CLinux"]),
+        .target(name: "Snapshots", dependencies: ["Chunking", "Repository", "Retention", "CLinux"]),
+        // Which snapshots a retention policy keeps, and why; pure.
+        .target(name: "Retention"),
         // Who owns each volume at which epoch: the pure state machine the agent carries out.
         .target(name: "Ownership"),
         // etcd key layout, records, election ranking and the lease timing rule; pure.
@@ -58,12 +60,13 @@ let package = Package(
         ]),
         // The agent's TOML config, validated with file:line errors, and the volume path rule
         // `barge volume add` applies too.
-        .target(name: "AgentConfig", dependencies: [.product(name: "TOMLKit", package: "TOMLKit")]),
+        .target(name: "AgentConfig", dependencies: ["Retention", .product(name: "TOMLKit", package: "TOMLKit")]),
         // Control-socket messages and the CLI's client for them.
-        .target(name: "Control"),
+        .target(name: "Control", dependencies: ["Retention"]),
         // The long-running node agent: peer server, scheduler, standby copies, control socket, metrics.
         .target(name: "Agent", dependencies: [
-            "AgentConfig", "Control", "Identity", "Ownership", "Cluster", "Etcd", "Replication", "Snapshots", "Repository", "Wire", "CLinux",
+            "AgentConfig", "Control", "Identity", "Ownership", "Cluster", "Etcd", "Replication", "Snapshots", "Repository", "Retention", "Wire",
+            "CLinux",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -74,7 +77,7 @@ let package = Package(
         ]),
         // One file per subcommand.
         .target(name: "BargeCLI", dependencies: [
-            "Snapshots", "Repository", "Agent", "AgentConfig", "Control", "Identity",
+            "Snapshots", "Repository", "Retention", "Agent", "AgentConfig", "Control", "Identity",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "barge", dependencies: ["BargeCLI"]),
@@ -93,13 +96,14 @@ let package = Package(
         .testTarget(name: "ChunkingTests", dependencies: ["Chunking", "TestSupport"]),
         .testTarget(name: "DeltaTests", dependencies: ["Delta", "TestSupport"]),
         .testTarget(name: "RepositoryTests", dependencies: ["Repository", "TestSupport"]),
-        .testTarget(name: "SnapshotsTests", dependencies: ["Snapshots", "Repository", "TestSupport"]),
-        .testTarget(name: "AgentConfigTests", dependencies: ["AgentConfig"]),
+        .testTarget(name: "SnapshotsTests", dependencies: ["Snapshots", "Repository", "Retention", "TestSupport"]),
+        .testTarget(name: "RetentionTests", dependencies: ["Retention"]),
+        .testTarget(name: "AgentConfigTests", dependencies: ["AgentConfig", "Retention"]),
         .testTarget(name: "ClusterTests", dependencies: ["Cluster"]),
         .testTarget(name: "OwnershipTests", dependencies: ["Ownership", "TestSupport", "Chunking"]),
         .testTarget(name: "WireTests", dependencies: ["Wire", "TestSupport"]),
         .testTarget(name: "EtcdTests", dependencies: ["Etcd", "TestSupport", .product(name: "NIOSSL", package: "swift-nio-ssl")]),
-        .testTarget(name: "BargeCLITests", dependencies: ["BargeCLI", "Snapshots", "Repository", "CLinux", "TestSupport", "Replication", "Wire"]),
+        .testTarget(name: "BargeCLITests", dependencies: ["BargeCLI", "Snapshots", "Repository", "Retention", "CLinux", "TestSupport", "Replication", "Wire"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -309,6 +309,7 @@ def main():
     ap.add_argument("--port", type=int, default=27620)
     ap.add_argument("--migrate-mib", type=int, default=1024)
     ap.add_argument("--pages-per-second", type=int, default=300)
+    ap.add_argument("--parts", default="failover,migrate,idle", help="which parts to run (comma-separated)")
     args = ap.parse_args()
     for tool in ("etcd", "nft", "setpriv"):
         if shutil.which(tool) is None:
@@ -317,7 +318,8 @@ def main():
     etcd = Etcd(args.work, 23790)
     out = open(args.results, "a")
     try:
-        for ttl in [int(t) for t in args.ttls.split(",")]:
+        parts = set(args.parts.split(","))
+        for ttl in [int(t) for t in args.ttls.split(",")] if "failover" in parts else []:
             for fault in ("kill", "isolate"):
                 times = []
                 for run in range(args.runs):
@@ -334,14 +336,17 @@ def main():
                                       "median_s": median, "min_s": ok[0] if ok else None, "max_s": ok[-1] if ok else None,
                                       "runs": len(times), "target_s": ttl + 2}) + "\n")
                 print("failover ttl=%ds %s: median %s s (target < %d s)" % (ttl, fault, "%.2f" % median if median else "n/a", ttl + 2), flush=True)
-        m = migration(args, etcd, 5, args.port, "changed")
-        out.write(json.dumps(dict({"name": "failover_migrate", "tool": "barge", "size_mib": args.migrate_mib, "changed_mib": 10}, **m)) + "\n")
-        print("migrate under [cluster], %d MiB volume, 10 MiB changed: %s" % (args.migrate_mib, m), flush=True)
-        m = migration(args, etcd, 5, args.port, "pages")
-        out.write(json.dumps(dict({"name": "failover_migrate_pages", "tool": "barge", "size_mib": args.migrate_mib,
-                                   "pages_per_second": args.pages_per_second}, **m)) + "\n")
-        print("migrate under [cluster], %d MiB file under %d page writes/s: %s" % (args.migrate_mib, args.pages_per_second, m), flush=True)
-        for ttl in [int(t) for t in args.ttls.split(",")]:
+        for workload in ("changed", "pages") if "migrate" in parts else ():
+            m = migration(args, etcd, 5, args.port, workload)
+            if workload == "changed":
+                out.write(json.dumps(dict({"name": "failover_migrate", "tool": "barge", "size_mib": args.migrate_mib, "changed_mib": 10}, **m)) + "\n")
+                print("migrate under [cluster], %d MiB volume, 10 MiB changed: %s" % (args.migrate_mib, m), flush=True)
+            else:
+                out.write(json.dumps(dict({"name": "failover_migrate_pages", "tool": "barge", "size_mib": args.migrate_mib,
+                                           "pages_per_second": args.pages_per_second}, **m)) + "\n")
+                print("migrate under [cluster], %d MiB file under %d page writes/s: %s" % (args.migrate_mib, args.pages_per_second, m),
+                      flush=True)
+        for ttl in [int(t) for t in args.ttls.split(",")] if "idle" in parts else []:
             rates = idle_requests(args, etcd, ttl, args.port)
             out.write(json.dumps({"name": "failover_idle_requests_ttl%d" % ttl, "tool": "barge", "ttl": ttl, "volumes": 20,
                                   "per_agent": rates}) + "\n")

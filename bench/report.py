@@ -1017,7 +1017,8 @@ def build_failover(res):
         dt = m.get("downtime_s")
         rows.append({"measure": "planned migrate under [cluster], one %s MiB file rewritten by the container in random 4 KiB pages, "
                      "%s/s until its stop hook (a database under load): downtime" % (m.get("size_mib"), m.get("pages_per_second")),
-                     "barge": "%s (%s sent)" % (fmt_s(dt), fmt_bytes(m.get("bytes_sent"))) if dt is not None else m.get("error", NA),
+                     "barge": "%s (%s sent)" % (fmt_s(dt), fmt_bytes(m.get("bytes_sent"))) if dt is not None
+                     else (m.get("error") or NA).strip().splitlines()[0][:160],
                      "patroni": "", "kubernetes": "",
                      "target": "< 1 s, never twice", "result": verdict(dt is not None and dt < 1 and not m.get("violations"))})
     for ttl in (2, 5):

@@ -49,6 +49,11 @@ final class AgentMetrics: Sendable {
         counter("etcd_requests", "total", [], "Requests this agent sent to etcd (keepalives, reads, transactions)").increment(by: Int64(count))
     }
 
+    func forgot(volume: String, count: Int) {
+        counter("snapshots_forgotten", "total", [("volume", volume)], "Snapshots retention or `barge forget` removed from this node's index")
+            .increment(by: Int64(count))
+    }
+
     func error(_ kind: String) {
         counter("errors", "total", [("kind", kind)], "Errors by kind").increment()
     }

@@ -217,6 +217,8 @@ struct ClusterService: Service {
     let coordinator: ClusterCoordinator
 
     func run() async throws {
-        try await runUntilShutdown { await coordinator.run() }
+        try await withTaskExecutorPreference(LivenessExecutor.shared) {
+            try await runUntilShutdown { await coordinator.run() }
+        }
     }
 }

@@ -51,6 +51,10 @@ struct ControlCommands {
                         message: "\(volume) is owned by \(core.node) now, but its start hook failed", hint: "see `barge status` and the agent's log"))
                 }
                 return ControlResponse(ok: true, failover: report)
+            case .forget:
+                let volume = try required(request.volume, "forget")
+                guard let forget = request.forget else { throw ControlFailure(message: "forget needs snapshots or a policy", exitCode: 2) }
+                return ControlResponse(ok: true, forget: try await core.forget(volume, forget))
             case .drain:
                 let report = await core.drain()
                 guard report.failures.isEmpty else {

@@ -7,24 +7,29 @@ public struct NodeSettings: Sendable, Equatable {
     public var controlSocket: String
     /// Prometheus endpoint; nil when `metrics = ""`.
     public var metrics: HostPort?
+    /// How often the agent applies every volume's `[volume.retention]`.
+    public var retentionIntervalSeconds: Double
 
     public static let defaultListen = HostPort(host: "0.0.0.0", port: 7420)
     public static let defaultStateDirectory = "/var/lib/barge"
     public static let defaultControlSocket = "/run/barge/control.sock"
     public static let defaultMetrics = HostPort(host: "127.0.0.1", port: 9420)
+    public static let defaultRetentionIntervalSeconds: Double = 3600
 
     public init(name: String, listen: HostPort = Self.defaultListen,
                 stateDirectory: String = Self.defaultStateDirectory,
                 controlSocket: String = Self.defaultControlSocket,
-                metrics: HostPort? = Self.defaultMetrics) {
+                metrics: HostPort? = Self.defaultMetrics,
+                retentionIntervalSeconds: Double = Self.defaultRetentionIntervalSeconds) {
         self.name = name
         self.listen = listen
         self.stateDirectory = stateDirectory
         self.controlSocket = controlSocket
         self.metrics = metrics
+        self.retentionIntervalSeconds = retentionIntervalSeconds
     }
 
-    static let keys = ["name", "listen", "state_dir", "control_socket", "metrics"]
+    static let keys = ["name", "listen", "state_dir", "control_socket", "metrics", "retention_interval"]
 
     init(reading table: TableReader) throws(ConfigError) {
         try table.rejectUnknownKeys(allowed: Self.keys)
@@ -37,6 +42,8 @@ public struct NodeSettings: Sendable, Equatable {
             controlSocket: try table.path("control_socket", default: Self.defaultControlSocket,
                                           example: "\"/run/barge/control.sock\""),
             metrics: try table.hostPort("metrics", default: Self.defaultMetrics, allowEmpty: true,
-                                        example: "\"127.0.0.1:9420\""))
+                                        example: "\"127.0.0.1:9420\""),
+            retentionIntervalSeconds: try table.duration("retention_interval", default: Self.defaultRetentionIntervalSeconds,
+                                                         minimum: (1, "1s")))
     }
 }

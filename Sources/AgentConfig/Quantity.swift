@@ -1,16 +1,16 @@
 /// Strict parsers for the unit-suffixed strings in the config: durations
-/// ("500ms", "90s"), sizes ("64KiB") and rates ("20MiB/s").
+/// ("500ms", "90s", "7d"), sizes ("64KiB") and rates ("20MiB/s").
 ///
 /// The grammar is `digits[.digits]` then an optional space then a unit, nothing
 /// else: signs, exponents and unknown units are rejected rather than guessed.
-enum Quantity {
-    static let durationUnits: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)]
+public enum Quantity {
+    static let durationUnits: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600), ("d", 86_400), ("w", 604_800)]
     static let sizeUnits: [(String, Double)] = [
         ("B", 1), ("KB", 1e3), ("MB", 1e6), ("GB", 1e9),
         ("KiB", 1024), ("MiB", 1_048_576), ("GiB", 1_073_741_824),
     ]
-    /// Seconds in "500ms", "90s", "5m", "1h"; nil when not a duration.
-    static func seconds(_ text: String) -> Double? {
+    /// Seconds in "500ms", "90s", "5m", "1h", "7d", "2w"; nil when not a duration.
+    public static func seconds(_ text: String) -> Double? {
         scaled(text, units: durationUnits)
     }
 

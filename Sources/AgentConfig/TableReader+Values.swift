@@ -70,21 +70,32 @@ extension TableReader {
         }
     }
 
-    /// Seconds from "500ms", "90s", "5m" or "1h"; at least `minimum` seconds
-    /// and at most a year, so later conversions to nanoseconds cannot overflow.
-    func duration(_ key: String, default fallback: Double, minimum: (seconds: Double, text: String)) throws(ConfigError) -> Double {
+    /// Seconds from "500ms", "90s", "5m", "1h", "7d" or "2w"; at least `minimum`
+    /// seconds and at most `maximum` (a year unless said), so later conversions
+    /// to nanoseconds cannot overflow.
+    func duration(_ key: String, default fallback: Double, minimum: (seconds: Double, text: String),
+                  maximum: (seconds: Double, text: String) = (8760 * 3600, "8760h")) throws(ConfigError) -> Double {
         guard let text = try string(key, example: "\"60s\"") else { return fallback }
-        let hint = "write a number followed by ms, s, m or h, e.g. \"90s\" or \"500ms\""
+        let hint = "write a number followed by ms, s, m, h, d or w, e.g. \"90s\", \"500ms\" or \"7d\""
         guard let seconds = Quantity.seconds(text) else {
             throw error(key, "\"\(text)\" is not a duration", hint: hint)
         }
         guard seconds >= minimum.seconds else {
             throw error(key, "\"\(text)\" is too short; the minimum is \(minimum.text)", hint: hint)
         }
-        guard seconds <= 8760 * 3600 else {
-            throw error(key, "\"\(text)\" is too long; the maximum is 8760h", hint: hint)
+        guard seconds <= maximum.seconds else {
+            throw error(key, "\"\(text)\" is too long; the maximum is \(maximum.text)", hint: hint)
         }
         return seconds
+    }
+
+    /// A count that may be left out (0): a whole number from 0 to `maximum`.
+    func count(_ key: String, maximum: Int) throws(ConfigError) -> Int {
+        guard let value = table[key] else { return 0 }
+        guard let number = value.int, number >= 0, number <= maximum else {
+            throw error(key, "expected a whole number from 0 to \(maximum)", hint: "write \(key) = 7, or remove the key")
+        }
+        return number
     }
 
     /// FastCDC's average chunk size: a power of two in 4 KiB...1 MiB, the

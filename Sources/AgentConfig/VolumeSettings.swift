@@ -1,3 +1,5 @@
+import Retention
+
 /// One `[[volume]]`: a directory replicated from its owner to its replicas.
 public struct VolumeSettings: Sendable, Equatable {
     public var name: String
@@ -14,6 +16,8 @@ public struct VolumeSettings: Sendable, Equatable {
     /// With `[cluster]`: whether a replica takes the volume over by itself when
     /// the owner's lease expires (false pins it to its owner).
     public var autoFailover: Bool
+    /// `[volume.retention]`; nil keeps every snapshot.
+    public var retention: RetentionPolicy?
 
     /// Every node that may own the volume: the initial owner and its replicas.
     /// Once ownership moves, the replicas are the members other than the owner.
@@ -24,7 +28,8 @@ public struct VolumeSettings: Sendable, Equatable {
 
     public init(name: String, path: String, owner: String, replicas: [String] = [],
                 intervalSeconds: Double = Self.defaultIntervalSeconds,
-                chunkAverage: Int = Self.defaultChunkAverage, hooks: VolumeHooks = VolumeHooks(), autoFailover: Bool = true) {
+                chunkAverage: Int = Self.defaultChunkAverage, hooks: VolumeHooks = VolumeHooks(), autoFailover: Bool = true,
+                retention: RetentionPolicy? = nil) {
         self.name = name
         self.path = path
         self.owner = owner
@@ -33,9 +38,10 @@ public struct VolumeSettings: Sendable, Equatable {
         self.chunkAverage = chunkAverage
         self.hooks = hooks
         self.autoFailover = autoFailover
+        self.retention = retention
     }
 
-    static let keys = ["name", "path", "owner", "replicas", "interval", "chunk_size", "hooks", "auto_failover"]
+    static let keys = ["name", "path", "owner", "replicas", "interval", "chunk_size", "hooks", "auto_failover", "retention"]
 
     /// Reads one volume; who `owner` and `replicas` name is checked later,
     /// once all peers are known.
@@ -50,11 +56,13 @@ public struct VolumeSettings: Sendable, Equatable {
         let owner = try table.requiredString("owner", example: "\"d0\"")
         var hooks = VolumeHooks()
         if let hooksTable = try table.subtable("hooks") { hooks = try VolumeHooks(reading: hooksTable) }
+        var retention: RetentionPolicy?
+        if let retentionTable = try table.subtable("retention") { retention = try RetentionSettings.read(retentionTable) }
         self.init(name: name, path: path, owner: owner,
                   replicas: try table.stringArray("replicas") ?? [],
                   intervalSeconds: try table.duration("interval", default: Self.defaultIntervalSeconds,
                                                       minimum: (0.1, "100ms")),
                   chunkAverage: try table.chunkSize("chunk_size", default: Self.defaultChunkAverage),
-                  hooks: hooks, autoFailover: try table.bool("auto_failover", default: true))
+                  hooks: hooks, autoFailover: try table.bool("auto_failover", default: true), retention: retention)
     }
 }

@@ -1,19 +1,57 @@
 import Foundation
+import Retention
 
 /// One request on the control socket: a JSON object on one line.
 public struct ControlRequest: Codable, Sendable, Equatable {
-    public enum Command: String, Codable, Sendable { case status, snapshot, replicate, migrate, failover, drain, clusterStatus }
+    public enum Command: String, Codable, Sendable { case status, snapshot, replicate, migrate, failover, drain, clusterStatus, forget }
     public var command: Command
     public var volume: String?
     /// replicate: one replica; migrate, failover: the target.
     public var peer: String?
     public var force: Bool?
+    /// forget: what to forget.
+    public var forget: ForgetRequest?
 
-    public init(command: Command, volume: String? = nil, peer: String? = nil, force: Bool? = nil) {
+    public init(command: Command, volume: String? = nil, peer: String? = nil, force: Bool? = nil, forget: ForgetRequest? = nil) {
         self.command = command
         self.volume = volume
         self.peer = peer
         self.force = force
+        self.forget = forget
+    }
+}
+
+/// `barge forget` through the agent: snapshots named, a policy given on the
+/// command line, or (`configuredPolicy`) the volume's `[volume.retention]`.
+public struct ForgetRequest: Codable, Sendable, Equatable {
+    public var snapshots: [String]
+    public var policy: RetentionPolicy?
+    public var configuredPolicy: Bool
+    public var dryRun: Bool
+
+    public init(snapshots: [String], policy: RetentionPolicy?, configuredPolicy: Bool, dryRun: Bool) {
+        self.snapshots = snapshots
+        self.policy = policy
+        self.configuredPolicy = configuredPolicy
+        self.dryRun = dryRun
+    }
+}
+
+/// What forget decided: every verdict, and the snapshots removed (or, in a
+/// dry run, that would be).
+public struct ForgetReport: Codable, Sendable {
+    public var volume: String
+    public var dryRun: Bool
+    public var policy: RetentionPolicy?
+    public var verdicts: [RetentionVerdict]
+    public var forgotten: [String]
+
+    public init(volume: String, dryRun: Bool, policy: RetentionPolicy?, verdicts: [RetentionVerdict], forgotten: [String]) {
+        self.volume = volume
+        self.dryRun = dryRun
+        self.policy = policy
+        self.verdicts = verdicts
+        self.forgotten = forgotten
     }
 }
 
@@ -27,11 +65,12 @@ public struct ControlResponse: Codable, Sendable {
     public var failover: FailoverReport?
     public var drain: DrainReport?
     public var cluster: ClusterReport?
+    public var forget: ForgetReport?
     public var error: ControlFailure?
 
     public init(ok: Bool, status: StatusReport? = nil, snapshot: SnapshotReport? = nil, replication: ReplicationReport? = nil,
                 migration: MigrationReport? = nil, failover: FailoverReport? = nil, drain: DrainReport? = nil,
-                cluster: ClusterReport? = nil, error: ControlFailure? = nil) {
+                cluster: ClusterReport? = nil, forget: ForgetReport? = nil, error: ControlFailure? = nil) {
         self.ok = ok
         self.status = status
         self.snapshot = snapshot
@@ -40,6 +79,7 @@ public struct ControlResponse: Codable, Sendable {
         self.failover = failover
         self.drain = drain
         self.cluster = cluster
+        self.forget = forget
         self.error = error
     }
 }

@@ -1,6 +1,7 @@
 import Chunking
 import Foundation
 import Repository
+import Retention
 
 /// Which snapshot of a volume an operation means.
 public enum SnapshotSelector: Sendable, Equatable {
@@ -244,22 +245,16 @@ public final class SnapshotEngine {
         return (old, new, try Differ(store: store).diff(from: old, to: new))
     }
 
-    /// Removes snapshots from the index: `ids` as named, plus with `keepLast`
-    /// all but the newest N complete ones. Snapshots in any other state
-    /// (pre-restore, diverged) go only when named. Space returns with `gc`.
-    public func forget(volume: String, ids: [SnapshotSelector], keepLast: Int?) throws -> [StoredSnapshot] {
-        let store = try Store(at: stateDirectory, access: .write)
-        var doomed: [BlobID: StoredSnapshot] = [:]
-        for selector in ids {
-            let snapshot = try resolve(volume: volume, selector, in: store)
-            doomed[snapshot.id] = snapshot
-        }
-        if let keepLast {
-            let complete = try store.snapshots(volume: volume).filter { $0.record.state == "complete" }
-            for snapshot in complete.dropLast(keepLast) { doomed[snapshot.id] = snapshot }
-        }
-        try store.index.deleteSnapshots(Array(doomed.keys))
-        return doomed.values.sorted { $0.record.timeNanoseconds < $1.record.timeNanoseconds }
+    /// Removes snapshots from the index: `ids` as named, plus what `policy`
+    /// does not keep (SnapshotForgetter). Space returns with `gc`.
+    public func forget(volume: String, ids: [SnapshotSelector], policy: RetentionPolicy?, dryRun: Bool = false) throws -> ForgetOutcome {
+        let store = try Store(at: stateDirectory, access: dryRun ? .read : .write)
+        return try forget(volume: volume, ids: ids, policy: policy, dryRun: dryRun, in: store)
+    }
+
+    public func forget(volume: String, ids: [SnapshotSelector], policy: RetentionPolicy?, dryRun: Bool, in store: Store) throws -> ForgetOutcome {
+        let named = try ids.map { try resolve(volume: volume, $0, in: store) }
+        return try SnapshotForgetter(store: store).forget(volume: volume, named: named, policy: policy, dryRun: dryRun)
     }
 
     public func collectGarbage() throws -> CollectionReport {

@@ -1,5 +1,6 @@
 import AgentConfig
 import Foundation
+import Retention
 import Testing
 
 /// A config that must load, with the values it must load to.
@@ -66,6 +67,7 @@ struct ConfigSummary: Codable, Sendable, Equatable {
         let intervalSeconds: Double
         let chunkAverage: Int
         let hooks: Hooks
+        let retention: RetentionPolicy?
     }
 
     let node: Node
@@ -86,7 +88,8 @@ struct ConfigSummary: Codable, Sendable, Equatable {
             return Volume(name: v.name, path: v.path, owner: v.owner, replicas: v.replicas,
                           intervalSeconds: v.intervalSeconds, chunkAverage: v.chunkAverage,
                           hooks: Hooks(start: h.start, stop: h.stop, preSnapshot: h.preSnapshot,
-                                       postSnapshot: h.postSnapshot, timeoutSeconds: h.timeoutSeconds))
+                                       postSnapshot: h.postSnapshot, timeoutSeconds: h.timeoutSeconds),
+                          retention: v.retention)
         }
         ownedVolumes = config.ownedVolumes.map(\.name)
         standbyVolumes = config.standbyVolumes.map(\.name)

@@ -26,12 +26,13 @@ import Testing
 
     @Test(arguments: [
         ("100ms", 0.1), ("1s", 1), ("90s", 90), ("1.5s", 1.5), ("5m", 300), ("1h", 3600), ("2 m", 120), ("0s", 0),
+        ("7d", 604_800), ("2w", 1_209_600), ("1.5d", 129_600),
     ])
     func durationsParse(_ text: String, _ seconds: Double) {
         #expect(Quantity.seconds(text) == seconds)
     }
 
-    @Test(arguments: ["", "s", "60", "-1s", "+1s", "1e3s", "1.s", ".5s", "1d", "1 h ", "1  s", "1S", "1sec", "1,5s"])
+    @Test(arguments: ["", "s", "60", "-1s", "+1s", "1e3s", "1.s", ".5s", "1y", "1 h ", "1  s", "1S", "1sec", "1,5s"])
     func durationsReject(_ text: String) {
         #expect(Quantity.seconds(text) == nil)
     }

@@ -28,6 +28,8 @@ final class AgentCluster {
     var interval = "1h"
     /// Extra lines for a volume's table, by volume name.
     var volumeExtras: [String: String] = [:]
+    /// Extra lines for every node's [node] table.
+    var nodeExtras = ""
     /// A command an agent runs under, by node (e.g. setpriv, to give it a group of its own).
     var wrappers: [String: [String]] = [:]
     /// A `[cluster]` table for every node, or one per node (etcd endpoints differ to cut one node off).
@@ -115,6 +117,7 @@ final class AgentCluster {
             state_dir = "\(stateDirectory(node))"
             control_socket = "\(socket(node))"
             metrics = "\(address(node)):\(metricsPort)"
+            \(nodeExtras)
             [tls]
             ca = "\(tls.ca)"
             cert = "\(tls.cert)"

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import TestSupport
 import Repository
+import Retention
 @testable import Snapshots
 
 @Suite struct GarbageCollectorTests {
@@ -14,7 +15,7 @@ import Repository
             try fixture.write("stable.txt", Array("unchanged".utf8))
             ids.append(try fixture.engine.snapshot(volume: "v").id)
         }
-        let forgotten = try fixture.engine.forget(volume: "v", ids: [.id(ids[0].hex)], keepLast: nil)
+        let forgotten = try fixture.engine.forget(volume: "v", ids: [.id(ids[0].hex)], policy: nil).forgotten
         #expect(forgotten.map(\.id) == [ids[0]])
         let report = try fixture.engine.collectGarbage()
         #expect(report.deadBlobs > 0)
@@ -55,7 +56,7 @@ import Repository
             try fixture.write("f", [UInt8(index)])
             ids.append(try fixture.engine.snapshot(volume: "v").id)
         }
-        let removed = try fixture.engine.forget(volume: "v", ids: [], keepLast: 2)
+        let removed = try fixture.engine.forget(volume: "v", ids: [], policy: RetentionPolicy(last: 2)).forgotten
         #expect(Set(removed.map(\.id)) == Set(ids.prefix(2)))
         let store = try Store(at: fixture.state, access: .read)
         #expect(try store.snapshots(volume: "v").map(\.id) == Array(ids.suffix(2)))
@@ -142,5 +143,31 @@ import Repository
         #expect(try Store(at: fixture.state, access: .read).index.doomedPacks().isEmpty)
         _ = try fixture.engine.restore(volume: "v", .id(kept.id.hex), subpath: nil, target: fixture.root + "/r")
         #expect(fixture.read(fixture.root + "/r/f") == randomBytes(100_000, seed: 11))
+    }
+}
+
+/// Forgetting by policy keeps what the node still needs.
+@Suite struct SnapshotForgetterTests {
+    @Test func aPolicyNeverForgetsTheStandbysSnapshotNorTheNewest() throws {
+        let fixture = try Fixture()
+        var ids: [BlobID] = []
+        for index in 0..<5 {
+            try fixture.write("f", [UInt8(index)])
+            ids.append(try fixture.engine.snapshot(volume: "v").id)
+        }
+        let store = try Store(at: fixture.state, access: .write)
+        try store.index.setStandby(volume: "v", path: fixture.root + "/standby", snapshot: ids[1], updating: ids[2])
+        let dry = try fixture.engine.forget(volume: "v", ids: [], policy: RetentionPolicy(last: 1), dryRun: true, in: store)
+        #expect(Set(dry.forgotten.map(\.id)) == [ids[0], ids[3]])
+        #expect(try store.snapshots(volume: "v").count == 5, "a dry run changes nothing")
+        let reasons = Dictionary(uniqueKeysWithValues: dry.verdicts.map { ($0.id, $0.reasons.map(\.rule)) })
+        #expect(reasons[ids[1].hex] == [.inUse] && reasons[ids[2].hex] == [.inUse] && reasons[ids[4].hex] == [.newest, .last])
+        let done = try fixture.engine.forget(volume: "v", ids: [], policy: RetentionPolicy(last: 1), dryRun: false, in: store)
+        #expect(Set(done.forgotten.map(\.id)) == [ids[0], ids[3]])
+        #expect(try store.snapshots(volume: "v").map(\.id) == [ids[1], ids[2], ids[4]])
+        #expect(throws: RepositoryError.self) {
+            _ = try fixture.engine.forget(volume: "v", ids: [.id(ids[1].hex)], policy: nil, dryRun: false, in: store)
+        }
+        #expect(try store.snapshots(volume: "v").count == 3, "a refused forget changes nothing")
     }
 }
