@@ -83,9 +83,9 @@ public final class SnapshotReceiver {
                 switch try await channel.expectMessage() {
                 case let .blob(blob):
                     received += 1
-                    try accept(blob, plan: plan)
+                    try await OffPool.run { try self.accept(blob, plan: plan) }
                 case let .needSignature(chunk):
-                    try await channel.send(try signature(for: chunk, plan: plan))
+                    try await channel.send(try await OffPool.run { try self.signature(for: chunk, plan: plan) })
                 case let other:
                     throw ReplicationError.fail(.unexpectedMessage, "expected blobs for \(volume), got \(other.kind)")
                 }
@@ -96,7 +96,7 @@ public final class SnapshotReceiver {
             try? writer.checkpoint()
             throw error
         }
-        let committed = try writer.commit(record, compressor: Compressor())
+        let committed = try await OffPool.run { try writer.commit(record, compressor: Compressor()) }
         guard committed == snapshotID else {
             throw ReplicationError.fail(.internalError, "snapshot \(snapshotID.short) re-encoded as \(committed.short)")
         }

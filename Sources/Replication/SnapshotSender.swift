@@ -41,19 +41,28 @@ public final class SnapshotSender {
         while !done {
             switch try await channel.expectMessage() {
             case let .wantTrees(requests):
-                for request in requests { try await emit(.blob(try encoder.tree(request)), on: channel) }
+                for batch in Self.batches(requests) {
+                    let blobs = try await OffPool.run { [encoder] in try batch.map { try encoder.tree($0) } }
+                    for blob in blobs { try await emit(.blob(blob), on: channel) }
+                }
             case let .wantChunks(requests):
-                for request in requests {
-                    switch try encoder.chunk(request) {
-                    case let .blob(blob): try await emit(.blob(blob), on: channel)
-                    case .needSignature: try await channel.send(.needSignature(chunk: request.id))
+                for batch in Self.batches(requests) {
+                    let answers = try await OffPool.run { [encoder] in try batch.map { try encoder.chunk($0) } }
+                    for (request, answer) in zip(batch, answers) {
+                        switch answer {
+                        case let .blob(blob): try await emit(.blob(blob), on: channel)
+                        case .needSignature: try await channel.send(.needSignature(chunk: request.id))
+                        }
                     }
                 }
             case let .signature(chunk, basis, signature):
-                guard let length = try store.index.location(of: BlobID(chunk))?.rawLength else {
-                    throw ReplicationError.fail(.unexpectedMessage, "signature for chunk \(chunk), which this node does not hold")
+                let blob = try await OffPool.run { [store, encoder] in
+                    guard let length = try store.index.location(of: BlobID(chunk))?.rawLength else {
+                        throw ReplicationError.fail(.unexpectedMessage, "signature for chunk \(chunk), which this node does not hold")
+                    }
+                    return try encoder.chunk(chunk, length: UInt32(length), signature: signature, basis: basis)
                 }
-                try await emit(.blob(try encoder.chunk(chunk, length: UInt32(length), signature: signature, basis: basis)), on: channel)
+                try await emit(.blob(blob), on: channel)
             case let .ack(acknowledged) where acknowledged == wireID:
                 done = true
             case let other:
@@ -64,6 +73,12 @@ public final class SnapshotSender {
                            bytesSent: channel.bytesSent - sentBefore, bytesReceived: channel.bytesReceived - receivedBefore,
                            chunksStored: encoder.chunksStored, chunksDelta: encoder.chunksDelta, trees: encoder.trees, treesDelta: encoder.treesDelta,
                            seconds: Date().timeIntervalSince(started))
+    }
+
+    /// Requests encoded per trip off the pool: enough to amortize the hop, few
+    /// enough (at most 16 chunks, a few MiB) to keep memory and latency small.
+    static func batches<T>(_ requests: [T]) -> [[T]] {
+        stride(from: 0, to: requests.count, by: 16).map { Array(requests[$0..<min($0 + 16, requests.count)]) }
     }
 
     private func emit(_ message: Message, on channel: MessageChannel) async throws {
