@@ -4,7 +4,7 @@
 SWIFT      ?= swift
 BUILD_PKGS := librsync-dev libzstd-dev libsqlite3-dev pkg-config
 TEST_PKGS  := $(BUILD_PKGS) sqlite3 attr systemd etcd-server nftables openssl
-BENCH_PKGS := $(BUILD_PKGS) restic rsync time casync
+BENCH_PKGS := $(BUILD_PKGS) restic borgbackup rsync time casync etcd-server nftables
 SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all build release test demo bench clean deps-build deps-test deps-bench

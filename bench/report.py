@@ -1062,6 +1062,73 @@ def markdown(rows, notes, cfg):
     return "\n".join(out) + "\n"
 
 
+def build_realfiles(res):
+    """Real files (bench/realfiles.py): snapshot and restore against restic, borg and the floors."""
+    rows, notes = [], []
+    data = res.rec("real_data")
+    if not data:
+        return rows, notes
+    mb = data.get("bytes", 0) / 1e6
+
+    def med(step, tool):
+        r = res.rec("real_%s_%s" % (step, tool)) or {}
+        return r.get("median_s"), r
+
+    def cell(step, tool):
+        s, r = med(step, tool)
+        if s is None:
+            return NA
+        return "%.2f s [%.2f-%.2f], %.0f MB/s" % (s, r.get("min_s"), r.get("max_s"), mb / s)
+
+    def ratio(a, b):
+        return None if a is None or b is None or a == 0 else b / a
+
+    snap, _ = med("snapshot", "barge")
+    x_restic, x_borg = ratio(snap, med("snapshot", "restic")[0]), ratio(snap, med("snapshot", "borg")[0])
+    floor_read = med("floor_read", "read")[0]
+    rows.append({"measure": "full snapshot, cold (%d files, %.0f MB)" % (data.get("files", 0), mb),
+                 "barge": cell("snapshot", "barge"), "restic": cell("snapshot", "restic"), "borg": cell("snapshot", "borg"),
+                 "floor": "parallel read: " + cell("floor_read", "read"),
+                 "ratio": NA if x_restic is None or x_borg is None else "%.2fx restic, %.2fx borg; %.2fx the read floor's time"
+                 % (x_restic, x_borg, snap / floor_read if floor_read else 0),
+                 "target": ">= 3x restic and 3x borg",
+                 "result": verdict(x_restic is not None and x_borg is not None and x_restic >= 3 and x_borg >= 3)})
+    restore, _ = med("restore", "barge")
+    rsync_copy = med("floor_copy", "rsync")[0]
+    x_restic = ratio(restore, med("restore", "restic")[0])
+    x_rsync = ratio(restore, rsync_copy)
+    rows.append({"measure": "restore into an empty directory, cold",
+                 "barge": cell("restore", "barge"), "restic": cell("restore", "restic"), "borg": cell("restore", "borg"),
+                 "floor": "cp -a: %s; rsync --whole-file: %s" % (cell("floor_copy", "cp"), cell("floor_copy", "rsync")),
+                 "ratio": NA if x_restic is None or x_rsync is None else "%.2fx restic, %.2fx rsync" % (x_restic, x_rsync),
+                 "target": ">= 2x restic, >= rsync",
+                 "result": verdict(x_restic is not None and x_rsync is not None and x_restic >= 2 and x_rsync >= 1)})
+    rss = [(res.rec("real_%s_barge" % s) or {}).get("rss_kib") for s in ("snapshot", "restore")]
+    rows.append({"measure": "peak RSS, barge snapshot / restore", "barge": " / ".join(fmt_mib(k) for k in rss),
+                 "restic": fmt_mib((res.rec("real_snapshot_restic") or {}).get("rss_kib")),
+                 "borg": fmt_mib((res.rec("real_snapshot_borg") or {}).get("rss_kib")), "floor": "",
+                 "ratio": "", "target": "<= 100 MiB each",
+                 "result": verdict(all(k and k <= 100 * 1024 for k in rss))})
+    notes.append("data nobody here wrote: %s; plus %s. Times until durable (sync), cold page cache, medians of %s runs [min-max]."
+                 % (", ".join("%s %s" % kv for kv in sorted((data.get("packages") or {}).items())),
+                    "copies of the bare git repositories in /opt/swift-packages" if data.get("git_repositories") else "no git repositories",
+                    (res.rec("real_snapshot_barge") or {}).get("runs")))
+    return rows, notes
+
+
+def markdown_realfiles(rows, notes):
+    if not rows:
+        return ""
+    out = ["", "## Real files", ""] + ["- " + n for n in notes] + [""]
+    cols = ["measure", "barge", "restic", "borg", "floors", "ratio", "target", "pass/fail"]
+    out.append("| " + " | ".join(cols) + " |")
+    out.append("|" + "|".join("---" for _ in cols) + "|")
+    for r in rows:
+        cells = [r["measure"], r["barge"], r["restic"], r["borg"], r["floor"], r["ratio"], r["target"], r["result"]]
+        out.append("| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |")
+    return "\n".join(out) + "\n"
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("results")
@@ -1070,19 +1137,21 @@ def main():
     args = ap.parse_args()
     res = Results(load_records(args.results))
     cfg = res.rec("config") or {}
-    if cfg.get("only") in ("replication", "moves", "failover"):
+    if cfg.get("only") in ("replication", "moves", "failover", "realfiles"):
         rows, notes = [], ["snapshot part skipped (BENCH_ONLY=%s)" % cfg.get("only")]
     else:
         rows, notes = build(res)
     repl_rows, repl_notes = build_repl(res)
     moves_rows, moves_notes = build_moves(res)
     failover_rows, failover_notes = build_failover(res)
+    real_rows, real_notes = build_realfiles(res)
     md = markdown(rows, notes, cfg) if rows else "# barge benchmark (%s)\n\n- %s\n" % (
         cfg.get("started", ""), "\n- ".join(notes))
     md += markdown_repl(repl_rows, repl_notes)
     md += markdown_moves(moves_rows, moves_notes)
     md += markdown_failover(failover_rows, failover_notes)
-    all_rows = rows + repl_rows + moves_rows + failover_rows
+    md += markdown_realfiles(real_rows, real_notes)
+    all_rows = rows + repl_rows + moves_rows + failover_rows + real_rows
     missed = [r["measure"] for r in all_rows if r["result"] == "FAIL"]
     passed = [r["measure"] for r in all_rows if r["result"] == "PASS"]
     if args.md_out:
@@ -1097,7 +1166,8 @@ def main():
         doc = {"config": cfg, "notes": notes, "data": data, "rows": rows,
                "replication_notes": repl_notes, "replication_rows": repl_rows,
                "moves_notes": moves_notes, "moves_rows": moves_rows,
-               "failover_notes": failover_notes, "failover_rows": failover_rows, "passed": len(passed),
+               "failover_notes": failover_notes, "failover_rows": failover_rows,
+               "realfiles_notes": real_notes, "realfiles_rows": real_rows, "passed": len(passed),
                "failed": len(missed), "missed": missed, "records": res.recs}
         with open(args.json_out, "w") as fh:
             json.dump(doc, fh, indent=2)

@@ -19,7 +19,10 @@
 #                      generated, then only the replication part, bench/replication.sh) | moves
 #                      (tree generated, then only the moves part, bench/moves.sh) | failover (no
 #                      data: only automatic failover on etcd, bench/failover.py)
+#                      | realfiles (no generated data: only the real-files part, bench/realfiles.py)
 #   BENCH_FAILOVER_RUNS runs per failover measurement (default 3)
+#   BENCH_REAL_RUNS    runs per real-files measurement (default 3)
+#   BENCH_REAL_CACHE   where the real-files part keeps its .deb files (default $BENCH_DIR/realfiles-cache)
 #   BENCH_REPL_BIG_MIB size of the replication part's big file (default 1024)
 #   BENCH_MOVES_BIG_MIB size of the moves part's big failover volume (default 8192)
 set -euo pipefail
@@ -65,7 +68,7 @@ ensure timeout coreutils
 ensure du coreutils
 
 # ------------------------------------------------------------------ work dir
-case "$BENCH_ONLY" in all|snapshot|replication|moves|failover) ;; *) die "BENCH_ONLY must be all, snapshot, replication, moves or failover (got '$BENCH_ONLY')" ;; esac
+case "$BENCH_ONLY" in all|snapshot|replication|moves|failover|realfiles) ;; *) die "BENCH_ONLY must be all, snapshot, replication, moves, failover or realfiles (got '$BENCH_ONLY')" ;; esac
 [[ $BENCH_MANY_FILES =~ ^[0-9]+$ ]] || die "BENCH_MANY_FILES must be a number (got '$BENCH_MANY_FILES')"
 case "$BENCH_DIR" in
   /*) ;;
@@ -380,6 +383,24 @@ run_failover() {
   fi
   sed 's/^/    | /' "$LOGS/failover.log" >&2
 }
+run_realfiles() {
+  [[ $HAVE_BARGE == 1 ]] || return 0
+  ensure borg borgbackup
+  log "real files: Debian packages and bare git repositories, ${BENCH_REAL_RUNS:-3} runs each of barge, restic, borg and the floors"
+  if ! python3 "$BENCH_SRC/realfiles.py" --barge "$BARGE" --work "$BENCH_DIR/realfiles" --results "$RESULTS" \
+      --cache "${BENCH_REAL_CACHE:-$BENCH_DIR/realfiles-cache}" --runs "${BENCH_REAL_RUNS:-3}" >"$LOGS/realfiles.log" 2>&1; then
+    BARGE_ERRORS+=("real-files part (see $LOGS/realfiles.log)")
+  fi
+  sed 's/^/    | /' "$LOGS/realfiles.log" >&2
+  rm -rf "$BENCH_DIR/realfiles/data"
+}
+if [[ $BENCH_ONLY == realfiles ]]; then
+  run_realfiles
+  python3 "$BENCH_SRC/report.py" "$RESULTS" --json "$BENCH_DIR/results.json" --md "$BENCH_DIR/results.md" || true
+  log "results: $BENCH_DIR/results.md"
+  [[ ${#BARGE_ERRORS[@]} -eq 0 ]] || { printf '\nbench: barge FAILED: %s\n' "${BARGE_ERRORS[*]}" >&2; exit 1; }
+  exit 0
+fi
 if [[ $BENCH_ONLY == failover ]]; then
   run_failover
   python3 "$BENCH_SRC/report.py" "$RESULTS" --json "$BENCH_DIR/results.json" --md "$BENCH_DIR/results.md" || true
@@ -515,7 +536,7 @@ if [[ $BENCH_ONLY == all || $BENCH_ONLY == moves ]]; then
   source "$BENCH_SRC/moves.sh"
 fi
 
-if [[ $BENCH_ONLY == all ]]; then run_failover; fi
+if [[ $BENCH_ONLY == all ]]; then run_failover; run_realfiles; fi
 
 if [[ -d $STATE ]]; then record name=barge_state_final tool=barge bytes="$(dusize "$STATE")"; fi
 record name=restic_repo_final tool=restic bytes="$(dusize "$RESTIC_REPOSITORY")"

@@ -1,7 +1,7 @@
 import Dispatch
 
-/// Runs a transfer's disk and CPU work (pack reads, decompression, librsync
-/// deltas and signatures, hashing, appends) on a dispatch thread instead of
+/// Runs a transfer's disk and CPU work (the sender's pack reads, decompression
+/// and librsync deltas, the receiver's commit) on a dispatch thread instead of
 /// Swift's cooperative pool, which has one thread per core and must stay free
 /// for the network, the control socket and the etcd lease. The caller awaits
 /// the result, so the non-Sendable state `body` touches is used by one thread

@@ -1,0 +1,180 @@
+#!/usr/bin/env python3
+"""barge benchmark, real-files part (bench/README.md, "Real files").
+
+Data nobody here wrote: a fixed list of Debian packages (`apt-get download`, unpacked with
+`dpkg-deb -x`: Go's and Linux's sources and headers, Emacs Lisp, Python's and Perl's libraries,
+HTML docs, compressed man pages, LibreOffice and LLVM binaries) and copies of the bare git
+repositories this machine keeps under /opt/swift-packages (what a cgit host's volume holds):
+about 40,000 files and 780 MB, many of them small or already compressed. The package versions
+are whatever Debian's mirror serves; they are recorded in the results.
+
+On it, RUNS times each, cold page cache, every step timed until durable (a trailing `sync`):
+  floors:   a parallel read of every file (2 readers; what no snapshot can beat),
+            `cp -a` and `rsync -a --whole-file` of the tree (what no restore needs to lose to);
+  snapshot: barge (a new store each run), restic 0.14 (default compression), borg 1.2 (lz4);
+  restore:  of each tool's snapshot into an empty directory.
+Medians of the runs, ratios against restic, borg and the floors. Peak RSS via /usr/bin/time.
+
+usage: realfiles.py --barge BIN --work DIR --results FILE [--runs 3] [--cache DIR]
+Appends JSON lines to FILE (name=real_...); prints a summary. Python standard library only.
+"""
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import urllib.parse
+
+PACKAGES = [
+    "golang-1.19-src", "emacs-common", "libpython3.11-stdlib", "perl-modules-5.36", "manpages-dev",
+    "python3.11-doc", "libreoffice-core", "gcc-12", "libllvm15",
+]
+HEADERS_PATTERN = r"^linux-headers-6\.1\.0-[0-9]+-common$"   # the newest one the mirror has
+SETTLE = 6   # s after removing a big tree: this VM's ext4 skips recently freed inodes (bench/README.md)
+
+
+def run(cmd, **kw):
+    return subprocess.run(cmd, check=True, **kw)
+
+
+def headers_package():
+    out = run(["apt-cache", "search", "--names-only", HEADERS_PATTERN], capture_output=True, text=True).stdout
+    names = sorted((line.split()[0] for line in out.splitlines() if line.strip()),
+                   key=lambda n: int(n.split("-")[3]))
+    if not names:
+        raise SystemExit("realfiles: no linux-headers-6.1.0-*-common package on the mirror (apt-get update?)")
+    return names[-1]
+
+
+def build(data, cache):
+    """Downloads (once, into cache) and unpacks the packages, copies the bare repositories."""
+    os.makedirs(cache, exist_ok=True)
+    packages = PACKAGES + [headers_package()]
+    missing = [p for p in packages if not any(f.startswith(p + "_") for f in os.listdir(cache))]
+    if missing:
+        run(["apt-get", "download", *missing], cwd=cache, stdout=subprocess.DEVNULL)
+    shutil.rmtree(data, ignore_errors=True)
+    os.makedirs(data)
+    versions = {}
+    for deb in sorted(f for f in os.listdir(cache) if f.endswith(".deb")):
+        name = deb.split("_")[0]
+        if name not in packages:
+            continue
+        versions[name] = urllib.parse.unquote(deb.split("_")[1])
+        os.makedirs(os.path.join(data, "debs", name))
+        run(["dpkg-deb", "-x", os.path.join(cache, deb), os.path.join(data, "debs", name)])
+    repos = "/opt/swift-packages"
+    if os.path.isdir(repos):
+        run(["cp", "-a", repos, os.path.join(data, "git")])
+    files = dirs = size = 0
+    for root, ds, fs in os.walk(data):
+        dirs += len(ds)
+        for f in fs:
+            st = os.lstat(os.path.join(root, f))
+            files += 1
+            size += st.st_size
+    return {"files": files, "dirs": dirs, "bytes": size, "packages": versions, "git_repositories": os.path.isdir(repos)}
+
+
+def drop_caches():
+    run(["sync"])
+    with open("/proc/sys/vm/drop_caches", "w") as f:
+        f.write("3\n")
+
+
+def timed(cmd, env=None, cwd=None):
+    """Wall seconds until durable and peak RSS (KiB) of one command."""
+    t0 = time.monotonic()
+    r = subprocess.run(["/usr/bin/time", "-f", "%M", *cmd], env=env, cwd=cwd, capture_output=True, text=True)
+    if r.returncode != 0:
+        raise RuntimeError("%s failed (exit %d): %s" % (" ".join(cmd[:3]), r.returncode, r.stderr[-800:]))
+    run(["sync"])
+    rss = int(r.stderr.strip().splitlines()[-1]) if r.stderr.strip() else None
+    return time.monotonic() - t0, rss
+
+
+def remove(path):
+    if os.path.exists(path):
+        shutil.rmtree(path)
+        time.sleep(SETTLE)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--barge", required=True)
+    ap.add_argument("--work", required=True)
+    ap.add_argument("--results", required=True)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--cache", help="where the .deb files are kept (default WORK/cache)")
+    args = ap.parse_args()
+    for tool in ("restic", "borg", "rsync", "apt-get", "dpkg-deb", "/usr/bin/time"):
+        if shutil.which(tool) is None:
+            raise SystemExit("realfiles needs %s (apt-get install restic borgbackup rsync time)" % tool)
+    work = os.path.abspath(args.work)
+    os.makedirs(work, exist_ok=True)
+    data = os.path.join(work, "data")
+    info = build(data, args.cache or os.path.join(work, "cache"))
+    out = open(args.results, "a")
+    out.write(json.dumps(dict({"name": "real_data", "tool": "info"}, **info)) + "\n")
+    print("real files: %d files, %d dirs, %.0f MB; %s" % (info["files"], info["dirs"], info["bytes"] / 1e6,
+                                                       ", ".join("%s %s" % kv for kv in sorted(info["packages"].items()))), flush=True)
+    env = dict(os.environ, RESTIC_PASSWORD="bench", BORG_PASSPHRASE="", BORG_UNKNOWN_UNENCRYPTED_REPO_ACCESS_IS_OK="yes",
+               BORG_RELOCATED_REPO_ACCESS_IS_OK="yes")
+    store, target = os.path.join(work, "store"), os.path.join(work, "target")
+    read_all = ["sh", "-c", "find %s -type f -print0 | xargs -0 -P 2 -n 64 cat > /dev/null" % data]
+
+    def step(name, tool, prepare, cmd, cwd=None):
+        times, rss = [], []
+        for i in range(args.runs):
+            remove(target)
+            prepare()
+            drop_caches()
+            seconds, kib = timed(cmd, env=env, cwd=cwd)
+            times.append(seconds)
+            rss.append(kib)
+            out.write(json.dumps({"name": "real_%s_%s_run%d" % (name, tool, i), "tool": tool, "seconds": seconds, "rss_kib": kib}) + "\n")
+        times.sort()
+        doc = {"name": "real_%s_%s" % (name, tool), "tool": tool, "median_s": times[len(times) // 2], "min_s": times[0],
+               "max_s": times[-1], "rss_kib": max(k for k in rss if k) if any(rss) else None, "runs": len(times)}
+        out.write(json.dumps(doc) + "\n")
+        out.flush()
+        print("%-9s %-7s median %.2f s [%.2f-%.2f]  rss %s KiB" % (name, tool, doc["median_s"], doc["min_s"], doc["max_s"], doc["rss_kib"]),
+              flush=True)
+        return doc
+
+    nothing = lambda: None
+    try:
+        step("floor_read", "read", nothing, read_all)
+        step("floor_copy", "cp", nothing, ["cp", "-a", data, target])
+        step("floor_copy", "rsync", nothing, ["rsync", "-a", "--whole-file", data + "/", target + "/"])
+
+        def fresh_barge():
+            remove(store)
+            run([args.barge, "--state-dir", store, "init"], stdout=subprocess.DEVNULL)
+            run([args.barge, "--state-dir", store, "volume", "add", "real", data], stdout=subprocess.DEVNULL)
+
+        def fresh_restic():
+            remove(store)
+            run(["restic", "-q", "-r", store, "init"], env=env, stdout=subprocess.DEVNULL)
+
+        def fresh_borg():
+            remove(store)
+            run(["borg", "init", "-e", "none", store], env=env, stdout=subprocess.DEVNULL)
+
+        # Each tool: its snapshots, then (on the store of its last run) its restores.
+        step("snapshot", "barge", fresh_barge, [args.barge, "--state-dir", store, "snapshot", "real"])
+        step("restore", "barge", nothing, [args.barge, "--state-dir", store, "restore", "real", "--target", target])
+        step("snapshot", "restic", fresh_restic, ["restic", "-q", "-r", store, "backup", data])
+        step("restore", "restic", nothing, ["restic", "-q", "-r", store, "restore", "latest", "--target", target])
+        step("snapshot", "borg", fresh_borg, ["borg", "create", "--compression", "lz4", store + "::a", data])
+        step("restore", "borg", lambda: os.makedirs(target), ["borg", "extract", store + "::a"], cwd=target)
+    finally:
+        remove(target)
+        remove(store)
+        out.close()
+
+
+if __name__ == "__main__":
+    main()
