@@ -56,7 +56,7 @@ public enum RetentionPlan {
             if let use = candidate.inUse { verdicts[index].reasons.append(.init(rule: .inUse, detail: use)) }
             guard candidate.state != "complete" else { continue }
             let age = now - candidate.timeNanoseconds
-            if let limit = policy.keepDivergedSeconds, age > limit * 1_000_000_000 { continue }
+            if let limit = policy.keepDivergedSeconds, age > nanoseconds(limit) { continue }
             verdicts[index].reasons.append(.init(rule: .marker, detail: candidate.state))
         }
         guard let newest = complete.first else { return verdicts }
@@ -65,7 +65,7 @@ public enum RetentionPlan {
             return verdicts
         }
         verdicts[newest].reasons.append(.init(rule: .newest))
-        for index in complete.prefix(policy.last) { verdicts[index].reasons.append(.init(rule: .last)) }
+        for index in complete.prefix(max(0, policy.last)) { verdicts[index].reasons.append(.init(rule: .last)) }
         for (rule, count) in policy.buckets {
             var remaining = count
             var previous: String?
@@ -81,11 +81,18 @@ public enum RetentionPlan {
             // From the newest snapshot that is not in the future (a clock set wrong once must not
             // shift the window), as restic does; with none, every snapshot is within.
             let reference = complete.map { ordered[$0].timeNanoseconds }.filter { $0 <= now }.max()
-            let since = reference.map { $0 - policy.withinSeconds * 1_000_000_000 } ?? .min
+            let since = reference.map { $0.subtractingReportingOverflow(nanoseconds(policy.withinSeconds)) }
+                .map { $0.overflow ? Int64.min : $0.partialValue } ?? .min
             for index in complete where ordered[index].timeNanoseconds > since {
                 verdicts[index].reasons.append(.init(rule: .within))
             }
         }
         return verdicts
+    }
+
+    /// Seconds to nanoseconds, saturating: a policy from a request is not trusted to be sane.
+    static func nanoseconds(_ seconds: Int64) -> Int64 {
+        let (value, overflow) = max(0, seconds).multipliedReportingOverflow(by: 1_000_000_000)
+        return overflow ? .max : value
     }
 }

@@ -98,6 +98,15 @@ func nanoseconds(_ stamp: String) throws -> Int64 {
         #expect(newest.reasons.map(\.rule) == [.newest, .yearly] && newest.reasons[1].bucket == "1970")
     }
 
+    @Test func absurdPoliciesFromARequestNeitherTrapNorForgetTheNewest() {
+        let candidates = (0..<5).map { RetentionCandidate(id: "s\($0)", timeNanoseconds: Int64($0) * 1_000_000_000, state: "complete") }
+        for policy in [RetentionPolicy(last: -3), RetentionPolicy(daily: -1, withinSeconds: .max), RetentionPolicy(withinSeconds: .min),
+                       RetentionPolicy(last: 1, keepDivergedSeconds: .max), RetentionPolicy(last: .max)] {
+            let verdicts = RetentionPlan.verdicts(policy, for: candidates, now: 10_000_000_000)
+            #expect(verdicts.first { $0.id == "s4" }?.keep == true, "\(policy)")
+        }
+    }
+
     @Test func aPolicyWithoutRulesKeepsEverything() {
         let candidates = (0..<5).map { RetentionCandidate(id: "s\($0)", timeNanoseconds: Int64($0) * 1_000_000_000, state: "complete") }
         #expect(RetentionPlan.verdicts(RetentionPolicy(), for: candidates, now: 10_000_000_000).allSatisfy { $0.keep })
