@@ -40,6 +40,13 @@ public struct Tree: Sendable, Equatable {
         return nil
     }
 
+    /// The smallest entry encodes to this many bytes: a one-byte name (4 + 1), kind and flags
+    /// (2), mode, uid, gid (12), six 8-byte fields (48), and the lengths of an empty symlink
+    /// target, xattr list and chunk list (12). It was 80 until 2026-12-06, which refused trees
+    /// whose entries are all that small (a directory holding only an empty file "x", seen in
+    /// Go's sources): their snapshots were stored whole but could not be read back.
+    static let minimumEntrySize = 79
+
     public func encoded() -> [UInt8] {
         var writer = BinaryWriter(capacity: 64 + entries.count * 128)
         writer.u8(Self.formatVersion)
@@ -81,7 +88,7 @@ public struct Tree: Sendable, Equatable {
         guard version == formatVersion else {
             throw RepositoryError(.corrupt, "tree format \(version) is not supported (this barge reads \(formatVersion))")
         }
-        let count = try reader.count(limit: Limits.entries, minimumElementSize: 80)
+        let count = try reader.count(limit: Limits.entries, minimumElementSize: minimumEntrySize)
         var entries: [TreeEntry] = []
         entries.reserveCapacity(count)
         for _ in 0..<count {

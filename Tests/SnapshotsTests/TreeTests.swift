@@ -46,6 +46,33 @@ func sampleEntries() -> [TreeEntry] {
         #expect(Tree(entries: sampleEntries()).encoded() == encoded, "encoding must be deterministic")
     }
 
+    /// Trees whose entries are all the smallest an entry can be: found in Go's sources
+    /// (`os/testdata/dirfs/dir` holds only an empty file "x"), refused by the decoder's
+    /// bound before 2026-12-06 although the snapshot had stored them.
+    @Test(arguments: [["x"], ["a", "b"], ["a", "b", "c", "d", "e", "f", "g", "h"]])
+    func treesOfTheSmallestEntriesDecode(_ names: [String]) throws {
+        let tree = Tree(entries: names.map { TreeEntry(name: Array($0.utf8), kind: .file) })
+        let encoded = tree.encoded()
+        #expect(encoded.count == 5 + names.count * Tree.minimumEntrySize, "the bound is the smallest entry's real size")
+        #expect(try Tree.decode(encoded) == tree)
+        #expect(throws: RepositoryError.self) { try Tree.decode(Array(encoded.dropLast())) }
+    }
+
+    @Test func snapshotsOfDirectoriesHoldingOnlyTinyEmptyFilesRestore() throws {
+        let fixture = try Fixture()
+        try fixture.write("dirfs/dir/x", [])
+        try fixture.write("dirfs/a", [])
+        try fixture.write("dirfs/b", [])
+        try fixture.write("pair/p", [])
+        try fixture.write("pair/q", [])
+        let snapshot = try fixture.engine.snapshot(volume: "v")
+        #expect(try fixture.engine.verify(readData: true).ok)
+        _ = try fixture.engine.restore(volume: "v", .id(snapshot.id.hex), subpath: nil, target: fixture.root + "/r")
+        for path in ["dirfs/dir/x", "dirfs/a", "dirfs/b", "pair/p", "pair/q"] {
+            #expect(fixture.read(fixture.root + "/r/" + path) == [], "\(path) restored")
+        }
+    }
+
     @Test(arguments: NameVectors.refused)
     func escapingNamesAreRefused(_ name: NameCase) {
         let tree = Tree(entries: [TreeEntry(name: name.bytes, kind: .file)])
