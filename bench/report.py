@@ -1141,8 +1141,9 @@ def main():
         rows, notes = [], ["snapshot part skipped (BENCH_ONLY=%s)" % cfg.get("only")]
     else:
         rows, notes = build(res)
-    repl_rows, repl_notes = build_repl(res)
-    moves_rows, moves_notes = build_moves(res)
+    alone = cfg.get("only") in ("failover", "realfiles")   # parts that generate no data of the others
+    repl_rows, repl_notes = ([], []) if alone else build_repl(res)
+    moves_rows, moves_notes = ([], []) if alone else build_moves(res)
     failover_rows, failover_notes = build_failover(res)
     real_rows, real_notes = build_realfiles(res)
     md = markdown(rows, notes, cfg) if rows else "# barge benchmark (%s)\n\n- %s\n" % (
