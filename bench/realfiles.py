@@ -8,7 +8,8 @@ repositories this machine keeps under /opt/swift-packages (what a cgit host's vo
 about 40,000 files and 780 MB, many of them small or already compressed. The package versions
 are whatever Debian's mirror serves; they are recorded in the results.
 
-On it, RUNS times each, cold page cache, every step timed until durable (a trailing `sync`):
+On it, RUNS times each, cold page cache (snapshots also warm), every step timed until durable
+(a trailing `sync`):
   floors:   a parallel read of every file (2 readers; what no snapshot can beat),
             `cp -a` and `rsync -a --whole-file` of the tree (what no restore needs to lose to);
   snapshot: barge (a new store each run), restic 0.14 (default compression), borg 1.2 (lz4);
@@ -125,12 +126,15 @@ def main():
     store, target = os.path.join(work, "store"), os.path.join(work, "target")
     read_all = ["sh", "-c", "find %s -type f -print0 | xargs -0 -P 2 -n 64 cat > /dev/null" % data]
 
-    def step(name, tool, prepare, cmd, cwd=None):
+    def step(name, tool, prepare, cmd, cwd=None, cold=True):
         times, rss = [], []
         for i in range(args.runs):
             remove(target)
             prepare()
-            drop_caches()
+            if cold:
+                drop_caches()
+            else:
+                run(read_all)   # the tree in the page cache, as right after it was written
             seconds, kib = timed(cmd, env=env, cwd=cwd)
             times.append(seconds)
             rss.append(kib)
@@ -165,10 +169,13 @@ def main():
 
         # Each tool: its snapshots, then (on the store of its last run) its restores.
         step("snapshot", "barge", fresh_barge, [args.barge, "--state-dir", store, "snapshot", "real"])
+        step("snapshot_warm", "barge", fresh_barge, [args.barge, "--state-dir", store, "snapshot", "real"], cold=False)
         step("restore", "barge", nothing, [args.barge, "--state-dir", store, "restore", "real", "--target", target])
         step("snapshot", "restic", fresh_restic, ["restic", "-q", "-r", store, "backup", data])
+        step("snapshot_warm", "restic", fresh_restic, ["restic", "-q", "-r", store, "backup", data], cold=False)
         step("restore", "restic", nothing, ["restic", "-q", "-r", store, "restore", "latest", "--target", target])
         step("snapshot", "borg", fresh_borg, ["borg", "create", "--compression", "lz4", store + "::a", data])
+        step("snapshot_warm", "borg", fresh_borg, ["borg", "create", "--compression", "lz4", store + "::a", data], cold=False)
         step("restore", "borg", lambda: os.makedirs(target), ["borg", "extract", store + "::a"], cwd=target)
     finally:
         remove(target)

@@ -1093,6 +1093,15 @@ def build_realfiles(res):
                  % (x_restic, x_borg, snap / floor_read if floor_read else 0),
                  "target": ">= 3x restic and 3x borg",
                  "result": verdict(x_restic is not None and x_borg is not None and x_restic >= 3 and x_borg >= 3)})
+    warm, _ = med("snapshot_warm", "barge")
+    w_restic, w_borg = ratio(warm, med("snapshot_warm", "restic")[0]), ratio(warm, med("snapshot_warm", "borg")[0])
+    if warm is not None:
+        rows.append({"measure": "full snapshot, warm (the tree in the page cache)",
+                     "barge": cell("snapshot_warm", "barge"), "restic": cell("snapshot_warm", "restic"),
+                     "borg": cell("snapshot_warm", "borg"), "floor": "",
+                     "ratio": NA if w_restic is None or w_borg is None else "%.2fx restic, %.2fx borg" % (w_restic, w_borg),
+                     "target": ">= 3x restic and 3x borg",
+                     "result": verdict(w_restic is not None and w_borg is not None and w_restic >= 3 and w_borg >= 3)})
     restore, _ = med("restore", "barge")
     rsync_copy = med("floor_copy", "rsync")[0]
     x_restic = ratio(restore, med("restore", "restic")[0])
