@@ -96,10 +96,12 @@ def timed(cmd, env=None, cwd=None):
     return time.monotonic() - t0, rss
 
 
-def remove(path):
+def remove(path, settle=True):
+    """settle: the next step creates a tree's worth of inodes (a copy, a restore)."""
     if os.path.exists(path):
         shutil.rmtree(path)
-        time.sleep(SETTLE)
+        if settle:
+            time.sleep(SETTLE)
 
 
 def main():
@@ -155,16 +157,16 @@ def main():
         step("floor_copy", "rsync", nothing, ["rsync", "-a", "--whole-file", data + "/", target + "/"])
 
         def fresh_barge():
-            remove(store)
+            remove(store, settle=False)   # a snapshot creates a few pack files, not a tree
             run([args.barge, "--state-dir", store, "init"], stdout=subprocess.DEVNULL)
             run([args.barge, "--state-dir", store, "volume", "add", "real", data], stdout=subprocess.DEVNULL)
 
         def fresh_restic():
-            remove(store)
+            remove(store, settle=False)
             run(["restic", "-q", "-r", store, "init"], env=env, stdout=subprocess.DEVNULL)
 
         def fresh_borg():
-            remove(store)
+            remove(store, settle=False)
             run(["borg", "init", "-e", "none", store], env=env, stdout=subprocess.DEVNULL)
 
         # Each tool: its snapshots, then (on the store of its last run) its restores.
