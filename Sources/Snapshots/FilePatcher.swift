@@ -102,13 +102,16 @@ final class FilePatcher {
         let id: BlobID
     }
 
-    /// Whether `new` is best written over `old` where it lies: pages rewritten
-    /// in place (a database) leave most chunks at their offsets, and then the
-    /// cost is the change, not the file. An insertion shifts what follows, and
-    /// then `build` (copy from the old version) is cheaper.
-    static func patchesInPlace(new: TreeEntry, old: TreeEntry) -> Bool {
-        new.kind == .file && old.kind == .file && !new.sparse && !old.sparse && new.linkGroup == 0 && old.linkGroup == 0
-            && new.size >= minimumSize && rewrites(new: new, old: old).reduce(0, { $0 + UInt64($1.length) }) <= new.size / 4
+    /// The chunks to write when `new` is best written over `old` where it lies,
+    /// else nil: pages rewritten in place (a database) leave most chunks at
+    /// their offsets, and then the cost is the change, not the file. An
+    /// insertion shifts what follows, and then `build` (copy from the old
+    /// version) is cheaper.
+    static func inPlaceRewrites(new: TreeEntry, old: TreeEntry) -> [(offset: Int, id: BlobID, length: Int)]? {
+        guard new.kind == .file, old.kind == .file, !new.sparse, !old.sparse, new.linkGroup == 0, old.linkGroup == 0,
+              new.size >= minimumSize else { return nil }
+        let writes = rewrites(new: new, old: old)
+        return writes.reduce(0, { $0 + UInt64($1.length) }) <= new.size / 4 ? writes : nil
     }
 
     /// Writes only the chunks of `new` that `old` does not hold at the same
@@ -118,14 +121,13 @@ final class FilePatcher {
     /// update cut short a rebuild from scratch, and never promotes such a copy.
     /// Returns the bytes written, or nil when the file on disk is not what
     /// `old` says (then nothing was written).
-    func patchInPlace(_ new: TreeEntry, over old: TreeEntry, in directory: Int32, metadata: MetadataWriter,
-                      path: [UInt8]) throws -> UInt64? {
+    func patchInPlace(_ new: TreeEntry, over old: TreeEntry, writing writes: [(offset: Int, id: BlobID, length: Int)],
+                      in directory: Int32, metadata: MetadataWriter, path: [UInt8]) throws -> UInt64? {
         let target = FileSystem.open(at: directory, old.name, O_RDWR | O_NOFOLLOW)
         guard target >= 0 else { return nil }
         defer { close(target) }
         guard let status = FileSystem.status(of: target), status.kind == .file, status.size == old.size,
               status.mtimeNanoseconds == old.mtimeNanoseconds, status.links == 1 else { return nil }
-        let writes = Self.rewrites(new: new, old: old)
         // Every location is looked up before the first byte changes, so a missing chunk leaves the file as it was.
         let locations = try store.index.locations(of: Array(Set(writes.map(\.id))))
         if let absent = writes.first(where: { locations[$0.id] == nil }) {

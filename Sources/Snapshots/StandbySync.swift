@@ -126,8 +126,8 @@ public final class StandbySync {
                 continue
             }
             let path = FileSystem.join(relative, now.name)
-            if FilePatcher.patchesInPlace(new: now, old: was),
-               let written = try patcher.patchInPlace(now, over: was, in: directory, metadata: entryMetadata, path: path) {
+            if let writes = FilePatcher.inPlaceRewrites(new: now, old: was),
+               let written = try patcher.patchInPlace(now, over: was, writing: writes, in: directory, metadata: entryMetadata, path: path) {
                 statistics.filesPatched += 1
                 statistics.filesPatchedInPlace += 1
                 statistics.bytesWritten += written

@@ -120,6 +120,52 @@ import Glibc
         try expectSameTree(state3, standby, "standby after a touched file")
     }
 
+    /// A pass that dies half way through an in-place patch (here: the last chunk it must
+    /// write fails its hash, as a crash or a full disk would stop it) leaves a file that is
+    /// neither version; the agent then keeps `updating` set and rebuilds from scratch
+    /// (`from: nil`), which must end equal to the snapshot.
+    @Test func anInPlacePatchCutShortIsRebuiltWhole() throws {
+        let pair = try StorePair("standby-cut")
+        let volume = pair.volumePath, standby = pair.root + "/standby"
+        var rng = SplitMix64(seed: 12)
+        try RawFS.write(RawFS.bytes(volume + "/database.db"), rng.bytes(8 << 20))
+        let first = try pair.snapshot()
+        _ = try StandbySync(store: pair.a).update(directory: standby, from: nil, to: first)
+        var database = try #require(FileManager.default.contents(atPath: volume + "/database.db")).map { $0 }
+        let before = database
+        for page in [10, 1_000, 1_900] { database.replaceSubrange(page * 4096..<page * 4096 + 4096, with: rng.bytes(4096)) }
+        try RawFS.write(RawFS.bytes(volume + "/database.db"), database)
+        let state2 = try Manifest.capture(volume)
+        let second = try pair.snapshot()
+
+        // The chunk at the highest offset that changed: written last.
+        let entries = { (snapshot: StoredSnapshot) in
+            try Tree.decode(try pair.a.read(snapshot.record.root, kind: .tree, using: Decompressor())).entries
+        }
+        let old = try #require(try entries(first).first), new = try #require(try entries(second).first)
+        let oldChunks = Set(old.chunks.map(\.id))
+        let last = try #require(new.chunks.last { !oldChunks.contains($0.id) })
+        let location = try #require(try pair.a.index.location(of: last.id))
+        let pack = pair.root + "/a/packs/" + PackFormat.fileName(pack: location.pack)
+        let handle = try #require(FileHandle(forUpdatingAtPath: pack))
+        let at = UInt64(location.offset + PackFormat.headerLength + location.storedLength / 2)
+        try handle.seek(toOffset: at)
+        let original = try #require(try handle.read(upToCount: 1))
+        try handle.seek(toOffset: at)
+        try handle.write(contentsOf: Data([original[0] ^ 0xFF]))
+
+        #expect(throws: (any Error).self) { _ = try StandbySync(store: pair.a).update(directory: standby, from: first, to: second) }
+        let halfway = try #require(FileManager.default.contents(atPath: standby + "/database.db")).map { $0 }
+        #expect(halfway != database && halfway != before, "patched in place, and stopped before the last chunk")
+
+        try handle.seek(toOffset: at)
+        try handle.write(contentsOf: original)
+        try handle.close()
+        let rebuilt = try StandbySync(store: pair.a).update(directory: standby, from: nil, to: second)
+        #expect(rebuilt.rebuilt)
+        try expectSameTree(state2, standby, "standby rebuilt after a cut-short in-place patch")
+    }
+
     private static func inode(_ path: String) throws -> UInt64 {
         var info = stat()
         guard lstat(path, &info) == 0 else { throw POSIXError(.ENOENT) }
