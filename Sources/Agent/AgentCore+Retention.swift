@@ -35,14 +35,46 @@ extension AgentCore {
                             forgotten: outcome.forgotten.map(\.id.hex))
     }
 
-    /// One scheduled pass over a volume with a policy; errors are logged and shown in status.
-    func applyRetention(_ volume: String) async {
+    /// One scheduled pass over a volume with a policy; errors are logged and
+    /// shown in status. Returns how many snapshots went.
+    func applyRetention(_ volume: String) async -> Int {
         do {
-            _ = try await forget(volume, ForgetRequest(snapshots: [], policy: nil, configuredPolicy: true, dryRun: false))
+            return try await forget(volume, ForgetRequest(snapshots: [], policy: nil, configuredPolicy: true, dryRun: false)).forgotten.count
         } catch {
             metrics.error("retention")
             logger.error("retention of \(volume) failed: \(error)")
             noteError(volume, "retention failed: \(error)")
+            return 0
         }
+    }
+
+    /// gc beside everything else the agent does (see `CollectionGate`): it
+    /// first waits for the writers that started before it, then never blocks
+    /// one for longer than a pack's commit.
+    func collectGarbage(by reason: String) async throws -> GCReport {
+        let store = self.store
+        let report: CollectionReport
+        do {
+            report = try await Blocking.run { try GarbageCollector(store: store).run() }
+        } catch let error as RepositoryError {
+            metrics.error("gc")
+            logger.error("gc failed: \(error)")
+            throw ControlFailure(message: "gc failed: \(error.message)", hint: error.hint)
+        }
+        metrics.collected(report)
+        logger.notice("gc done", metadata: [
+            "by": "\(reason)", "reclaimed": "\(report.bytesReclaimed)", "copied": "\(report.bytesCopied)",
+            "packs_deleted": "\(report.packsDeleted)", "packs_rewritten": "\(report.packsRewritten)",
+            "revived": "\(report.blobsRevived)", "seconds": "\(String(format: "%.2f", report.seconds))"])
+        return GCReport(report)
+    }
+}
+
+extension GCReport {
+    init(_ report: CollectionReport) {
+        self.init(liveBlobs: report.liveBlobs, deadBlobs: report.deadBlobs, packsDeleted: report.packsDeleted,
+                  packsRewritten: report.packsRewritten, bytesReclaimed: report.bytesReclaimed, bytesCopied: report.bytesCopied,
+                  packsSkipped: report.packsSkipped, blobsRevived: report.blobsRevived, waitedSeconds: report.waitedSeconds,
+                  seconds: report.seconds)
     }
 }

@@ -1,4 +1,5 @@
 import Prometheus
+import Snapshots
 
 /// The agent's Prometheus series. Names follow Prometheus conventions:
 /// `barge_` namespace, base units (seconds, bytes), `_total` on counters.
@@ -52,6 +53,12 @@ final class AgentMetrics: Sendable {
     func forgot(volume: String, count: Int) {
         counter("snapshots_forgotten", "total", [("volume", volume)], "Snapshots retention or `barge forget` removed from this node's index")
             .increment(by: Int64(count))
+    }
+
+    func collected(_ report: CollectionReport) {
+        counter("gc_runs", "total", [], "gc runs completed on this node").increment()
+        counter("gc_reclaimed", "bytes_total", [], "Pack bytes gc removed").increment(by: Int64(report.bytesReclaimed))
+        counter("gc_copied", "bytes_total", [], "Live pack bytes gc copied out of rewritten packs").increment(by: Int64(report.bytesCopied))
     }
 
     func error(_ kind: String) {

@@ -55,6 +55,8 @@ struct ControlCommands {
                 let volume = try required(request.volume, "forget")
                 guard let forget = request.forget else { throw ControlFailure(message: "forget needs snapshots or a policy", exitCode: 2) }
                 return ControlResponse(ok: true, forget: try await core.forget(volume, forget))
+            case .gc:
+                return ControlResponse(ok: true, gc: try await core.collectGarbage(by: "command"))
             case .drain:
                 let report = await core.drain()
                 guard report.failures.isEmpty else {

@@ -3,7 +3,7 @@ import Retention
 
 /// One request on the control socket: a JSON object on one line.
 public struct ControlRequest: Codable, Sendable, Equatable {
-    public enum Command: String, Codable, Sendable { case status, snapshot, replicate, migrate, failover, drain, clusterStatus, forget }
+    public enum Command: String, Codable, Sendable { case status, snapshot, replicate, migrate, failover, drain, clusterStatus, forget, gc }
     public var command: Command
     public var volume: String?
     /// replicate: one replica; migrate, failover: the target.
@@ -55,6 +55,36 @@ public struct ForgetReport: Codable, Sendable {
     }
 }
 
+/// What one gc run did (on the agent, beside its snapshots and receptions, or alone).
+public struct GCReport: Codable, Sendable, Equatable {
+    public var liveBlobs: Int
+    public var deadBlobs: Int
+    public var packsDeleted: Int
+    public var packsRewritten: Int
+    public var bytesReclaimed: Int
+    public var bytesCopied: Int
+    /// Packs a writer held meanwhile: left for the next run.
+    public var packsSkipped: Int
+    /// Dead blobs a snapshot or reception looked up while gc ran: kept.
+    public var blobsRevived: Int
+    public var waitedSeconds: Double
+    public var seconds: Double
+
+    public init(liveBlobs: Int, deadBlobs: Int, packsDeleted: Int, packsRewritten: Int, bytesReclaimed: Int, bytesCopied: Int,
+                packsSkipped: Int, blobsRevived: Int, waitedSeconds: Double, seconds: Double) {
+        self.liveBlobs = liveBlobs
+        self.deadBlobs = deadBlobs
+        self.packsDeleted = packsDeleted
+        self.packsRewritten = packsRewritten
+        self.bytesReclaimed = bytesReclaimed
+        self.bytesCopied = bytesCopied
+        self.packsSkipped = packsSkipped
+        self.blobsRevived = blobsRevived
+        self.waitedSeconds = waitedSeconds
+        self.seconds = seconds
+    }
+}
+
 /// The answer: one JSON object on one line, `ok` with a result or an error.
 public struct ControlResponse: Codable, Sendable {
     public var ok: Bool
@@ -66,11 +96,12 @@ public struct ControlResponse: Codable, Sendable {
     public var drain: DrainReport?
     public var cluster: ClusterReport?
     public var forget: ForgetReport?
+    public var gc: GCReport?
     public var error: ControlFailure?
 
     public init(ok: Bool, status: StatusReport? = nil, snapshot: SnapshotReport? = nil, replication: ReplicationReport? = nil,
                 migration: MigrationReport? = nil, failover: FailoverReport? = nil, drain: DrainReport? = nil,
-                cluster: ClusterReport? = nil, forget: ForgetReport? = nil, error: ControlFailure? = nil) {
+                cluster: ClusterReport? = nil, forget: ForgetReport? = nil, gc: GCReport? = nil, error: ControlFailure? = nil) {
         self.ok = ok
         self.status = status
         self.snapshot = snapshot
@@ -80,6 +111,7 @@ public struct ControlResponse: Codable, Sendable {
         self.drain = drain
         self.cluster = cluster
         self.forget = forget
+        self.gc = gc
         self.error = error
     }
 }

@@ -1,6 +1,5 @@
 import CLinux
 import Foundation
-import Synchronization
 
 /// Appends blobs to packs and makes them durable in the only safe order:
 /// pack bytes written and fsynced, then the index rows committed in one
@@ -16,6 +15,7 @@ public final class BlobWriter {
     private var pending: [BlobLocation] = []
     private var pendingIDs: Set<BlobID> = []
     private var bytesSinceCheckpoint = 0
+    private var syncedSizes: [Int64: Int] = [:]
     public let checkpointBytes: Int
     public private(set) var bytesWritten = 0
     /// Pack bytes written per kind, record headers included.
@@ -24,22 +24,24 @@ public final class BlobWriter {
     /// Fresh packs only: gc must not append to a pack it is about to delete.
     private let appendsToExistingPacks: Bool
 
+    /// This writer's registration with the store's gate (gc waits for writers older than itself).
+    private let ticket: UInt64
+
     public init(store: Store, checkpointBytes: Int = 64 * 1024 * 1024, appendsToExistingPacks: Bool = true) {
         self.store = store
         self.checkpointBytes = checkpointBytes
         self.appendsToExistingPacks = appendsToExistingPacks
+        ticket = store.gate.writerStarted()
     }
 
     /// Packs written since the last successful commit, with the size the
     /// index knows for them (nil: a pack this writer created, never committed).
     private var uncommitted: [Int64: (path: String, committed: Int?)] = [:]
 
-    /// Packs some writer of this process appends to: the agent runs several
-    /// writers at once (snapshots and receptions), and two must never share a pack.
-    private static let packsInUse = Mutex<Set<Int64>>([])
-
+    /// The agent runs several writers at once (snapshots and receptions) and gc
+    /// beside them: every pack this writer appends to, or wrote and has not
+    /// committed, is claimed on the store's gate until its rows are committed.
     deinit {
-        if let pack { Self.packsInUse.withLock { _ = $0.remove(pack.number) } }
         pack?.close()
         for open in unsynced where open !== pack { open.close() }
         // A session that ends without committing (an error, a full disk) takes
@@ -48,14 +50,23 @@ public final class BlobWriter {
         for (_, written) in uncommitted {
             if let size = written.committed { _ = truncate(written.path, off_t(size)) } else { _ = unlink(written.path) }
         }
+        store.gate.release(Set(uncommitted.keys).union(pack.map { [$0.number] } ?? []))
+        store.gate.writerEnded(ticket)
     }
 
-    /// The subset of `ids` already stored or pending in this session.
+    /// The subset of `ids` already stored or pending in this session. A
+    /// stored id found here may be referenced: gc running beside keeps it.
     public func known(_ ids: [BlobID]) throws -> Set<BlobID> {
         var found = Set(ids.filter { pendingIDs.contains($0) })
         let rest = ids.filter { !found.contains($0) }
-        if !rest.isEmpty { found.formUnion(try store.index.locations(of: rest).keys) }
+        if !rest.isEmpty { found.formUnion(try lookUp(rest).keys) }
         return found
+    }
+
+    /// Where these ids are stored, for a writer that may reference them (noted on the gate first).
+    public func lookUp(_ ids: [BlobID]) throws -> [BlobID: BlobLocation] {
+        store.gate.noteUsed(ids)
+        return try store.index.locations(of: ids)
     }
 
     public func isPending(_ id: BlobID) -> Bool { pendingIDs.contains(id) }
@@ -77,10 +88,7 @@ public final class BlobWriter {
         bytesSinceCheckpoint += added
         bytesWritten += added
         bytesWrittenByKind[kind, default: 0] += added
-        if target.size >= PackFormat.targetPackSize {
-            Self.packsInUse.withLock { _ = $0.remove(target.number) }
-            pack = nil
-        }
+        if target.size >= PackFormat.targetPackSize { pack = nil }
         if bytesSinceCheckpoint >= checkpointBytes { try checkpoint() }
     }
 
@@ -125,19 +133,27 @@ public final class BlobWriter {
         bytesSinceCheckpoint = 0
     }
 
+    /// Makes what was appended durable without committing it: gc fsyncs its
+    /// copies before it takes the gate, so the commit inside is short.
+    public func sync() throws { _ = try syncPacks() }
+
+    /// Fsyncs every pack written since the last sync; returns the sizes of all
+    /// packs synced since the last commit.
     private func syncPacks() throws -> [Int64: Int] {
-        var sizes: [Int64: Int] = [:]
         for open in unsynced {
             try open.flushAndSync()
-            sizes[open.number] = open.size
+            syncedSizes[open.number] = open.size
             if open !== pack { open.close() }
         }
         unsynced = pack.map { [$0] } ?? []
-        return sizes
+        return syncedSizes
     }
 
     private func markCommitted() {
+        syncedSizes = [:]
+        let done = Set(uncommitted.keys).subtracting(pack.map { [$0.number] } ?? [])
         uncommitted = pack.map { [$0.number: ($0.path, $0.size)] } ?? [:]
+        store.gate.release(done)
     }
 
     private func commit(snapshot: StoredSnapshot?) throws {
@@ -170,14 +186,17 @@ public final class BlobWriter {
         let open: OpenPack
         if appendsToExistingPacks, let (number, size) = sizes.max(by: { $0.key < $1.key }), size < PackFormat.targetPackSize / 2,
            size >= PackFormat.fileMagic.count, !unsynced.contains(where: { $0.number == number }),
-           Self.packsInUse.withLock({ $0.insert(number).inserted }) {
+           store.gate.claim(number) {
             guard Self.fileSize(store.packPath(number)) == size, Self.hasPackMagic(store.packPath(number)) else {
-                Self.packsInUse.withLock { _ = $0.remove(number) }
+                store.gate.release(number)
                 pack = try newPack()
                 unsynced.append(pack!)
                 return pack!
             }
-            open = try OpenPack(path: store.packPath(number), number: number, appendingAt: size)
+            do { open = try OpenPack(path: store.packPath(number), number: number, appendingAt: size) } catch {
+                store.gate.release(number)
+                throw error
+            }
             uncommitted[number] = (open.path, size)
         } else {
             open = try newPack()
@@ -189,9 +208,14 @@ public final class BlobWriter {
 
     private func newPack() throws -> OpenPack {
         let highestOnDisk = try store.packFilesOnDisk().keys.max() ?? 0
-        let number = try store.index.allocatePack(headerLength: PackFormat.fileMagic.count, above: highestOnDisk)
-        Self.packsInUse.withLock { _ = $0.insert(number) }
-        let open = try OpenPack(path: store.packPath(number), number: number, appendingAt: nil)
+        let number = try store.gate.claimNew {
+            try store.index.allocatePack(headerLength: PackFormat.fileMagic.count, above: highestOnDisk)
+        }
+        let open: OpenPack
+        do { open = try OpenPack(path: store.packPath(number), number: number, appendingAt: nil) } catch {
+            store.gate.release(number)
+            throw error
+        }
         uncommitted[number] = (open.path, nil)
         return open
     }

@@ -260,8 +260,15 @@ public final class Index: Sendable {
                     try replace.execute(arguments: [blob.id.data, Int(blob.kind.rawValue), blob.pack, blob.offset,
                                                     blob.storedLength, blob.rawLength, Int(blob.compression.rawValue)])
                 }
-                let delete = try db.cachedStatement(sql: "DELETE FROM blob WHERE id = ?")
-                for id in deleted { try delete.execute(arguments: [id.data]) }
+                // gc names the pack it empties: only that pack's rows go, never a
+                // row a writer has since added for the same id elsewhere.
+                if removedPacks.isEmpty {
+                    let delete = try db.cachedStatement(sql: "DELETE FROM blob WHERE id = ?")
+                    for id in deleted { try delete.execute(arguments: [id.data]) }
+                } else {
+                    let delete = try db.cachedStatement(sql: "DELETE FROM blob WHERE id = ? AND pack = ?")
+                    for id in deleted { for pack in removedPacks { try delete.execute(arguments: [id.data, pack]) } }
+                }
                 for (pack, size) in packSizes {
                     try db.execute(sql: "UPDATE pack SET size = max(size, ?) WHERE id = ?", arguments: [size, pack])
                 }
@@ -270,10 +277,31 @@ public final class Index: Sendable {
                         throw RepositoryError(.corrupt, "gc: pack \(PackFormat.fileName(pack: pack)) still holds blobs; nothing was changed")
                     }
                     try db.execute(sql: "DELETE FROM pack WHERE id = ?", arguments: [pack])
+                    try db.execute(sql: "DELETE FROM dirty_pack WHERE id = ?", arguments: [pack])
                     try db.execute(sql: "INSERT OR IGNORE INTO doomed_pack (id) VALUES (?)", arguments: [pack])
                 }
             }
         }
+    }
+
+    /// For gc: deletes the rows of unreferenced trees (each in the pack gc saw
+    /// it in) in one transaction, and notes their packs as dirty: records
+    /// without rows, rewritten by the next gc if this one is killed.
+    public func forgetDeadTrees(_ trees: [BlobLocation]) throws {
+        try run("forgetting \(trees.count) unreferenced trees") {
+            try pool.write { db in
+                let delete = try db.cachedStatement(sql: "DELETE FROM blob WHERE id = ? AND kind = 2 AND pack = ?")
+                for tree in trees { try delete.execute(arguments: [tree.id.data, tree.pack]) }
+                for pack in Set(trees.map(\.pack)) {
+                    try db.execute(sql: "INSERT OR IGNORE INTO dirty_pack (id) VALUES (?)", arguments: [pack])
+                }
+            }
+        }
+    }
+
+    /// Packs an earlier gc left holding records without rows.
+    public func dirtyPacks() throws -> Set<Int64> {
+        try run("listing dirty packs") { try pool.read { db in Set(try Int64.fetchAll(db, sql: "SELECT id FROM dirty_pack")) } }
     }
 
     /// Removes snapshot rows (their blobs stay until gc).

@@ -84,6 +84,12 @@ enum IndexSchema {
                 );
                 """)
         }
+        migrator.registerMigration("v4-dirty-packs") { db in
+            // Packs holding records whose rows gc removed ahead of the pack
+            // itself (dead trees, see GarbageCollector): the next gc rewrites
+            // them whatever their share of dead bytes, so no space leaks.
+            try db.execute(sql: "CREATE TABLE dirty_pack (id INTEGER PRIMARY KEY)")
+        }
         return migrator
     }
 }

@@ -2,22 +2,30 @@ import Foundation
 import Synchronization
 
 /// Open read descriptors of pack files, shared by all readers. pread(2) on one
-/// descriptor is safe from many threads.
+/// descriptor is safe from many threads. A descriptor is closed only when no
+/// read is using it: gc evicts packs while the agent's readers run.
 final class PackFiles: Sendable {
     let directory: String
-    private let descriptors = Mutex<[Int64: Int32]>([:])
+    private final class Descriptor: @unchecked Sendable {
+        let fd: Int32
+        var users = 0
+        var evicted = false
+        init(_ fd: Int32) { self.fd = fd }
+    }
+    private let descriptors = Mutex<[Int64: Descriptor]>([:])
 
     init(directory: String) { self.directory = directory }
 
     deinit {
-        descriptors.withLock { for fd in $0.values { close(fd) } }
+        descriptors.withLock { for entry in $0.values { close(entry.fd) } }
     }
 
     func path(of pack: Int64) -> String { directory + "/" + PackFormat.fileName(pack: pack) }
 
-    func descriptor(for pack: Int64) throws -> Int32 {
-        let result: Result<Int32, RepositoryError> = descriptors.withLock { table in
-            if let fd = table[pack] { return .success(fd) }
+    /// Runs `body` with the pack's descriptor, which stays open until it returns.
+    func withDescriptor<T>(for pack: Int64, _ body: (Int32) throws -> T) throws -> T {
+        let result: Result<Descriptor, RepositoryError> = descriptors.withLock { table in
+            if let entry = table[pack] { entry.users += 1; return .success(entry) }
             let fd = open(path(of: pack), O_RDONLY | O_CLOEXEC)
             guard fd >= 0 else {
                 let code = errno
@@ -25,28 +33,42 @@ final class PackFiles: Sendable {
                                                 "pack \(PackFormat.fileName(pack: pack)) cannot be opened: \(String(cString: strerror(code)))",
                                                 hint: "run `barge verify` to see which snapshots are affected"))
             }
-            table[pack] = fd
-            return .success(fd)
+            let entry = Descriptor(fd)
+            entry.users = 1
+            table[pack] = entry
+            return .success(entry)
         }
-        return try result.get()
+        let entry = try result.get()
+        defer {
+            descriptors.withLock { _ in
+                entry.users -= 1
+                if entry.evicted && entry.users == 0 { close(entry.fd) }
+            }
+        }
+        return try body(entry.fd)
     }
 
     /// Asks the kernel to start reading these ranges now (posix_fadvise WILLNEED).
     func prefetch(pack: Int64, from start: Int, to end: Int) {
-        guard let fd = try? descriptor(for: pack) else { return }
-        _ = posix_fadvise(fd, off_t(start), off_t(end - start), Int32(POSIX_FADV_WILLNEED))
+        _ = try? withDescriptor(for: pack) { fd in
+            posix_fadvise(fd, off_t(start), off_t(end - start), Int32(POSIX_FADV_WILLNEED))
+        }
     }
 
-    /// Forgets a descriptor, e.g. after gc replaced the pack.
+    /// Forgets a descriptor, e.g. after gc replaced the pack; reads in flight keep theirs.
     func evict(_ pack: Int64) {
         descriptors.withLock { table in
-            if let fd = table.removeValue(forKey: pack) { close(fd) }
+            guard let entry = table.removeValue(forKey: pack) else { return }
+            if entry.users == 0 { close(entry.fd) } else { entry.evicted = true }
         }
     }
 
     /// Reads exactly `count` bytes at `offset`, or throws.
     func read(pack: Int64, offset: Int, count: Int) throws -> [UInt8] {
-        let fd = try descriptor(for: pack)
+        try withDescriptor(for: pack) { fd in try read(fd: fd, pack: pack, offset: offset, count: count) }
+    }
+
+    private func read(fd: Int32, pack: Int64, offset: Int, count: Int) throws -> [UInt8] {
         var failure: RepositoryError?
         // Uninitialized: every byte is overwritten by pread or the array is dropped.
         let buffer = [UInt8](unsafeUninitializedCapacity: count) { raw, initialized in

@@ -10,6 +10,8 @@ public final class Store: Sendable {
     public let directory: String
     public let index: Index
     let packs: PackFiles
+    /// Coordinates gc with the writers of this process (see `CollectionGate`).
+    public let gate = CollectionGate()
     private let writeLock: FileLock?
     private let readersLock: FileLock
 
@@ -55,17 +57,54 @@ public final class Store: Sendable {
 
     /// Reads a blob and checks it against its id: wrong bytes never leave here.
     public func read(_ location: BlobLocation, using decompressor: Decompressor) throws -> [UInt8] {
-        let bytes = try packs.read(pack: location.pack, offset: location.offset,
-                                   count: PackFormat.headerLength + location.storedLength)
-        return try bytes.withUnsafeBytes { try decode(location, from: $0, using: decompressor) }
+        try following(location) { location in
+            let bytes = try packs.read(pack: location.pack, offset: location.offset,
+                                       count: PackFormat.headerLength + location.storedLength)
+            return try bytes.withUnsafeBytes { try decode(location, from: $0, using: decompressor) }
+        }
     }
 
     /// Reads the bytes of consecutive records at once: `locations` must be in
     /// one pack, sorted by offset and adjacent. Decode each with `decode`.
+    /// When gc moved them meanwhile, the records are read where they are now
+    /// and returned in the same layout (gc copies records unchanged).
     public func readRun(_ locations: ArraySlice<BlobLocation>) throws -> [UInt8] {
         guard let first = locations.first, let last = locations.last else { return [] }
         let end = last.offset + PackFormat.headerLength + last.storedLength
-        return try packs.read(pack: first.pack, offset: first.offset, count: end - first.offset)
+        do {
+            return try packs.read(pack: first.pack, offset: first.offset, count: end - first.offset)
+        } catch let error as RepositoryError where Self.mayBeMoved(error) {
+            var bytes: [UInt8] = []
+            bytes.reserveCapacity(end - first.offset)
+            for location in locations {
+                guard let moved = try relocation(of: location) else { throw error }
+                bytes += try packs.read(pack: moved.pack, offset: moved.offset, count: PackFormat.headerLength + moved.storedLength)
+            }
+            return bytes
+        }
+    }
+
+    /// Runs `body` on `location`, and again where the index says the blob is
+    /// now if that fails: gc may have moved it (and removed the old pack)
+    /// since the caller looked it up. Every attempt is checked in full.
+    private func following<T>(_ location: BlobLocation, _ body: (BlobLocation) throws -> T) throws -> T {
+        var current = location
+        for _ in 0..<3 {
+            do { return try body(current) } catch let error as RepositoryError where Self.mayBeMoved(error) {
+                guard let moved = try relocation(of: current) else { throw error }
+                current = moved
+            }
+        }
+        return try body(current)
+    }
+
+    private static func mayBeMoved(_ error: RepositoryError) -> Bool { error.code == .missing || error.code == .corrupt }
+
+    /// Where the blob is now, if the index has it somewhere else with the same record.
+    private func relocation(of location: BlobLocation) throws -> BlobLocation? {
+        guard let now = try index.location(of: location.id), now.pack != location.pack || now.offset != location.offset,
+              now.storedLength == location.storedLength, now.kind == location.kind else { return nil }
+        return now
     }
 
     /// Checks the record in `bytes` (header and payload, as stored) against
@@ -110,11 +149,14 @@ public final class Store: Sendable {
 
     /// Reads the record header at a location without its payload.
     public func readHeader(_ location: BlobLocation) throws -> PackFormat.RecordHeader {
-        let bytes = try packs.read(pack: location.pack, offset: location.offset, count: PackFormat.headerLength)
-        return try PackFormat.RecordHeader.decode(bytes, what: "pack \(PackFormat.fileName(pack: location.pack)) offset \(location.offset)")
+        try following(location) { location in
+            let bytes = try packs.read(pack: location.pack, offset: location.offset, count: PackFormat.headerLength)
+            return try PackFormat.RecordHeader.decode(bytes, what: "pack \(PackFormat.fileName(pack: location.pack)) offset \(location.offset)")
+        }
     }
 
-    /// Closes a pack's descriptor before gc removes the file.
+    /// Drops a pack's cached descriptor (reads in flight keep theirs): gc calls
+    /// it before and after unlinking, so no read opened in between outlives the file.
     public func forgetPack(_ pack: Int64) { packs.evict(pack) }
 
     /// Starts reading the packs around these blobs, so a batch's reads overlap the previous batch's work.

@@ -152,7 +152,7 @@ final class ChunkPipeline: @unchecked Sendable {
         let ids = hashAll(batch)
         var firstIndex: [BlobID: Int] = [:]
         for (index, id) in ids.enumerated() where firstIndex[id] == nil { firstIndex[id] = index }
-        let known = try writer.store.index.locations(of: Array(firstIndex.keys))
+        let known = try writer.lookUp(Array(firstIndex.keys))
         let fresh = firstIndex.filter { known[$0.key] == nil }.map(\.value).sorted()
         return Prepared(ids: ids, fresh: fresh, packed: fresh.isEmpty ? [] : compress(batch, fresh))
     }

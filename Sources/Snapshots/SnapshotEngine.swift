@@ -257,9 +257,11 @@ public final class SnapshotEngine {
         return try SnapshotForgetter(store: store).forget(volume: volume, named: named, policy: policy, dryRun: dryRun)
     }
 
-    public func collectGarbage() throws -> CollectionReport {
+    public func collectGarbage(progress: ((Int, Int) -> Void)? = nil) throws -> CollectionReport {
         let store = try Store(at: stateDirectory, access: .exclusive)
-        return try GarbageCollector(store: store).run()
+        let collector = GarbageCollector(store: store)
+        collector.progress = progress
+        return try collector.run()
     }
 
     /// With `repair`, damaged blobs are dropped from the index afterwards, so

@@ -56,6 +56,44 @@ enum SmallFileSystem {
         #expect(try ws.barge("verify", "--read-data").status == 0)
     }
 
+    /// ENOSPC while gc copies the live half of a pack: a clear error, exit 1,
+    /// nothing changed (its partial copy is taken back), every snapshot still
+    /// restores; with space back the same gc reclaims the pack.
+    @Test(.enabled(if: SmallFileSystem.available, "needs root to mount a tmpfs"))
+    func fullDiskDuringGCChangesNothing() throws {
+        let ws = try Workspace("fulldisk-gc")
+        try FileManager.default.createDirectory(atPath: ws.state, withIntermediateDirectories: true)
+        try #require(mount("tmpfs", ws.state, "tmpfs", 0, "size=40m") == 0, "mount tmpfs: \(String(cString: strerror(errno)))")
+        defer { umount2(ws.state, Int32(MNT_DETACH)) }
+
+        let volume = try ws.initStore()
+        try Data(randomBytes(15 << 20, seed: 21)).write(to: URL(fileURLWithPath: volume + "/a.bin"))
+        let first = try #require(try ws.snapshot()["id"] as? String)
+        let kept = randomBytes(15 << 20, seed: 22)
+        try Data(kept).write(to: URL(fileURLWithPath: volume + "/b.bin"))
+        let second = try #require(try ws.snapshot()["id"] as? String)
+        try FileManager.default.removeItem(atPath: volume + "/a.bin")
+        let third = try #require(try ws.snapshot()["id"] as? String)
+        try ws.ok("forget", "v", "--snapshot", first, "--snapshot", second)
+        let packsBefore = try FileManager.default.contentsOfDirectory(atPath: ws.state + "/packs").sorted()
+
+        let full = try ws.barge("gc")
+        #expect(full.status == 1, "\(full)")
+        #expect(full.stderr.contains("No space left") && full.stderr.contains("full"), "\(full)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: ws.state + "/packs").sorted() == packsBefore,
+                "the partial copy was taken back")
+        #expect(try ws.barge("verify", "--read-data").status == 0)
+        try ws.ok("restore", "v", "--snapshot", third, "--target", ws.path("restored"))
+        #expect(FileManager.default.contents(atPath: ws.path("restored/b.bin")) == Data(kept))
+
+        try #require(mount("tmpfs", ws.state, "tmpfs", UInt(MS_REMOUNT), "size=80m") == 0, "remount: \(String(cString: strerror(errno)))")
+        let report = try ws.ok("gc", "--json").object()
+        #expect((report["bytes_reclaimed"] as? Int ?? 0) >= 14 << 20, "\(report)")
+        #expect(try ws.barge("verify", "--read-data").status == 0)
+        try ws.ok("restore", "v", "--snapshot", third, "--target", ws.path("restored-after"))
+        #expect(FileManager.default.contents(atPath: ws.path("restored-after/b.bin")) == Data(kept))
+    }
+
     /// A replica whose state directory fills up says why, in an error frame,
     /// before it closes: the owner's `replicate` (text and --json) and its
     /// `status` name the cause with a hint, instead of `I/O on closed channel`

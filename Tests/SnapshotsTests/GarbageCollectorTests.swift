@@ -140,7 +140,11 @@ import Retention
         }()
         _ = try fixture.engine.collectGarbage()
         #expect(!FileManager.default.fileExists(atPath: path))
-        #expect(try Store(at: fixture.state, access: .read).index.doomedPacks().isEmpty)
+        let store = try Store(at: fixture.state, access: .write)
+        #expect(try store.index.doomedPacks().allSatisfy { $0 >= (try store.index.packSizes().keys.max() ?? 0) },
+                "only the highest removed number stays doomed, so it is never reused")
+        let next = try store.index.allocatePack(headerLength: 8, above: try store.packFilesOnDisk().keys.max() ?? 0)
+        #expect(next > Int64(PackFormat.packNumber(fileName: (path as NSString).lastPathComponent)!))
         _ = try fixture.engine.restore(volume: "v", .id(kept.id.hex), subpath: nil, target: fixture.root + "/r")
         #expect(fixture.read(fixture.root + "/r/f") == randomBytes(100_000, seed: 11))
     }

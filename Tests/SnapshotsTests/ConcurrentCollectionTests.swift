@@ -1,0 +1,253 @@
+import Foundation
+import Synchronization
+import Testing
+import TestSupport
+import Repository
+import Retention
+@testable import Snapshots
+
+/// gc beside the writers and readers of its own process, as in the agent: each
+/// rule of the store's gate forced at the moment it matters, then all of it at random.
+@Suite struct ConcurrentCollectionTests {
+    /// Chunks gc found dead, looked up by a snapshot after gc's mark: kept, and
+    /// that snapshot restores. Without `noteUsed` gc deletes them under it.
+    @Test func chunksASnapshotReusesWhileGCRunsAreKept() throws {
+        let fixture = try Fixture()
+        let store = try Store(at: fixture.state, access: .write)
+        let old = randomBytes(1 << 20, seed: 21)
+        try fixture.write("f", old)
+        let first = try fixture.engine.snapshot(volume: "v", in: store, epoch: 0)
+        try fixture.write("f", randomBytes(200_000, seed: 22))
+        _ = try fixture.engine.snapshot(volume: "v", in: store, epoch: 0)
+        _ = try fixture.engine.forget(volume: "v", ids: [.id(first.id.hex)], policy: nil, dryRun: false, in: store)
+
+        let collector = GarbageCollector(store: store)
+        var again: Result<SnapshotOutcome, any Error>?
+        collector.progress = { _, _ in
+            guard again == nil else { return }
+            again = Result {
+                try fixture.write("f", old)
+                return try fixture.engine.snapshot(volume: "v", in: store, epoch: 0)
+            }
+        }
+        let report = try collector.run()
+        let reused = try #require(try again?.get())
+        #expect(report.blobsRevived > 0, "the old chunks were dead at the mark and looked up after it")
+        #expect(try fixture.engine.verify(readData: true).ok)
+        _ = try fixture.engine.restore(volume: "v", .id(reused.id.hex), subpath: nil, target: fixture.root + "/r")
+        #expect(fixture.read(fixture.root + "/r/f") == old)
+    }
+
+    /// A writer that looked blobs up before gc began (so nothing noted them):
+    /// gc waits until it has ended, then marks the snapshot it committed.
+    @Test func gcWaitsForAWriterThatStartedBeforeIt() throws {
+        let fixture = try Fixture()
+        let store = try Store(at: fixture.state, access: .write)
+        let old = randomBytes(1 << 20, seed: 51)
+        try fixture.write("f", old)
+        let first = try fixture.engine.snapshot(volume: "v", in: store, epoch: 0)
+        try fixture.write("f", randomBytes(100_000, seed: 52))
+        _ = try fixture.engine.snapshot(volume: "v", in: store, epoch: 0)
+        _ = try fixture.engine.forget(volume: "v", ids: [.id(first.id.hex)], policy: nil, dryRun: false, in: store)
+
+        var writer: BlobWriter? = BlobWriter(store: store)
+        #expect(try writer!.known([first.record.root]) == [first.record.root])
+        let finished = Mutex<Result<CollectionReport, any Error>?>(nil)
+        DispatchQueue.global().async {
+            let result = Result { try GarbageCollector(store: store).run() }
+            finished.withLock { $0 = result }
+        }
+        Thread.sleep(forTimeInterval: 0.5)
+        #expect(finished.withLock { $0 == nil }, "gc waits for the writer that started before it")
+        var record = first.record
+        record.timeNanoseconds += 1
+        let id = try writer!.commit(record, compressor: Compressor())
+        writer = nil
+        let deadline = Date().addingTimeInterval(60)
+        while finished.withLock({ $0 == nil }) && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        let report = try #require(finished.withLock { $0 }).get()
+        #expect(report.waitedSeconds >= 0.4)
+        #expect(try fixture.engine.verify(readData: true).ok)
+        _ = try fixture.engine.restore(volume: "v", .id(id.hex), subpath: nil, target: fixture.root + "/r")
+        #expect(fixture.read(fixture.root + "/r/f") == old)
+    }
+
+    /// A writer that finds a dead tree and reuses it whole (as a reception does
+    /// with a root or subtree it already has) before gc drops the trees: gc
+    /// keeps the tree and everything it reaches.
+    @Test func aTreeReusedWhileGCRunsKeepsEverythingItReaches() throws {
+        let fixture = try Fixture()
+        let store = try Store(at: fixture.state, access: .write)
+        let content = (0..<6).map { randomBytes(300_000, seed: 40 + UInt64($0)) }
+        for (index, bytes) in content.enumerated() { try fixture.write("d/sub/f\(index)", bytes) }
+        let first = try fixture.engine.snapshot(volume: "v", in: store, epoch: 0)
+        try FileManager.default.removeItem(atPath: fixture.volume + "/d")
+        try fixture.write("other", [1, 2, 3])
+        _ = try fixture.engine.snapshot(volume: "v", in: store, epoch: 0)
+        _ = try fixture.engine.forget(volume: "v", ids: [.id(first.id.hex)], policy: nil, dryRun: false, in: store)
+
+        let collector = GarbageCollector(store: store)
+        var reused: Result<BlobID, any Error>?
+        collector.afterMark = {
+            reused = Result {
+                let writer = BlobWriter(store: store)
+                #expect(try writer.known([first.record.root]) == [first.record.root], "the dead root is still there")
+                var record = first.record
+                record.timeNanoseconds += 1
+                return try writer.commit(record, compressor: Compressor())
+            }
+        }
+        let report = try collector.run()
+        let id = try #require(try reused?.get())
+        #expect(report.deadBlobs > 0)
+        #expect(try fixture.engine.verify(readData: true).ok)
+        _ = try fixture.engine.restore(volume: "v", .id(id.hex), subpath: nil, target: fixture.root + "/r")
+        for (index, bytes) in content.enumerated() { #expect(fixture.read(fixture.root + "/r/d/sub/f\(index)") == bytes) }
+    }
+
+    /// A reader that looked blobs up before gc rewrote their pack reads them
+    /// where they are now; the old pack is gone and its number is never reused.
+    @Test func aReaderWithOldLocationsFollowsARewrittenPack() throws {
+        let fixture = try Fixture()
+        let store = try Store(at: fixture.state, access: .write)
+        let keep = randomBytes(1 << 20, seed: 31)
+        try fixture.write("keep.bin", keep)
+        try fixture.write("drop.bin", randomBytes(3 << 20, seed: 32))
+        let first = try fixture.engine.snapshot(volume: "v", in: store, epoch: 0)
+        try FileManager.default.removeItem(atPath: fixture.volume + "/drop.bin")
+        let second = try fixture.engine.snapshot(volume: "v", in: store, epoch: 0)
+        _ = try fixture.engine.forget(volume: "v", ids: [.id(first.id.hex)], policy: nil, dryRun: false, in: store)
+
+        let chunks = try #require(try fixture.tree(second.record.root).entry(named: Array("keep.bin".utf8))).chunks.map(\.id)
+        let before = try store.index.locations(of: chunks)
+        let oldPacks = Set(before.values.map(\.pack))
+        let report = try GarbageCollector(store: store).run()
+        #expect(report.packsRewritten >= 1)
+        for pack in oldPacks { #expect(!FileManager.default.fileExists(atPath: store.packPath(pack)), "pack \(pack) was rewritten") }
+
+        let decompressor = Decompressor()
+        var read: [UInt8] = []
+        for id in chunks {
+            let old = try #require(before[id])
+            read += try store.read(old, using: decompressor)
+            let run = try store.readRun([old])
+            try run.withUnsafeBytes { _ = try store.decode(old, from: $0, using: decompressor) }
+        }
+        #expect(read == keep)
+        let writer = BlobWriter(store: store)
+        try writer.append(id: BlobID.of(.chunk, [9]), kind: .chunk, raw: [9], compressor: Compressor())
+        try writer.checkpoint()
+        let newest = try #require(try store.index.packSizes().keys.max())
+        #expect(newest > oldPacks.max()!, "a new pack takes a number above every removed one")
+    }
+
+    /// Two volumes snapshotted and forgotten in loops (each under its own lock,
+    /// as the agent's volume locks do), a reader restoring, and gc in a loop
+    /// beside them; contents recur so snapshots keep reusing what gc finds dead.
+    /// Afterwards every snapshot restores byte-exact and `verify --read-data` is clean.
+    @Test func gcInALoopBesideSnapshotsForgetsAndReads() throws {
+        let stress = try GCStress(steps: 16)
+        DispatchQueue.concurrentPerform(iterations: 4) { stress.run(role: $0) }
+        #expect(stress.failures.withLock { $0 } == [])
+        #expect(try stress.fixture.engine.verify(readData: true).ok)
+        let snapshots = try stress.store.snapshots(volume: nil)
+        for snapshot in snapshots {
+            let (volume, step) = try #require(stress.expected.withLock { $0[snapshot.id] })
+            try stress.check(snapshot.id, volume, step, into: stress.fixture.root + "/final")
+        }
+        #expect(stress.failures.withLock { $0 } == [])
+        #expect(snapshots.count == 4)
+        #expect(stress.collections.load(ordering: .relaxed) >= 3)
+    }
+}
+
+/// The roles of the loop test: writers of two volumes, gc, a reader.
+private final class GCStress: @unchecked Sendable {
+    let fixture: Fixture
+    let store: Store
+    let paths: [String: String]
+    let steps: Int
+    let expected = Mutex<[BlobID: (volume: String, step: Int)]>([:])
+    let failures = Mutex<[String]>([])
+    let writersDone = Atomic<Int>(0)
+    let collections = Atomic<Int>(0)
+    /// The agent's volume locks: a snapshot, a forget or a read of one volume at a time.
+    let locks = ["v": NSLock(), "w": NSLock()]
+
+    init(steps: Int) throws {
+        fixture = try Fixture()
+        store = try Store(at: fixture.state, access: .write)
+        let second = fixture.root + "/volume-w"
+        try FileManager.default.createDirectory(atPath: second, withIntermediateDirectories: true)
+        try store.index.addVolume(VolumeRecord(name: "w", path: second, chunkAverage: 16384))
+        paths = ["v": fixture.volume, "w": second]
+        self.steps = steps
+    }
+
+    func run(role: Int) {
+        do {
+            switch role {
+            case 0, 1: try write(role == 0 ? "v" : "w")
+            case 2:
+                while writersDone.load(ordering: .sequentiallyConsistent) < 2 || collections.load(ordering: .relaxed) < 3 {
+                    _ = try GarbageCollector(store: store).run()
+                    collections.add(1, ordering: .relaxed)
+                }
+            default:
+                while writersDone.load(ordering: .sequentiallyConsistent) < 2 {
+                    try locks["v"]!.withLock {
+                        guard let newest = try store.snapshots(volume: "v").last,
+                              let step = expected.withLock({ $0[newest.id]?.step }) else { return }
+                        try check(newest.id, "v", step, into: fixture.root + "/reader")
+                    }
+                }
+            }
+        } catch {
+            failures.withLock { $0.append("role \(role): \(error)") }
+            if role < 2 { writersDone.add(1, ordering: .sequentiallyConsistent) }
+        }
+    }
+
+    private func write(_ volume: String) throws {
+        for step in 0..<steps {
+            try materialize(volume, step)
+            try locks[volume]!.withLock {
+                let outcome = try fixture.engine.snapshot(volume: volume, in: store, epoch: 0)
+                expected.withLock { $0[outcome.id] = (volume, step) }
+            }
+            _ = try locks[volume]!.withLock {
+                try fixture.engine.forget(volume: volume, ids: [], policy: RetentionPolicy(last: 2), dryRun: false, in: store)
+            }
+        }
+        writersDone.add(1, ordering: .sequentiallyConsistent)
+    }
+
+    func contents(_ volume: String, _ step: Int) -> [String: [UInt8]] {
+        var files: [String: [UInt8]] = [:]
+        for index in 0..<4 {
+            // Seeds recur every three steps: chunks die with a forget and come back.
+            let seed = UInt64((step + index) % 3) + (volume == "v" ? 0 : 100) + UInt64(index) * 10
+            files["dir\(index % 2)/f\(index)"] = randomBytes(150_000 + index * 40_000, seed: seed)
+        }
+        if step % 2 == 0 { files["even/marker"] = Array("step \(step)".utf8) }
+        return files
+    }
+
+    private func materialize(_ volume: String, _ step: Int) throws {
+        let root = paths[volume]!
+        for name in try FileManager.default.contentsOfDirectory(atPath: root) { try FileManager.default.removeItem(atPath: root + "/" + name) }
+        for (name, bytes) in contents(volume, step) {
+            let url = URL(fileURLWithPath: root + "/" + name)
+            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try Data(bytes).write(to: url)
+        }
+    }
+
+    func check(_ id: BlobID, _ volume: String, _ step: Int, into target: String) throws {
+        try? FileManager.default.removeItem(atPath: target)
+        _ = try fixture.engine.restore(volume: volume, .id(id.hex), subpath: nil, target: target)
+        for (name, bytes) in contents(volume, step) where fixture.read(target + "/" + name) != bytes {
+            failures.withLock { $0.append("\(volume) step \(step) \(id.short): \(name) differs") }
+        }
+    }
+}
