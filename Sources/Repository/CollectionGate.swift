@@ -101,6 +101,9 @@ public final class CollectionGate: @unchecked Sendable {
         return earlier == 0 ? .none : .waited(writers: earlier)
     }
 
+    /// Whether a gc is active (waiting for earlier writers, or collecting).
+    public var isCollecting: Bool { locked { collecting } }
+
     public func endCollection() {
         locked {
             collecting = false

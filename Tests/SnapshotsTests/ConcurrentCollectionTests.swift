@@ -53,10 +53,12 @@ import Retention
         var writer: BlobWriter? = BlobWriter(store: store)
         #expect(try writer!.known([first.record.root]) == [first.record.root])
         let finished = Mutex<Result<CollectionReport, any Error>?>(nil)
-        DispatchQueue.global().async {
+        Thread {
             let result = Result { try GarbageCollector(store: store).run() }
             finished.withLock { $0 = result }
-        }
+        }.start()
+        let started = Date()
+        while !store.gate.isCollecting && Date().timeIntervalSince(started) < 30 { Thread.sleep(forTimeInterval: 0.01) }
         Thread.sleep(forTimeInterval: 0.5)
         #expect(finished.withLock { $0 == nil }, "gc waits for the writer that started before it")
         var record = first.record
@@ -66,7 +68,7 @@ import Retention
         let deadline = Date().addingTimeInterval(60)
         while finished.withLock({ $0 == nil }) && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
         let report = try #require(finished.withLock { $0 }).get()
-        #expect(report.waitedSeconds >= 0.4)
+        #expect(report.waitedSeconds >= 0.4, "gc waited for the writer")
         #expect(try fixture.engine.verify(readData: true).ok)
         _ = try fixture.engine.restore(volume: "v", .id(id.hex), subpath: nil, target: fixture.root + "/r")
         #expect(fixture.read(fixture.root + "/r/f") == old)
