@@ -55,6 +55,16 @@ struct ControlCommands {
                 let volume = try required(request.volume, "forget")
                 guard let forget = request.forget else { throw ControlFailure(message: "forget needs snapshots or a policy", exitCode: 2) }
                 return ControlResponse(ok: true, forget: try await core.forget(volume, forget))
+            case .rollback:
+                let volume = try required(request.volume, "restore --in-place")
+                let report = try await core.rollBack(volume, request.rollback ?? RollbackRequest(snapshot: nil, atNanoseconds: nil, path: nil))
+                guard report.problems.isEmpty && report.warnings.isEmpty else {
+                    return ControlResponse(ok: false, rollback: report, error: ControlFailure(
+                        message: (report.problems + report.warnings).joined(separator: "; "),
+                        hint: "the data was rolled back; undo with `barge restore \(volume) --snapshot \(report.preRestoreSnapshot.prefix(12)) --in-place`",
+                        exitCode: 3))
+                }
+                return ControlResponse(ok: true, rollback: report)
             case .gc:
                 return ControlResponse(ok: true, gc: try await core.collectGarbage(by: "command"))
             case .drain:

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Control
 import Foundation
 import Repository
 import Snapshots
@@ -8,11 +9,14 @@ struct RestoreCommand: ParsableCommand {
         commandName: "restore", abstract: "Restore a volume, a directory or a file from a snapshot.",
         discussion: """
             --target DIR must not exist or be empty; the restore is staged beside it and renamed into place.
-            --in-place replaces the live volume (or --path in it); the current state is snapshotted first.
+            --in-place replaces the live volume (or --path in it); the current state is snapshotted first. With an agent \
+            running it goes through the agent, on the volume's owner only: the container is stopped, the volume rolled \
+            back, the result snapshotted, the container started and the result replicated to the replicas.
             With --path, a directory's contents become the target; a file is placed inside the target.
             """)
 
     @OptionGroup var global: GlobalOptions
+    @OptionGroup var agent: AgentOptions
     @Argument(help: "The volume.") var name: String
     @OptionGroup var choice: SnapshotChoice
     @Option(name: .customLong("path"), help: "Restore only this path, relative to the volume root.") var subpath: String?
@@ -27,6 +31,7 @@ struct RestoreCommand: ParsableCommand {
     }
 
     func run() throws {
+        if inPlace, let socket = try agent.agentSocketIfRunning() { return try rollBack(through: socket) }
         let engine = SnapshotEngine(stateDirectory: global.resolvedStateDirectory)
         let progress = ProgressLine()
         let report: (RestoreStatistics, String) -> Void = { stats, path in
@@ -53,5 +58,41 @@ struct RestoreCommand: ParsableCommand {
             for warning in outcome.result.warnings { Terminal.warning("\(warning.path): \(warning.message)") }
         }
         if !outcome.result.warnings.isEmpty { throw ExitCode(ExitStatus.partial.rawValue) }
+    }
+
+    /// The agent rolls the live volume back (it holds the store and the container).
+    private func rollBack(through socket: String) throws {
+        let request = RollbackRequest(snapshot: choice.snapshot, atNanoseconds: choice.at.flatMap(SnapshotChoice.parseTime)
+            .map { Int64($0.timeIntervalSince1970 * 1e9) }, path: subpath)
+        let progress = ProgressLine()
+        progress.update("rolling \(name) back (by the agent: stop, restore, snapshot, start, replicate)…")
+        let response = try ControlClient(socketPath: socket).send(ControlRequest(command: .rollback, volume: name, rollback: request))
+        progress.finish()
+        guard let report = response.rollback else {
+            if let failure = response.error {
+                Terminal.error(failure.description)
+                throw ExitCode(failure.exitCode)
+            }
+            throw ExitCode(ExitStatus.error.rawValue)
+        }
+        if global.json {
+            print(String(decoding: try ControlJSON.encoder().encode(report), as: UTF8.self))
+        } else {
+            print("rolled \(report.target) back to snapshot \(report.snapshot.prefix(12)): \(report.files) files, \(report.directories) dirs, "
+                  + "\(Terminal.bytes(report.bytesWritten)) in \(String(format: "%.2f", report.seconds)) s")
+            if report.containerStopped {
+                print("container stopped and started again: \(report.downtimeSeconds.map { String(format: "%.2f s", $0) } ?? "start failed") of downtime")
+            }
+            if let result = report.resultSnapshot { print("the rolled-back state is snapshot \(result.prefix(12))") }
+            if let replication = report.replication {
+                for peer in replication.peers { print("  \(peer.peer): \(peer.error ?? "standby follows")") }
+            }
+            print("what was there before is kept as snapshot \(report.preRestoreSnapshot.prefix(12)) (state pre-restore); "
+                  + "undo with `barge restore \(name) --snapshot \(report.preRestoreSnapshot.prefix(12)) --in-place\(subpath.map { " --path \($0)" } ?? "")`")
+        }
+        if let error = response.error {
+            Terminal.error(error.message, hint: error.hint)
+            throw ExitCode(error.exitCode)
+        }
     }
 }

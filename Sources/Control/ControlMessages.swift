@@ -3,7 +3,7 @@ import Retention
 
 /// One request on the control socket: a JSON object on one line.
 public struct ControlRequest: Codable, Sendable, Equatable {
-    public enum Command: String, Codable, Sendable { case status, snapshot, replicate, migrate, failover, drain, clusterStatus, forget, gc }
+    public enum Command: String, Codable, Sendable { case status, snapshot, replicate, migrate, failover, drain, clusterStatus, forget, gc, rollback }
     public var command: Command
     public var volume: String?
     /// replicate: one replica; migrate, failover: the target.
@@ -11,13 +11,17 @@ public struct ControlRequest: Codable, Sendable, Equatable {
     public var force: Bool?
     /// forget: what to forget.
     public var forget: ForgetRequest?
+    /// rollback: what to restore in place.
+    public var rollback: RollbackRequest?
 
-    public init(command: Command, volume: String? = nil, peer: String? = nil, force: Bool? = nil, forget: ForgetRequest? = nil) {
+    public init(command: Command, volume: String? = nil, peer: String? = nil, force: Bool? = nil, forget: ForgetRequest? = nil,
+                rollback: RollbackRequest? = nil) {
         self.command = command
         self.volume = volume
         self.peer = peer
         self.force = force
         self.forget = forget
+        self.rollback = rollback
     }
 }
 
@@ -97,11 +101,13 @@ public struct ControlResponse: Codable, Sendable {
     public var cluster: ClusterReport?
     public var forget: ForgetReport?
     public var gc: GCReport?
+    public var rollback: RollbackReport?
     public var error: ControlFailure?
 
     public init(ok: Bool, status: StatusReport? = nil, snapshot: SnapshotReport? = nil, replication: ReplicationReport? = nil,
                 migration: MigrationReport? = nil, failover: FailoverReport? = nil, drain: DrainReport? = nil,
-                cluster: ClusterReport? = nil, forget: ForgetReport? = nil, gc: GCReport? = nil, error: ControlFailure? = nil) {
+                cluster: ClusterReport? = nil, forget: ForgetReport? = nil, gc: GCReport? = nil, rollback: RollbackReport? = nil,
+                error: ControlFailure? = nil) {
         self.ok = ok
         self.status = status
         self.snapshot = snapshot
@@ -112,6 +118,7 @@ public struct ControlResponse: Codable, Sendable {
         self.cluster = cluster
         self.forget = forget
         self.gc = gc
+        self.rollback = rollback
         self.error = error
     }
 }

@@ -165,8 +165,16 @@ public final class SnapshotEngine {
     /// with O_NOFOLLOW and every later step is relative to that directory.
     public func restoreInPlace(volume name: String, _ selector: SnapshotSelector, subpath: String?,
                                progress: ((RestoreStatistics, String) -> Void)? = nil) throws -> RestoreOutcome {
-        let started = Date()
         let store = try Store(at: stateDirectory, access: .write)
+        let epoch = try store.index.ownership(of: name)?.epoch ?? 0
+        return try restoreInPlace(volume: name, selector, subpath: subpath, in: store, epoch: epoch, progress: progress)
+    }
+
+    /// The same through a store the caller holds open for writing (the agent's,
+    /// which has stopped the volume's container); the pre-restore snapshot is at `epoch`.
+    public func restoreInPlace(volume name: String, _ selector: SnapshotSelector, subpath: String?, in store: Store, epoch: UInt64,
+                               progress: ((RestoreStatistics, String) -> Void)? = nil) throws -> RestoreOutcome {
+        let started = Date()
         let volume = try volume(name, in: store)
         let snapshot = try resolve(volume: name, selector, in: store)
         let components = (subpath ?? "").split(separator: "/").map(String.init)
@@ -185,7 +193,7 @@ public final class SnapshotEngine {
         defer { close(parent) }
         let live = components.isEmpty ? volume.path : volume.path + "/" + components.joined(separator: "/")
 
-        let safety = try self.snapshot(volume: volume, store: store, state: "pre-restore", progress: nil)
+        let safety = try self.snapshot(volume: volume, store: store, state: "pre-restore", epoch: epoch, progress: nil)
         guard safety.problems.isEmpty else {
             let listed = safety.problems.prefix(5).map { "\($0.path): \($0.message)" }.joined(separator: "; ")
             throw RepositoryError(.io, "the current state of \(name) could not be saved completely (\(safety.problems.count) problems: \(listed)); the live volume was not changed",

@@ -1,0 +1,72 @@
+import Control
+import Foundation
+import Repository
+import Snapshots
+
+/// Rolling a live volume back on its owner, with the agent running: the
+/// container is stopped (stop hook), the current state kept as a `pre-restore`
+/// snapshot, the chosen snapshot restored in place, the result snapshotted, the
+/// container started again, and then the result replicated so the replicas'
+/// standby copies follow. Replication comes after the start, outside the
+/// downtime: a replica that is down must not keep the service down.
+extension AgentCore {
+    func rollBack(_ volume: String, _ request: RollbackRequest) async throws -> RollbackReport {
+        let settings = try settings(volume)
+        _ = try requireOwner(volume, for: "a volume is rolled back")
+        let selector: SnapshotSelector = request.atNanoseconds.map { .at(Date(timeIntervalSince1970: Double($0) / 1e9)) }
+            ?? request.snapshot.map { $0 == "latest" ? .latest : .id($0) } ?? .latest
+        let started = Date()
+        var report = try await locks.withLock(volume) { () async throws -> RollbackReport in
+            let ownership = try requireOwner(volume, for: "a volume is rolled back")
+            let running = containers.isRunning(volume) == true
+            let downtimeStart = Date()
+            if running { try await stopContainer(settings, epoch: ownership.epoch) }
+            let store = self.store, node = self.node
+            let restored = await Result(catching: {
+                try await Blocking.run {
+                    try SnapshotEngine(stateDirectory: store.directory, nodeName: node)
+                        .restoreInPlace(volume: volume, selector, subpath: request.path, in: store, epoch: ownership.epoch)
+                }
+            })
+            var problems: [String] = []
+            var result: BlobID?
+            if case .success = restored {
+                // Restored files have new inodes and ctimes: this snapshot reads them all.
+                do { result = try await takeSnapshot(volume).id } catch { problems.append("the rolled-back state was not snapshotted: \(error)") }
+            }
+            var downtime: Double?
+            if running {
+                do {
+                    try await startContainer(settings, epoch: ownership.epoch)
+                    downtime = Date().timeIntervalSince(downtimeStart)
+                } catch {
+                    problems.append("the start hook failed after the roll-back: \(error)")
+                    noteError(volume, "the start hook failed after a roll-back: \(error)")
+                }
+            }
+            let outcome = try restored.get()
+            let stats = outcome.result.statistics
+            return RollbackReport(volume: volume, snapshot: outcome.snapshot.id.hex, target: outcome.target, files: stats.files,
+                                  directories: stats.directories, bytesWritten: Int(stats.bytesWritten),
+                                  preRestoreSnapshot: outcome.safetySnapshot?.hex ?? "", resultSnapshot: result?.hex,
+                                  containerStopped: running, downtimeSeconds: downtime, seconds: 0, replication: nil,
+                                  warnings: outcome.result.warnings.map { "\($0.path): \($0.message)" }, problems: problems)
+        }
+        logger.notice("volume rolled back", metadata: [
+            "volume": "\(volume)", "snapshot": "\(report.snapshot.prefix(12))", "pre_restore": "\(report.preRestoreSnapshot.prefix(12))",
+            "path": "\(request.path ?? "/")", "downtime": "\(report.downtimeSeconds.map { String(format: "%.3f", $0) } ?? "none")"])
+        if report.resultSnapshot != nil && settings.members.contains(where: { $0 != node }) {
+            switch await Result(catching: { try await self.replicate(volume) }) {
+            case .success(let replication):
+                report.replication = replication
+                for peer in replication.peers where !peer.ok {
+                    report.problems.append("\(peer.peer) does not have the rolled-back state yet: \(peer.error ?? "failed"); the next replication sends it")
+                }
+            case .failure(let error):
+                report.problems.append("the replicas do not have the rolled-back state yet: \(error); the next replication sends it")
+            }
+        }
+        report.seconds = Date().timeIntervalSince(started)
+        return report
+    }
+}
