@@ -19,6 +19,7 @@ import TestSupport
         try Self.write(["app/db.bin": 1, "app/config": 2, "keep.txt": 3], into: source)
         try cluster.start("d0")
         try cluster.start("d1")
+        try waitUntil(timeout: 30) { try cluster.volumeStatus("d0")["container"] as? String == "up" }
         let yesterday = try cluster.snapshot()
         _ = try cluster.replicate()
         let before = try Manifest.capture(source)
@@ -43,7 +44,7 @@ import TestSupport
         #expect(listed.first { $0["id"] as? String == preRestore }?["state"] as? String == "pre-restore")
         // The replica's standby copy follows the rolled-back state.
         try cluster.waitForStandby("d1", snapshot: result)
-        try expectSameTree(before, cluster.volumePath("v", on: "d1"), "the replica's standby copy")
+        try expectSameTree(before, cluster.standbyPath("v", on: "d1"), "the replica's standby copy")
 
         // Undo: the pre-restore snapshot, the same way.
         let undo = try cluster.ok("d0", "restore", "v", "--snapshot", preRestore, "--in-place").out
@@ -55,6 +56,7 @@ import TestSupport
         #expect(FileManager.default.contents(atPath: source + "/app/config") == Data(Self.bytes(2)))
         #expect(FileManager.default.contents(atPath: source + "/app/db.bin") == Data(Self.bytes(4)), "the rest stays")
         #expect(try cluster.workspace.barge("verify", "--read-data", "--state-dir", cluster.stateDirectory("d0")).status == 0)
+        #expect(try cluster.volumeStatus("d0")["container"] as? String == "up")
     }
 
     static func bytes(_ seed: UInt64) -> [UInt8] {
