@@ -1138,6 +1138,95 @@ def markdown_realfiles(rows, notes):
     return "\n".join(out) + "\n"
 
 
+def build_gc(res):
+    """gc (bench/gc.py): pauses gc imposes on snapshots and replications beside it, gc vs restic prune."""
+    rows, notes = [], []
+    data, hist = res.rec("gc_data"), res.rec("gc_histories") or {}
+    if not data:
+        return rows, notes
+    off, prune, agent = res.rec("gc_offline"), res.rec("gc_restic_prune"), res.rec("gc_agent")
+    checks, errs = res.rec("gc_checks"), (res.rec("gc_errors") or {}).get("errors") or []
+    # restic 0.14: prune takes an exclusive lock, backup a shared one, so a backup fails while prune runs
+    restic_pause = {"snapshot": "a backup is refused while prune runs (prune takes the repository's exclusive lock)", "replicate": ""}
+    for kind, what in (("snapshot", "`barge snapshot small` (one small file changed)"),
+                       ("replicate", "`barge replicate small` (to d1, over mutual TLS)")):
+        r = res.rec("gc_pause_%s" % kind)
+        if not r:
+            continue
+        b, d, pause = r.get("baseline") or {}, r.get("during") or {}, r.get("pause_s")
+        cell = NA if pause is None else ("%s (longest call during gc %s, baseline median %s); during gc: median %s, p95 %s, n=%d; "
+                                         "baseline: p95 %s, max %s, n=%d" % (
+                                             fmt_s(pause), fmt_s(d.get("max")), fmt_s(b.get("p50")), fmt_s(d.get("p50")),
+                                             fmt_s(d.get("p95")), d.get("n") or 0, fmt_s(b.get("p95")), fmt_s(b.get("max")), b.get("n") or 0))
+        rows.append({"measure": "pause gc (through the agent, store half garbage) imposes on a concurrent %s" % what,
+                     "barge": cell, "restic": restic_pause[kind], "ratio": "",
+                     "target": "< %g s" % r.get("target_s", 1), "result": verdict(pause is not None and pause < r.get("target_s", 1))})
+    if off or prune:
+        rep = (off or {}).get("report") or {}
+        bcell = NA if not off else "%s (gc's own %s); store %s -> %s; %d packs deleted, %d rewritten, %s copied" % (
+            fmt_s(off.get("seconds")), fmt_s(rep.get("seconds")), fmt_bytes(off.get("state_before")), fmt_bytes(off.get("state_after")),
+            rep.get("packs_deleted", 0), rep.get("packs_rewritten", 0), fmt_bytes(rep.get("bytes_copied")))
+        rcell = NA if not prune else "%s; repository %s -> %s" % (
+            fmt_s(prune.get("seconds")), fmt_bytes(prune.get("repo_before")), fmt_bytes(prune.get("repo_after")))
+        x = div((prune or {}).get("seconds"), (off or {}).get("seconds"))
+        rows.append({"measure": "gc alone (offline, a copy of the store) vs `restic prune` after `restic forget` of the first snapshot, "
+                     "%s cache, until durable" % ((off or prune).get("cache")),
+                     "barge": bcell, "restic": rcell, "ratio": NA if x is None else "%.2fx restic (its time / barge's)" % x,
+                     "target": "(info)", "result": "info"})
+    if agent:
+        rep = agent.get("report") or {}
+        rows.append({"measure": "gc through the agent beside the rounds (the pause rows' run)",
+                     "barge": "%s wall (gc's own %s, %s waiting for earlier writers); store %s -> %s; %d rounds meanwhile; "
+                              "%d packs skipped, %d blobs revived" % (
+                                  fmt_s(agent.get("wall_s")), fmt_s(rep.get("seconds")), fmt_s(rep.get("waited_seconds")),
+                                  fmt_bytes(agent.get("state_before")), fmt_bytes(agent.get("state_after")),
+                                  agent.get("rounds_during", 0), rep.get("packs_skipped", 0), rep.get("blobs_revived", 0)),
+                     "restic": "", "ratio": "", "target": "(info)", "result": "info"})
+    if checks:
+        ok = checks.get("verify_rc") == 0 and checks.get("standby_identical")
+        rows.append({"measure": "after gc: `barge verify --read-data` of d0's store; d1's standby copy of small vs the source",
+                     "barge": "%s; %s" % ("verify ok" if checks.get("verify_rc") == 0 else "verify FAILED (exit %s)" % checks.get("verify_rc"),
+                                          "standby identical" if checks.get("standby_identical") else "standby DIFFERS"),
+                     "restic": "", "ratio": "", "target": "no damage, identical", "result": verdict(bool(ok))})
+    rb, kb = data.get("removed_bytes") or 0, data.get("kept_bytes") or 0
+    reclaimed = ((off or {}).get("report") or {}).get("bytes_reclaimed")
+    notes.append("data: the real-files tree (%d files, %s%s); volume `big`: snapshot 1 of all of it, then %d of its %d top-level parts "
+                 "(debs/PACKAGE, git/ORG; %s, %.0f%% of the bytes) removed, snapshot 2, snapshot 1 forgotten: barge's store %s, of which "
+                 "gc reclaimed %s (%s); restic's repository %s." % (
+                     data.get("files", 0), fmt_bytes(data.get("bytes")),
+                     ", fraction %s" % data.get("fraction") if (data.get("fraction") or 1) < 1 else "",
+                     len(data.get("removed_parts") or []), data.get("parts", 0), fmt_bytes(rb), 100.0 * rb / max(1, rb + kb),
+                     fmt_bytes(hist.get("barge_state_before")), fmt_bytes(reclaimed),
+                     NA if not reclaimed or not hist.get("barge_packs_before") else "%.0f%% of its packs" % (
+                         100.0 * reclaimed / hist["barge_packs_before"]),
+                     fmt_bytes(hist.get("restic_repo_before"))))
+    notes.append("pause: d0 owns `small` (a copy of %s, %d files, %s; d1 replicates it); a round changes one small file, then runs "
+                 "`barge snapshot small --json` and `barge replicate small --json` through d0's control socket, each CLI call timed "
+                 "(process start included). Baseline: %s rounds; then `barge gc --json` through d0 and rounds back to back until it "
+                 "returns; pause = the longest call overlapping gc minus the baseline median. The page cache is dropped before the "
+                 "baseline and before gc, each followed by one untimed round. gc runs on the owner only (d1's store holds no garbage)."
+                 % (data.get("small_from"), data.get("small_files", 0), fmt_bytes(data.get("small_bytes")),
+                    ((res.rec("gc_pause_snapshot") or {}).get("baseline") or {}).get("n")))
+    notes.append("barge binary: %s. restic prune runs at its defaults (repacks packs more than 5%% unused); barge rewrites packs "
+                 "25%% or more dead, deletes dead ones." % data.get("barge"))
+    if errs:
+        notes.append("ERRORS: " + "; ".join(e[:300] for e in errs))
+    return rows, notes
+
+
+def markdown_gc(rows, notes):
+    if not rows and not notes:
+        return ""
+    out = ["", "## Garbage collection beside snapshots and replications", ""] + ["- " + n for n in notes] + [""]
+    cols = ["measure", "barge", "restic 0.14", "ratio", "target", "pass/fail"]
+    out.append("| " + " | ".join(cols) + " |")
+    out.append("|" + "|".join("---" for _ in cols) + "|")
+    for r in rows:
+        cells = [r["measure"], r["barge"], r["restic"], r["ratio"], r["target"], r["result"]]
+        out.append("| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |")
+    return "\n".join(out) + "\n"
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("results")
@@ -1146,22 +1235,24 @@ def main():
     args = ap.parse_args()
     res = Results(load_records(args.results))
     cfg = res.rec("config") or {}
-    if cfg.get("only") in ("replication", "moves", "failover", "realfiles"):
+    if cfg.get("only") in ("replication", "moves", "failover", "realfiles", "gc"):
         rows, notes = [], ["snapshot part skipped (BENCH_ONLY=%s)" % cfg.get("only")]
     else:
         rows, notes = build(res)
-    alone = cfg.get("only") in ("failover", "realfiles")   # parts that generate no data of the others
+    alone = cfg.get("only") in ("failover", "realfiles", "gc")   # parts that generate no data of the others
     repl_rows, repl_notes = ([], []) if alone else build_repl(res)
     moves_rows, moves_notes = ([], []) if alone else build_moves(res)
     failover_rows, failover_notes = build_failover(res)
     real_rows, real_notes = build_realfiles(res)
+    gc_rows, gc_notes = build_gc(res)
     md = markdown(rows, notes, cfg) if rows else "# barge benchmark (%s)\n\n- %s\n" % (
         cfg.get("started", ""), "\n- ".join(notes))
     md += markdown_repl(repl_rows, repl_notes)
     md += markdown_moves(moves_rows, moves_notes)
     md += markdown_failover(failover_rows, failover_notes)
     md += markdown_realfiles(real_rows, real_notes)
-    all_rows = rows + repl_rows + moves_rows + failover_rows + real_rows
+    md += markdown_gc(gc_rows, gc_notes)
+    all_rows = rows + repl_rows + moves_rows + failover_rows + real_rows + gc_rows
     missed = [r["measure"] for r in all_rows if r["result"] == "FAIL"]
     passed = [r["measure"] for r in all_rows if r["result"] == "PASS"]
     if args.md_out:
@@ -1177,7 +1268,8 @@ def main():
                "replication_notes": repl_notes, "replication_rows": repl_rows,
                "moves_notes": moves_notes, "moves_rows": moves_rows,
                "failover_notes": failover_notes, "failover_rows": failover_rows,
-               "realfiles_notes": real_notes, "realfiles_rows": real_rows, "passed": len(passed),
+               "realfiles_notes": real_notes, "realfiles_rows": real_rows, "gc_notes": gc_notes, "gc_rows": gc_rows,
+               "passed": len(passed),
                "failed": len(missed), "missed": missed, "records": res.recs}
         with open(args.json_out, "w") as fh:
             json.dump(doc, fh, indent=2)

@@ -20,9 +20,13 @@
 #                      (tree generated, then only the moves part, bench/moves.sh) | failover (no
 #                      data: only automatic failover on etcd, bench/failover.py)
 #                      | realfiles (no generated data: only the real-files part, bench/realfiles.py)
+#                      | gc (no generated data: only the gc part, bench/gc.py: gc of a store half
+#                      garbage beside snapshots and replications through an agent, vs restic prune)
 #   BENCH_FAILOVER_RUNS runs per failover measurement (default 3 alone, 1 inside all)
 #   BENCH_REAL_RUNS    runs per real-files measurement (default 3)
-#   BENCH_REAL_CACHE   where the real-files part keeps its .deb files (default $BENCH_DIR/realfiles-cache)
+#   BENCH_REAL_CACHE   where the real-files (and gc) part keeps its .deb files (default $BENCH_DIR/realfiles-cache)
+#   BENCH_GC_ROUNDS    baseline rounds (snapshot + replicate) of the gc part (default 20)
+#   BENCH_GC_FRACTION  share of the real-files bytes the gc part uses (default 1: all; quick runs)
 #   BENCH_REPL_BIG_MIB size of the replication part's big file (default 1024)
 #   BENCH_MOVES_BIG_MIB size of the moves part's big failover volume (default 8192)
 set -euo pipefail
@@ -68,7 +72,7 @@ ensure timeout coreutils
 ensure du coreutils
 
 # ------------------------------------------------------------------ work dir
-case "$BENCH_ONLY" in all|snapshot|replication|moves|failover|realfiles) ;; *) die "BENCH_ONLY must be all, snapshot, replication, moves, failover or realfiles (got '$BENCH_ONLY')" ;; esac
+case "$BENCH_ONLY" in all|snapshot|replication|moves|failover|realfiles|gc) ;; *) die "BENCH_ONLY must be all, snapshot, replication, moves, failover, realfiles or gc (got '$BENCH_ONLY')" ;; esac
 [[ $BENCH_MANY_FILES =~ ^[0-9]+$ ]] || die "BENCH_MANY_FILES must be a number (got '$BENCH_MANY_FILES')"
 case "$BENCH_DIR" in
   /*) ;;
@@ -391,13 +395,36 @@ run_realfiles() {
   [[ $HAVE_BARGE == 1 ]] || return 0
   ensure borg borgbackup
   log "real files: Debian packages and bare git repositories, ${BENCH_REAL_RUNS:-3} runs each of barge, restic, borg and the floors"
+  local ok=1
   if ! python3 "$BENCH_SRC/realfiles.py" --barge "$BARGE" --work "$BENCH_DIR/realfiles" --results "$RESULTS" \
       --cache "${BENCH_REAL_CACHE:-$BENCH_DIR/realfiles-cache}" --runs "${BENCH_REAL_RUNS:-3}" >"$LOGS/realfiles.log" 2>&1; then
     BARGE_ERRORS+=("real-files part (see $LOGS/realfiles.log)")
+    ok=0
   fi
   sed 's/^/    | /' "$LOGS/realfiles.log" >&2
-  rm -rf "$BENCH_DIR/realfiles/data"
+  # Inside `all` the gc part, next, takes the unpacked tree over (and removes it); saves rebuilding it.
+  if [[ $BENCH_ONLY != all || $ok == 0 ]]; then rm -rf "$BENCH_DIR/realfiles/data"; fi
 }
+# gc of a store half garbage (the real-files tree, half of it removed between two snapshots, the
+# first forgotten) through an agent while it snapshots and replicates a small volume; vs restic prune
+run_gc() {
+  [[ $HAVE_BARGE == 1 ]] || { rm -rf "$BENCH_DIR/realfiles/data"; return 0; }
+  log "gc: a store half garbage (real files), gc alone vs restic prune, then gc through the agent beside snapshots and replications"
+  if ! python3 "$BENCH_SRC/gc.py" --barge "$BARGE" --work "$BENCH_DIR/gc" --data "$BENCH_DIR/realfiles/data" --results "$RESULTS" \
+      --cache "${BENCH_REAL_CACHE:-$BENCH_DIR/realfiles-cache}" --rounds "${BENCH_GC_ROUNDS:-20}" \
+      --fraction "${BENCH_GC_FRACTION:-1}" >"$LOGS/gc.log" 2>&1; then
+    BARGE_ERRORS+=("gc part (see $LOGS/gc.log; agents' logs and stores kept in $BENCH_DIR/gc)")
+  fi
+  sed 's/^/    | /' "$LOGS/gc.log" >&2
+  rm -rf "$BENCH_DIR/realfiles/data"   # gc.py removes it itself; this covers an early exit
+}
+if [[ $BENCH_ONLY == gc ]]; then
+  run_gc
+  python3 "$BENCH_SRC/report.py" "$RESULTS" --json "$BENCH_DIR/results.json" --md "$BENCH_DIR/results.md" || true
+  log "results: $BENCH_DIR/results.md"
+  [[ ${#BARGE_ERRORS[@]} -eq 0 ]] || { printf '\nbench: barge FAILED: %s\n' "${BARGE_ERRORS[*]}" >&2; exit 1; }
+  exit 0
+fi
 if [[ $BENCH_ONLY == realfiles ]]; then
   run_realfiles
   python3 "$BENCH_SRC/report.py" "$RESULTS" --json "$BENCH_DIR/results.json" --md "$BENCH_DIR/results.md" || true
@@ -540,7 +567,7 @@ if [[ $BENCH_ONLY == all || $BENCH_ONLY == moves ]]; then
   source "$BENCH_SRC/moves.sh"
 fi
 
-if [[ $BENCH_ONLY == all ]]; then run_failover; run_realfiles; fi
+if [[ $BENCH_ONLY == all ]]; then run_failover; run_realfiles; run_gc; fi
 
 if [[ -d $STATE ]]; then record name=barge_state_final tool=barge bytes="$(dusize "$STATE")"; fi
 record name=restic_repo_final tool=restic bytes="$(dusize "$RESTIC_REPOSITORY")"

@@ -34,7 +34,7 @@ extension AgentCore {
                 }
             }
             let standby = isOwner ? nil : try store.index.standby(of: settings.name)
-            volumes.append(VolumeStatus(
+            var status = VolumeStatus(
                 name: settings.name, path: settings.path, owner: ownership.owner, epoch: ownership.epoch,
                 role: isOwner ? "owner" : "replica", latestSnapshot: latest?.id.hex,
                 latestSnapshotTime: latest.map { Self.time($0.record.timeNanoseconds) }, snapshots: snapshots.count,
@@ -42,7 +42,9 @@ extension AgentCore {
                 standbySnapshot: standby?.snapshot?.hex, standbyUpdating: standby.map { $0.updating != nil },
                 container: suspended.withLock({ $0.contains(settings.name) }) && isOwner ? "fenced"
                     : settings.hooks.start == nil ? nil : containers.isRunning(settings.name).map { $0 ? "up" : "down" } ?? "down",
-                lastError: lastError(settings.name)))
+                lastError: lastError(settings.name))
+            status.reseed = reseeding.withLock { $0[settings.name] }
+            volumes.append(status)
         }
         return StatusReport(node: node, pid: getpid(), startedAt: Self.time(Int64(startedAt.timeIntervalSince1970 * 1e9)), volumes: volumes)
     }

@@ -34,6 +34,8 @@ final class AgentCore: Sendable {
     /// Under `[cluster]`: a guard process per running container (ContainerGuards).
     let guards: ContainerGuards
     /// Volumes promoted by this agent and not snapshotted since, with the time of the promotion.
+    /// Volumes whose empty store is being re-seeded from the owner (Reseeder), for status.
+    let reseeding = Mutex<[String: String]>([:])
     let promotedAt = Mutex<[String: (snapshot: BlobID, time: Int64)]>([:])
 
     init(config: AgentConfiguration, store: Store, identity: TLSIdentity, group: MultiThreadedEventLoopGroup, logger: Logger) {

@@ -65,6 +65,17 @@ struct ControlCommands {
                         exitCode: 3))
                 }
                 return ControlResponse(ok: true, rollback: report)
+            case .peerSnapshots:
+                let volume = try required(request.volume, "snapshots --from")
+                guard let peer = request.peer else { throw ControlFailure(message: "snapshots --from needs a peer", exitCode: 2) }
+                return ControlResponse(ok: true, peerSnapshots: try await core.peerSnapshots(volume, from: peer))
+            case .fetch:
+                let volume = try required(request.volume, "restore --from")
+                guard let peer = request.peer else { throw ControlFailure(message: "restore --from needs a peer", exitCode: 2) }
+                guard let id = request.snapshot.flatMap({ BlobID(hex: $0) }) else {
+                    throw ControlFailure(message: "fetch needs a full snapshot id", exitCode: 2)
+                }
+                return ControlResponse(ok: true, fetch: try await core.fetch(volume, from: peer, snapshot: id))
             case .gc:
                 return ControlResponse(ok: true, gc: try await core.collectGarbage(by: "command"))
             case .drain:

@@ -111,6 +111,15 @@ struct PeerSession {
         while true {
             let message: Message
             do { message = try await channel.expectMessage() } catch is PeerChannelClosed { return }
+            switch message {
+            case let .listSnapshots(volume):
+                try await core.answerList(volume, on: channel)
+                continue
+            case let .fetch(volume, snapshot):
+                try await core.answerFetch(volume, snapshot: snapshot, to: name, on: channel)
+                continue
+            default: break
+            }
             guard case let .offer(volume, _, epoch, owner, _) = message else {
                 try await channel.send(try await HandoverHandler(core: core, peer: name).answer(message))
                 continue

@@ -3,7 +3,7 @@ import Retention
 
 /// One request on the control socket: a JSON object on one line.
 public struct ControlRequest: Codable, Sendable, Equatable {
-    public enum Command: String, Codable, Sendable { case status, snapshot, replicate, migrate, failover, drain, clusterStatus, forget, gc, rollback }
+    public enum Command: String, Codable, Sendable { case status, snapshot, replicate, migrate, failover, drain, clusterStatus, forget, gc, rollback, peerSnapshots, fetch }
     public var command: Command
     public var volume: String?
     /// replicate: one replica; migrate, failover: the target.
@@ -13,15 +13,18 @@ public struct ControlRequest: Codable, Sendable, Equatable {
     public var forget: ForgetRequest?
     /// rollback: what to restore in place.
     public var rollback: RollbackRequest?
+    /// fetch: the full id of the peer's snapshot.
+    public var snapshot: String?
 
     public init(command: Command, volume: String? = nil, peer: String? = nil, force: Bool? = nil, forget: ForgetRequest? = nil,
-                rollback: RollbackRequest? = nil) {
+                rollback: RollbackRequest? = nil, snapshot: String? = nil) {
         self.command = command
         self.volume = volume
         self.peer = peer
         self.force = force
         self.forget = forget
         self.rollback = rollback
+        self.snapshot = snapshot
     }
 }
 
@@ -102,12 +105,14 @@ public struct ControlResponse: Codable, Sendable {
     public var forget: ForgetReport?
     public var gc: GCReport?
     public var rollback: RollbackReport?
+    public var peerSnapshots: PeerSnapshotList?
+    public var fetch: FetchReport?
     public var error: ControlFailure?
 
     public init(ok: Bool, status: StatusReport? = nil, snapshot: SnapshotReport? = nil, replication: ReplicationReport? = nil,
                 migration: MigrationReport? = nil, failover: FailoverReport? = nil, drain: DrainReport? = nil,
                 cluster: ClusterReport? = nil, forget: ForgetReport? = nil, gc: GCReport? = nil, rollback: RollbackReport? = nil,
-                error: ControlFailure? = nil) {
+                peerSnapshots: PeerSnapshotList? = nil, fetch: FetchReport? = nil, error: ControlFailure? = nil) {
         self.ok = ok
         self.status = status
         self.snapshot = snapshot
@@ -119,6 +124,8 @@ public struct ControlResponse: Codable, Sendable {
         self.forget = forget
         self.gc = gc
         self.rollback = rollback
+        self.peerSnapshots = peerSnapshots
+        self.fetch = fetch
         self.error = error
     }
 }
@@ -169,6 +176,8 @@ public struct VolumeStatus: Codable, Sendable {
     /// "fenced" on an owner that stopped it because it cannot prove its etcd lease.
     public var container: String?
     public var lastError: String?
+    /// Set while the agent re-seeds an empty store from the volume's owner.
+    public var reseed: String?
     public init(name: String, path: String, owner: String, epoch: UInt64, role: String, latestSnapshot: String?, latestSnapshotTime: String?,
                 snapshots: Int, replicas: [ReplicaStatus], standbyPath: String?, standbySnapshot: String?, standbyUpdating: Bool?,
                 container: String?, lastError: String?) {

@@ -17,6 +17,9 @@ public enum WireLimits {
     public static let maxTreesPerRequest = 1024
     public static let maxChunksPerRequest = 256
     public static let maxBasisChunks = 4
+    /// Snapshot records in one `snapshotList` page, and in a whole listing.
+    public static let maxSnapshotsPerPage = 4096
+    public static let maxListedSnapshots = 1_000_000
     /// A receiver keeps at most this many blobs requested and not yet received.
     public static let maxOutstandingBlobs = 1024
 }

@@ -97,12 +97,20 @@ public enum Message: Sendable, Equatable {
     case handover(volume: String, snapshot: WireID, epoch: UInt64, phase: HandoverPhase)
     /// The target did the phase; for `commit`, the container was started.
     case handoverDone(volume: String, epoch: UInt64, phase: HandoverPhase)
+    /// Asks for the peer's snapshots of a volume (history onto a node that lost its disk).
+    case listSnapshots(volume: String)
+    /// One page of the answer: encoded snapshot records, oldest first; `more` when pages follow.
+    case snapshotList(volume: String, records: [[UInt8]], more: Bool)
+    /// Asks the peer to offer one of its snapshots (nil: its newest complete one). The
+    /// transfer then runs as usual with the roles reversed: the asking node receives.
+    case fetch(volume: String, snapshot: WireID?)
 
     public enum Kind: UInt8, Sendable, CaseIterable {
         case hello = 1, error = 2
         case offer = 10, offerReply = 11, wantTrees = 12, wantChunks = 13, blob = 14
         case needSignature = 15, signature = 16, ack = 17
         case queryOwnership = 20, ownership = 21, handover = 22, handoverDone = 23
+        case listSnapshots = 30, snapshotList = 31, fetch = 32
     }
 
     public var kind: Kind {
@@ -121,6 +129,9 @@ public enum Message: Sendable, Equatable {
         case .ownership: .ownership
         case .handover: .handover
         case .handoverDone: .handoverDone
+        case .listSnapshots: .listSnapshots
+        case .snapshotList: .snapshotList
+        case .fetch: .fetch
         }
     }
 
@@ -190,6 +201,16 @@ public enum Message: Sendable, Equatable {
             writer.string(volume)
             writer.u64(epoch)
             writer.u8(phase.rawValue)
+        case let .listSnapshots(volume):
+            writer.string(volume)
+        case let .snapshotList(volume, records, more):
+            writer.string(volume)
+            writer.u16(UInt16(records.count))
+            for record in records { writer.data(record) }
+            writer.u8(more ? 1 : 0)
+        case let .fetch(volume, snapshot):
+            writer.string(volume)
+            if let snapshot { writer.u8(1); writer.id(snapshot) } else { writer.u8(0) }
         }
         let length = UInt32(writer.bytes.count - 4)
         withUnsafeBytes(of: length.bigEndian) { raw in
@@ -289,6 +310,22 @@ public enum Message: Sendable, Equatable {
             let volume = try volumeName(&reader, "handoverDone.volume")
             let epoch = try reader.u64("handoverDone.epoch")
             message = .handoverDone(volume: volume, epoch: epoch, phase: try phase(&reader, "handoverDone.phase"))
+        case .listSnapshots:
+            message = .listSnapshots(volume: try volumeName(&reader, "listSnapshots.volume"))
+        case .snapshotList:
+            let volume = try volumeName(&reader, "snapshotList.volume")
+            let count = try reader.count("snapshotList.count", limit: WireLimits.maxSnapshotsPerPage, elementSize: 4, allowZero: true)
+            var records: [[UInt8]] = []
+            records.reserveCapacity(count)
+            for _ in 0..<count { records.append(try reader.data("snapshotList.record", limit: WireLimits.maxSnapshotRecordLength)) }
+            let more = try reader.u8("snapshotList.more")
+            guard more <= 1 else { throw WireError(.malformed, "snapshotList.more \(more)") }
+            message = .snapshotList(volume: volume, records: records, more: more == 1)
+        case .fetch:
+            let volume = try volumeName(&reader, "fetch.volume")
+            let flag = try reader.u8("fetch.hasSnapshot")
+            guard flag <= 1 else { throw WireError(.malformed, "fetch.hasSnapshot \(flag)") }
+            message = .fetch(volume: volume, snapshot: flag == 1 ? try reader.id("fetch.snapshot") : nil)
         }
         try reader.expectEnd("\(kind) frame")
         return message

@@ -141,6 +141,8 @@ struct MessageSpec: Decodable, Sendable {
     let rawLength: UInt32?
     let basis: [String]?
     let treeBasis: [[String]]?
+    let records: [String]?
+    let more: Bool?
 
     func message() throws -> Message {
         switch kind {
@@ -195,6 +197,13 @@ struct MessageSpec: Decodable, Sendable {
                              epoch: try need(epoch, "epoch"), phase: try handoverPhase())
         case "handoverDone":
             return .handoverDone(volume: try need(volume, "volume"), epoch: try need(epoch, "epoch"), phase: try handoverPhase())
+        case "listSnapshots":
+            return .listSnapshots(volume: try need(volume, "volume"))
+        case "snapshotList":
+            return .snapshotList(volume: try need(volume, "volume"), records: try need(records, "records").map(hexBytes),
+                                 more: try need(more, "more"))
+        case "fetch":
+            return .fetch(volume: try need(volume, "volume"), snapshot: try snapshot.map(wireID))
         default:
             throw VectorError(description: "unknown message kind \(kind)")
         }

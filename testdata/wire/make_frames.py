@@ -16,7 +16,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 TYPES = {"hello": 1, "error": 2, "offer": 10, "offerReply": 11, "wantTrees": 12,
          "wantChunks": 13, "blob": 14, "needSignature": 15, "signature": 16, "ack": 17,
-         "queryOwnership": 20, "ownership": 21, "handover": 22, "handoverDone": 23}
+         "queryOwnership": 20, "ownership": 21, "handover": 22, "handoverDone": 23,
+         "listSnapshots": 30, "snapshotList": 31, "fetch": 32}
 CODES = ["malformed", "unsupportedVersion", "unauthorized", "unknownVolume", "notOwner",
          "staleEpoch", "corruptData", "storage", "limitExceeded", "shuttingDown",
          "internalError", "unexpectedMessage", "hookFailed", "notReady"]  # numbered from 1
@@ -31,6 +32,7 @@ MAX_RECORD = 512 << 10
 MAX_BLOB_PAYLOAD = MAX_FRAME - 1024
 MAX_CHUNK, MAX_TREE, MAX_SIGNATURE = 4 << 20, 64 << 20, 4 << 20
 MAX_TREES, MAX_CHUNKS, MAX_BASIS = 1024, 256, 4
+MAX_SNAPSHOTS_PER_PAGE = 4096
 U64_MAX = (1 << 64) - 1
 
 
@@ -112,6 +114,13 @@ def payload_of(m):
         return string(m["volume"]) + ident(m["snapshot"]) + u64(m["epoch"]) + u8(PHASES[m["phase"]])
     if k == "handoverDone":
         return string(m["volume"]) + u64(m["epoch"]) + u8(PHASES[m["phase"]])
+    if k == "listSnapshots":
+        return string(m["volume"])
+    if k == "snapshotList":
+        records = [bytes.fromhex(r) for r in m["records"]]
+        return string(m["volume"]) + u16(len(records)) + b"".join(data(r) for r in records) + u8(1 if m["more"] else 0)
+    if k == "fetch":
+        return string(m["volume"]) + (u8(0) if m["snapshot"] is None else u8(1) + ident(m["snapshot"]))
     raise ValueError(k)
 
 
@@ -205,6 +214,13 @@ def valid():
             {"kind": "handover", "volume": "home", "snapshot": SNAP, "epoch": 9, "phase": phase})
         add(f"handoverDone {phase}", f"phase {phase}",
             {"kind": "handoverDone", "volume": "home", "epoch": 9, "phase": phase})
+    add("listSnapshots", "the peer's history of volume home", {"kind": "listSnapshots", "volume": "home"})
+    add("snapshotList two records, more", "two opaque records (u32 length each), more pages follow",
+        {"kind": "snapshotList", "volume": "home", "records": ["0102", "ff" * 40], "more": True})
+    add("snapshotList empty, last", "no snapshot: count 0, flag 0",
+        {"kind": "snapshotList", "volume": "v", "records": [], "more": False})
+    add("fetch one snapshot", "flag 1, then the id", {"kind": "fetch", "volume": "home", "snapshot": SNAP})
+    add("fetch newest", "flag 0: the newest complete snapshot", {"kind": "fetch", "volume": "home", "snapshot": None})
     return out
 
 
@@ -325,6 +341,7 @@ def invalid():
         ("ack trailing", "33 bytes", frame(17, fill(0x11) + b"\x00"), M),
         ("type 19", "gap between ack and queryOwnership", frame(19, b""), M),
         ("type 24", "one past handoverDone", frame(24, string("v")), M),
+        ("type 33", "one past fetch", frame(33, string("v")), M),
     ]
     volume, epoch = string("home"), u64(5)
     out += [
@@ -348,6 +365,18 @@ def invalid():
         ("handoverDone truncated epoch", "the frame stops inside the epoch", frame(23, volume + b"\x00\x00"), M),
         ("handoverDone volume too long", f"{MAX_VOLUME + 1}-byte volume", frame(23, string("v" * (MAX_VOLUME + 1)) + epoch + u8(1)), L),
         ("handoverDone trailing", "a byte after the phase", frame(23, volume + epoch + u8(3) + b"\x00"), M),
+        ("listSnapshots empty volume", "volume names are not empty", frame(30, string("")), M),
+        ("listSnapshots trailing", "a byte after the volume", frame(30, volume + b"\x00"), M),
+        ("snapshotList too many", f"{MAX_SNAPSHOTS_PER_PAGE + 1} records in a page",
+         frame(31, volume + u16(MAX_SNAPSHOTS_PER_PAGE + 1) + data(b"r") * (MAX_SNAPSHOTS_PER_PAGE + 1) + u8(0)), L),
+        ("snapshotList count past the frame", "count 3, one record", frame(31, volume + u16(3) + data(b"r") + u8(0)), M),
+        ("snapshotList record too long", "a record longer than the snapshot record limit",
+         frame(31, volume + u16(1) + u32(MAX_RECORD + 1) + b"\x00" * 8 + u8(0)), L),
+        ("snapshotList more flag 2", "the flag is 0 or 1", frame(31, volume + u16(0) + u8(2)), M),
+        ("snapshotList no flag", "the frame stops after the records", frame(31, volume + u16(1) + data(b"r")), M),
+        ("fetch flag 2", "the flag is 0 or 1", frame(32, volume + u8(2)), M),
+        ("fetch id missing", "flag 1, no id", frame(32, volume + u8(1)), M),
+        ("fetch id without flag", "flag 0, then an id", frame(32, volume + u8(0) + fill(0x11)), M),
     ]
     return out
 
