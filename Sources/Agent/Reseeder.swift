@@ -49,6 +49,8 @@ struct Reseeder: Service {
                 }
                 if !pending.isEmpty { try? await Task.sleep(for: Self.retryInterval) }
             }
+            // Nothing (more) to re-seed: a service runs until shutdown.
+            while !Task.isCancelled { try? await Task.sleep(for: .seconds(3600)) }
         }
     }
 }

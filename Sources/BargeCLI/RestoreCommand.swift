@@ -13,6 +13,9 @@ struct RestoreCommand: ParsableCommand {
             running it goes through the agent, on the volume's owner only: the container is stopped, the volume rolled \
             back, the result snapshotted, the container started and the result replicated to the replicas.
             With --path, a directory's contents become the target; a file is placed inside the target.
+            --from PEER first fetches the chosen snapshot of the peer (through this node's agent, only what the local \
+            store lacks, every blob verified) into the local store, then restores it to --target: history back onto a \
+            node that lost its disk.
             """)
 
     @OptionGroup var global: GlobalOptions
@@ -22,9 +25,11 @@ struct RestoreCommand: ParsableCommand {
     @Option(name: .customLong("path"), help: "Restore only this path, relative to the volume root.") var subpath: String?
     @Option(name: .customLong("target"), help: "Where to restore: a new or empty directory.") var target: String?
     @Flag(name: .customLong("in-place"), help: "Replace the live data; snapshots the current state first.") var inPlace = false
+    @Option(name: .customLong("from"), help: "Fetch the snapshot from this peer first (a [[peer]] of the agent's config).") var peer: String?
 
     func validate() throws {
         if (target == nil) == !inPlace { throw ValidationError("give exactly one of --target DIR and --in-place") }
+        if peer != nil && inPlace { throw ValidationError("--from restores into a new --target; roll the live volume back on its owner instead") }
         if let subpath, subpath.split(separator: "/").contains(where: { $0 == ".." || $0 == "." }) {
             throw ValidationError("--path must not contain '.' or '..' components")
         }
@@ -32,6 +37,19 @@ struct RestoreCommand: ParsableCommand {
 
     func run() throws {
         if inPlace, let socket = try agent.agentSocketIfRunning() { return try rollBack(through: socket) }
+        var selector = choice.selector
+        var fetched: FetchReport?
+        if let peer {
+            let progress = ProgressLine()
+            progress.update("fetching \(name) from \(peer) (by the agent)…")
+            let (chosen, report) = try PeerHistory(agent: agent).fetch(name, choice.selector, from: peer)
+            progress.finish()
+            fetched = report
+            selector = .id(chosen.id.hex)
+            if !global.json {
+                print("fetched snapshot \(chosen.id.short) of \(name) from \(peer): \(report.alreadyHad ? "already here" : "\(report.blobsReceived) blobs, \(Terminal.bytes(report.bytesReceived))") in \(String(format: "%.2f", report.seconds)) s")
+            }
+        }
         let engine = SnapshotEngine(stateDirectory: global.resolvedStateDirectory)
         let progress = ProgressLine()
         let report: (RestoreStatistics, String) -> Void = { stats, path in
@@ -39,7 +57,7 @@ struct RestoreCommand: ParsableCommand {
         }
         let outcome = inPlace
             ? try engine.restoreInPlace(volume: name, choice.selector, subpath: subpath, progress: report)
-            : try engine.restore(volume: name, choice.selector, subpath: subpath, target: target!, progress: report)
+            : try engine.restore(volume: name, selector, subpath: subpath, target: target!, progress: report)
         progress.finish()
         let stats = outcome.result.statistics
         if global.json {
@@ -48,6 +66,8 @@ struct RestoreCommand: ParsableCommand {
                 "dirs": stats.directories, "hard_links": stats.hardLinks, "bytes_written": stats.bytesWritten,
                 "duration_s": outcome.seconds, "safety_snapshot": outcome.safetySnapshot?.hex ?? NSNull(),
                 "warnings": outcome.result.warnings.map { ["path": $0.path, "error": $0.message] },
+                "fetched": fetched.map { ["peer": $0.peer, "blobs_received": $0.blobsReceived, "bytes_received": $0.bytesReceived,
+                                          "already_had": $0.alreadyHad, "seconds": $0.seconds] as [String: Any] } ?? NSNull(),
             ] as [String: Any])
         } else {
             print("restored snapshot \(outcome.snapshot.id.short) of \(name) to \(outcome.target): \(stats.files) files, "

@@ -72,16 +72,25 @@ extension SnapshotCommand {
 }
 
 struct SnapshotsCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "snapshots", abstract: "List a volume's snapshots, oldest first.")
+    static let configuration = CommandConfiguration(
+        commandName: "snapshots", abstract: "List a volume's snapshots, oldest first.",
+        discussion: "--from PEER lists a peer's snapshots instead, through this node's agent (mutual TLS).")
 
     @OptionGroup var global: GlobalOptions
+    @OptionGroup var agent: AgentOptions
     @Argument(help: "The volume.") var name: String
+    @Option(name: .customLong("from"), help: "List this peer's snapshots (a [[peer]] of the agent's config).") var peer: String?
 
     func run() throws {
-        let store = try Store(at: global.resolvedStateDirectory, access: .read)
-        let snapshots = try store.snapshots(volume: name)
-        if snapshots.isEmpty, try store.index.volume(named: name) == nil {
-            throw RepositoryError(.notFound, "no volume named \(name) and no snapshots of it", hint: "see `barge volume list`")
+        let snapshots: [StoredSnapshot]
+        if let peer {
+            snapshots = try PeerHistory(agent: agent).snapshots(of: name, on: peer)
+        } else {
+            let store = try Store(at: global.resolvedStateDirectory, access: .read)
+            snapshots = try store.snapshots(volume: name)
+            if snapshots.isEmpty, try store.index.volume(named: name) == nil {
+                throw RepositoryError(.notFound, "no volume named \(name) and no snapshots of it", hint: "see `barge volume list`")
+            }
         }
         if global.json {
             Terminal.json(snapshots.map { snapshot -> [String: Any] in

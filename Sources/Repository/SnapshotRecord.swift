@@ -109,4 +109,9 @@ public struct SnapshotRecord: Sendable, Equatable {
 public struct StoredSnapshot: Sendable, Equatable {
     public let id: BlobID
     public let record: SnapshotRecord
+
+    public init(id: BlobID, record: SnapshotRecord) {
+        self.id = id
+        self.record = record
+    }
 }

@@ -110,7 +110,12 @@ public final class SnapshotEngine {
     // MARK: finding snapshots
 
     public func resolve(volume: String, _ selector: SnapshotSelector, in store: Store) throws -> StoredSnapshot {
-        let snapshots = try store.snapshots(volume: volume)
+        try Self.choose(selector, among: try store.snapshots(volume: volume), volume: volume)
+    }
+
+    /// The snapshot a selector names among a volume's snapshots (oldest first):
+    /// this store's, or a peer's list.
+    public static func choose(_ selector: SnapshotSelector, among snapshots: [StoredSnapshot], volume: String) throws -> StoredSnapshot {
         guard !snapshots.isEmpty else {
             throw RepositoryError(.notFound, "volume \(volume) has no snapshots", hint: "take one with `barge snapshot \(volume)`")
         }
