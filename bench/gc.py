@@ -286,6 +286,8 @@ def main():
                     help="keep only the smallest top-level parts holding this share of the bytes (quick runs; default 1: all)")
     ap.add_argument("--port", type=int, default=27720)
     args = ap.parse_args()
+    if args.rounds < 1 or not 0 < args.fraction <= 1:
+        ap.error("--rounds must be at least 1 and --fraction in (0, 1]")
     for tool in ("restic", "apt-get", "dpkg-deb", "/usr/bin/time"):
         if shutil.which(tool) is None:
             raise SystemExit("gc bench needs %s (apt-get install restic time)" % tool)
