@@ -33,6 +33,8 @@ public final class GarbageCollector {
 
     /// Called between packs with (packs done, packs to look at).
     public var progress: ((Int, Int) -> Void)?
+    /// Tests: runs once gc is active, before it claims packs.
+    var afterBegin: (() -> Void)?
     /// Tests: runs after the mark, before unreferenced trees lose their rows.
     var afterMark: (() -> Void)?
 
@@ -45,6 +47,7 @@ public final class GarbageCollector {
         defer { store.gate.endCollection() }
         report.waitedSeconds = Date().timeIntervalSince(started)
         try finishDoomedPacks()
+        afterBegin?()
 
         // Packs a writer holds are left alone; the rest cannot change under us now.
         let sizes = try store.index.packSizes()
@@ -53,11 +56,19 @@ public final class GarbageCollector {
         report.packsSkipped = sizes.count - claimed.count
         let claimedSet = Set(claimed)
 
-        var live = try markLive()
+        // Rows of claimed packs are final now. A tree in a pack a writer holds
+        // keeps its row through this run, and a writer that finds it reuses it
+        // whole: it is a root of the mark, so nothing it reaches is deleted.
         var byPack: [Int64: [BlobLocation]] = [:]
+        var heldTrees: [BlobID] = []
         try store.index.allBlobs { location in
-            if claimedSet.contains(location.pack) { byPack[location.pack, default: []].append(location) }
+            if claimedSet.contains(location.pack) {
+                byPack[location.pack, default: []].append(location)
+            } else if location.kind == .tree {
+                heldTrees.append(location.id)
+            }
         }
+        var live = try markLive(extraRoots: heldTrees)
         afterMark?()
         try forgetDeadTrees(in: byPack, live: &live)
         let dirty = try store.index.dirtyPacks()
@@ -158,10 +169,10 @@ public final class GarbageCollector {
         }
     }
 
-    /// Every blob a snapshot reaches: its record, its trees and their chunks.
-    private func markLive() throws -> Set<BlobID> {
+    /// Every blob a snapshot (or one of `extraRoots`) reaches: its record, its trees and their chunks.
+    private func markLive(extraRoots: [BlobID]) throws -> Set<BlobID> {
         var live: Set<BlobID> = []
-        var roots: [BlobID] = []
+        var roots = extraRoots
         for snapshot in try store.snapshots(volume: nil) {
             live.insert(snapshot.id)
             roots.append(snapshot.record.root)

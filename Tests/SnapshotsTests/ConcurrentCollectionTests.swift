@@ -107,6 +107,51 @@ import Retention
         for (index, bytes) in content.enumerated() { #expect(fixture.read(fixture.root + "/r/d/sub/f\(index)") == bytes) }
     }
 
+    /// A dead tree in a pack a writer holds while gc runs keeps its row, so a
+    /// writer may find it and reuse it whole: gc marks from it, and the chunks
+    /// it reaches (dead, in a pack gc did claim) stay.
+    @Test func aDeadTreeInAPackAWriterHoldsKeepsItsChunks() throws {
+        let fixture = try Fixture()
+        let store = try Store(at: fixture.state, access: .write)
+        let big = randomBytes(40 << 20, seed: 71)
+        try fixture.write("big.bin", big)
+        try fixture.write("small", [1])
+        let first = try fixture.engine.snapshot(volume: "v", in: store, epoch: 0)   // pack 1: chunks and trees
+        chmod(fixture.volume + "/small", 0o600)
+        let second = try fixture.engine.snapshot(volume: "v", in: store, epoch: 0)  // new trees only: a second pack
+        try FileManager.default.removeItem(atPath: fixture.volume + "/big.bin")
+        _ = try fixture.engine.snapshot(volume: "v", in: store, epoch: 0)
+        _ = try fixture.engine.forget(volume: "v", ids: [.id(first.id.hex), .id(second.id.hex)], policy: nil, dryRun: false, in: store)
+        let treePack = try #require(try store.index.location(of: second.record.root)).pack
+        let chunkPack = try #require(try store.index.location(of: BlobID.of(.chunk, Array(big.prefix(16))))?.pack
+            ?? store.index.location(of: first.record.root)?.pack)
+        #expect(treePack != chunkPack)
+
+        let collector = GarbageCollector(store: store)
+        var holder: BlobWriter?
+        var reused: Result<BlobID, any Error>?
+        collector.afterBegin = {
+            // A reception starts appending to the newest pack (the one with the dead trees).
+            holder = BlobWriter(store: store)
+            try? holder!.append(id: BlobID.of(.chunk, [7]), kind: .chunk, raw: [7], compressor: Compressor())
+        }
+        collector.afterMark = {
+            reused = Result {
+                #expect(try holder!.known([second.record.root]) == [second.record.root])
+                var record = second.record
+                record.timeNanoseconds += 1
+                return try holder!.commit(record, compressor: Compressor())
+            }
+        }
+        let report = try collector.run()
+        holder = nil
+        let id = try #require(try reused?.get())
+        #expect(report.packsSkipped >= 1, "the writer's pack was left alone")
+        #expect(try fixture.engine.verify(readData: true).ok)
+        _ = try fixture.engine.restore(volume: "v", .id(id.hex), subpath: nil, target: fixture.root + "/r")
+        #expect(fixture.read(fixture.root + "/r/big.bin") == big)
+    }
+
     /// A reader that looked blobs up before gc rewrote their pack reads them
     /// where they are now; the old pack is gone and its number is never reused.
     @Test func aReaderWithOldLocationsFollowsARewrittenPack() throws {
