@@ -160,6 +160,10 @@ class Agents:
             run([barge, "cert", "issue", n, "--ca", os.path.join(work, "ca"), "--out", os.path.join(work, "certs")], capture_output=True)
         os.makedirs(os.path.join(work, "d1", "vols"), exist_ok=True)
 
+    def extra_volumes(self, n):
+        """More [[volume]] lines for node n (other parts add theirs)."""
+        return []
+
     def state(self, n):
         return os.path.join(self.work, n, "state")
 
@@ -176,6 +180,7 @@ class Agents:
                  '[[peer]]', 'name = "%s"' % other, 'address = "%s:%d"' % (ADDR[other], self.port[other]),
                  # interval 1h: the scheduler stays out of the way; every snapshot and replication here is the bench's
                  '[[volume]]', 'name = "small"', 'path = "%s"' % path, 'owner = "d0"', 'replicas = ["d1"]', 'interval = "1h"']
+        lines += self.extra_volumes(n)
         p = os.path.join(self.work, n + ".toml")
         with open(p, "w") as f:
             f.write("\n".join(lines) + "\n")

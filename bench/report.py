@@ -1214,6 +1214,25 @@ def build_gc(res):
     return rows, notes
 
 
+def build_rollback(res):
+    """Roll-back downtime (bench/rollback.py): a live volume rolled back through its owner's agent."""
+    r = res.rec("rollback")
+    if not r:
+        return []
+    runs = r.get("runs") or []
+    cell = NA if r.get("downtime_median") is None else "%s median (%s-%s), %d runs; whole command %s median; replicas followed: %s" % (
+        fmt_s(r["downtime_median"]), fmt_s(r["downtime_min"]), fmt_s(r["downtime_max"]), len(runs),
+        fmt_s(sorted(x["wall"] for x in runs)[len(runs) // 2]) if runs else NA,
+        "yes" if runs and all(x.get("replicated") for x in runs) else "NO")
+    ok = runs and all(x.get("content_ok") for x in runs) and not r.get("errors")
+    return [{"measure": "roll-back of a live %d MiB volume (generated, one file) to a snapshot %d MiB away, through the owner's "
+                        "agent: stop hook to start hook (pre-restore snapshot, restore, snapshot of the result)" % (
+                            r.get("size_mib", 0), r.get("change_mib", 0)),
+             "barge": cell + ("" if ok else "; ERRORS: %s" % "; ".join(r.get("errors") or ["content differs"])),
+             "restic": "n/a (restic restores to a directory; no live roll-back)", "ratio": NA, "target": "(measured; no target)",
+             "result": "" if ok else "FAIL"}]
+
+
 def markdown_gc(rows, notes):
     if not rows and not notes:
         return ""
@@ -1235,16 +1254,19 @@ def main():
     args = ap.parse_args()
     res = Results(load_records(args.results))
     cfg = res.rec("config") or {}
-    if cfg.get("only") in ("replication", "moves", "failover", "realfiles", "gc"):
+    if cfg.get("only") in ("replication", "moves", "failover", "realfiles", "gc", "rollback"):
         rows, notes = [], ["snapshot part skipped (BENCH_ONLY=%s)" % cfg.get("only")]
     else:
         rows, notes = build(res)
-    alone = cfg.get("only") in ("failover", "realfiles", "gc")   # parts that generate no data of the others
+    alone = cfg.get("only") in ("failover", "realfiles", "gc", "rollback")   # parts that generate no data of the others
     repl_rows, repl_notes = ([], []) if alone else build_repl(res)
     moves_rows, moves_notes = ([], []) if alone else build_moves(res)
     failover_rows, failover_notes = build_failover(res)
     real_rows, real_notes = build_realfiles(res)
     gc_rows, gc_notes = build_gc(res)
+    gc_rows += build_rollback(res)
+    if gc_rows and not gc_notes:
+        gc_notes = ["roll-back part only (BENCH_ONLY=rollback)"]
     md = markdown(rows, notes, cfg) if rows else "# barge benchmark (%s)\n\n- %s\n" % (
         cfg.get("started", ""), "\n- ".join(notes))
     md += markdown_repl(repl_rows, repl_notes)

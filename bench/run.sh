@@ -20,6 +20,8 @@
 #                      (tree generated, then only the moves part, bench/moves.sh) | failover (no
 #                      data: only automatic failover on etcd, bench/failover.py)
 #                      | realfiles (no generated data: only the real-files part, bench/realfiles.py)
+#                      | rollback (only the roll-back part, bench/rollback.py: a live 1 GiB volume
+#                      rolled back 10 MiB through its owner's agent)
 #                      | gc (no generated data: only the gc part, bench/gc.py: gc of a store half
 #                      garbage beside snapshots and replications through an agent, vs restic prune)
 #   BENCH_FAILOVER_RUNS runs per failover measurement (default 3 alone, 1 inside all)
@@ -72,7 +74,7 @@ ensure timeout coreutils
 ensure du coreutils
 
 # ------------------------------------------------------------------ work dir
-case "$BENCH_ONLY" in all|snapshot|replication|moves|failover|realfiles|gc) ;; *) die "BENCH_ONLY must be all, snapshot, replication, moves, failover, realfiles or gc (got '$BENCH_ONLY')" ;; esac
+case "$BENCH_ONLY" in all|snapshot|replication|moves|failover|realfiles|gc|rollback) ;; *) die "BENCH_ONLY must be all, snapshot, replication, moves, failover, realfiles, gc or rollback (got '$BENCH_ONLY')" ;; esac
 [[ $BENCH_MANY_FILES =~ ^[0-9]+$ ]] || die "BENCH_MANY_FILES must be a number (got '$BENCH_MANY_FILES')"
 case "$BENCH_DIR" in
   /*) ;;
@@ -418,6 +420,23 @@ run_gc() {
   sed 's/^/    | /' "$LOGS/gc.log" >&2
   rm -rf "$BENCH_DIR/realfiles/data"   # gc.py removes it itself; this covers an early exit
 }
+# roll-back of a live 1 GiB volume through its owner's agent (bench/rollback.py)
+run_rollback() {
+  [[ $HAVE_BARGE == 1 ]] || return 0
+  log "roll-back: a live 1 GiB volume rolled back 10 MiB through the owner's agent (stop hook to start hook)"
+  if ! python3 "$BENCH_SRC/rollback.py" --barge "$BARGE" --work "$BENCH_DIR/rollback" --results "$RESULTS" \
+      --runs "${BENCH_ROLLBACK_RUNS:-3}" >"$LOGS/rollback.log" 2>&1; then
+    BARGE_ERRORS+=("roll-back part (see $LOGS/rollback.log; agents' logs kept in $BENCH_DIR/rollback)")
+  fi
+  sed 's/^/    | /' "$LOGS/rollback.log" >&2
+}
+if [[ $BENCH_ONLY == rollback ]]; then
+  run_rollback
+  python3 "$BENCH_SRC/report.py" "$RESULTS" --json "$BENCH_DIR/results.json" --md "$BENCH_DIR/results.md" || true
+  log "results: $BENCH_DIR/results.md"
+  [[ ${#BARGE_ERRORS[@]} -eq 0 ]] || { printf '\nbench: barge FAILED: %s\n' "${BARGE_ERRORS[*]}" >&2; exit 1; }
+  exit 0
+fi
 if [[ $BENCH_ONLY == gc ]]; then
   run_gc
   python3 "$BENCH_SRC/report.py" "$RESULTS" --json "$BENCH_DIR/results.json" --md "$BENCH_DIR/results.md" || true
@@ -567,7 +586,7 @@ if [[ $BENCH_ONLY == all || $BENCH_ONLY == moves ]]; then
   source "$BENCH_SRC/moves.sh"
 fi
 
-if [[ $BENCH_ONLY == all ]]; then run_failover; run_realfiles; run_gc; fi
+if [[ $BENCH_ONLY == all ]]; then run_failover; run_realfiles; run_gc; run_rollback; fi
 
 if [[ -d $STATE ]]; then record name=barge_state_final tool=barge bytes="$(dusize "$STATE")"; fi
 record name=restic_repo_final tool=restic bytes="$(dusize "$RESTIC_REPOSITORY")"
