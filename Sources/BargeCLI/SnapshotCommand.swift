@@ -14,15 +14,27 @@ struct SnapshotCommand: ParsableCommand {
     @Argument(help: "The volume.") var name: String
     @Flag(help: "Read every file, even those unchanged since the last snapshot (after `verify --repair`).")
     var rehash = false
+    @Option(name: .customLong("time"), help: "Record this time (ISO 8601) instead of now, as restic's --time: imports and simulations. Not through an agent.")
+    var time: String?
+
+    func validate() throws {
+        if let time, SnapshotChoice.parseTime(time) == nil {
+            throw ValidationError("--time \"\(time)\" is not an ISO 8601 time like 2026-11-25T10:00:00Z")
+        }
+    }
 
     func run() throws {
         // With an agent running, it holds the store: ask it.
         if !rehash, let socket = try agent.agentSocketIfRunning() {
+            guard time == nil else {
+                throw ValidationError("--time writes the store directly; the agent holds it now (stop it first, or drop --time)")
+            }
             return try viaAgent(socket)
         }
         let engine = SnapshotEngine(stateDirectory: global.resolvedStateDirectory)
         let progress = ProgressLine()
-        let outcome = try engine.snapshot(volume: name, rehash: rehash) { stats, path in
+        let recorded = time.flatMap(SnapshotChoice.parseTime).map { Int64(($0.timeIntervalSince1970 * 1e9).rounded()) }
+        let outcome = try engine.snapshot(volume: name, rehash: rehash, time: recorded) { stats, path in
             progress.update("\(stats.files) files, \(Terminal.bytes(stats.bytesRead)) read  \(path)")
         }
         progress.finish()

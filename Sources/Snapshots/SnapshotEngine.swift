@@ -61,10 +61,13 @@ public final class SnapshotEngine {
 
     /// `rehash` reads every file instead of trusting the parent snapshot: after
     /// `verify --repair` dropped damaged chunks, it stores them again.
-    public func snapshot(volume name: String, rehash: Bool = false, progress: ((ScanStatistics, String) -> Void)? = nil) throws -> SnapshotOutcome {
+    /// `time`: the time to record instead of now (imports, simulations).
+    public func snapshot(volume name: String, rehash: Bool = false, time: Int64? = nil,
+                         progress: ((ScanStatistics, String) -> Void)? = nil) throws -> SnapshotOutcome {
         let store = try Store(at: stateDirectory, access: .write)
         let epoch = try store.index.ownership(of: name)?.epoch ?? 0
-        return try snapshot(volume: try volume(name, in: store), store: store, state: "complete", epoch: epoch, rehash: rehash, progress: progress)
+        return try snapshot(volume: try volume(name, in: store), store: store, state: "complete", epoch: epoch, rehash: rehash,
+                            time: time, progress: progress)
     }
 
     /// A snapshot through a store the caller holds open for writing (the agent's).
@@ -80,7 +83,8 @@ public final class SnapshotEngine {
     }
 
     func snapshot(volume: VolumeRecord, store: Store, state: String, epoch: UInt64 = 0, rehash: Bool = false, reuseUnchanged: Bool = false,
-                  materialized: (snapshot: BlobID, before: Int64)? = nil, progress: ((ScanStatistics, String) -> Void)?) throws -> SnapshotOutcome {
+                  materialized: (snapshot: BlobID, before: Int64)? = nil, time: Int64? = nil,
+                  progress: ((ScanStatistics, String) -> Void)?) throws -> SnapshotOutcome {
         let started = Date()
         let materializedParent = try materialized.flatMap { try store.index.snapshot($0.snapshot) }
         let parent = try materializedParent ?? store.snapshots(volume: volume.name).last
@@ -97,7 +101,7 @@ public final class SnapshotEngine {
         }
         let record = SnapshotRecord(
             volume: volume.name, volumePath: volume.path, chunkAverage: volume.chunkAverage, crossMounts: volume.crossMounts, parent: parent?.id,
-            root: result.root, rootMetadata: result.rootMetadata, timeNanoseconds: Clock.nowNanoseconds(), epoch: epoch,
+            root: result.root, rootMetadata: result.rootMetadata, timeNanoseconds: time ?? Clock.nowNanoseconds(), epoch: epoch,
             origin: nodeName, state: state, files: UInt64(stats.files), directories: UInt64(stats.directories),
             bytesTotal: stats.bytesTotal, bytesAdded: UInt64(writer.bytesWritten), skipped: UInt64(result.problems.count))
         let id = try writer.commit(record, compressor: Compressor())
