@@ -1233,10 +1233,43 @@ def build_rollback(res):
              "result": "" if ok else "FAIL"}]
 
 
+def build_retention(res):
+    """Store growth under retention (bench/retention.py): barge forget + gc vs restic forget --prune on the same history."""
+    r = res.rec("retention")
+    if not r:
+        return []
+    t = r.get("seconds") or {}
+    live, mb = r.get("live_bytes") or 0, lambda b: "%.1f MB" % (b / 1e6)
+    ratio = (r["barge_store_bytes"] / r["restic_repo_bytes"]) if r.get("restic_repo_bytes") else None
+    what = ("%d simulated days, a snapshot every %d min (%d), %.0f%% of the live bytes replaced a day by other real files "
+            "(%d files), policy keep_hourly 24 / daily 7 / weekly 4 applied once a day" % (
+                r["days"], r["interval_minutes"], r["snapshots_taken"], 100 * r["churn"], r["files_replaced"]))
+    rows = [{"measure": "store after " + what + "; live data " + mb(live),
+             "barge": "%s (%.2fx the live data), %d snapshots kept%s" % (
+                 mb(r["barge_store_bytes"]), r["barge_store_bytes"] / max(1, live), r["barge_kept"],
+                 "" if r.get("verify_ok") else "; verify --read-data FAILED"),
+             "restic": "%s (%.2fx the live data), %d snapshots kept" % (mb(r["restic_repo_bytes"]), r["restic_repo_bytes"] / max(1, live),
+                                                                       r["restic_kept"]),
+             "ratio": NA if ratio is None else "%.2fx restic's size" % ratio, "target": "(measured)",
+             "result": "" if r.get("verify_ok") and r["barge_kept"] == r["restic_kept"] else "FAIL"},
+            {"measure": "time spent on retention over the %d days: barge forget + gc vs restic forget --prune" % r["days"],
+             "barge": "%s (forget %s, gc %s)" % (fmt_s(t.get("barge_forget", 0) + t.get("barge_gc", 0)), fmt_s(t.get("barge_forget", 0)),
+                                                fmt_s(t.get("barge_gc", 0))),
+             "restic": fmt_s(t.get("restic_forget_prune", 0)),
+             "ratio": NA if not t.get("restic_forget_prune") else "%.2fx restic's time" % (
+                 (t.get("barge_forget", 0) + t.get("barge_gc", 0)) / t["restic_forget_prune"]),
+             "target": "(measured)", "result": ""},
+            {"measure": "time spent on the %d snapshots (`barge snapshot --time` vs `restic backup --time`, process start included)" % r["snapshots_taken"],
+             "barge": fmt_s(t.get("barge_snapshot", 0)), "restic": fmt_s(t.get("restic_backup", 0)),
+             "ratio": NA if not t.get("barge_snapshot") else "%.1fx faster" % (t.get("restic_backup", 0) / t["barge_snapshot"]),
+             "target": "(info)", "result": ""}]
+    return rows
+
+
 def markdown_gc(rows, notes):
     if not rows and not notes:
         return ""
-    out = ["", "## Garbage collection beside snapshots and replications", ""] + ["- " + n for n in notes] + [""]
+    out = ["", "## Retention, garbage collection and roll-back (issue 9)", ""] + ["- " + n for n in notes] + [""]
     cols = ["measure", "barge", "restic 0.14", "ratio", "target", "pass/fail"]
     out.append("| " + " | ".join(cols) + " |")
     out.append("|" + "|".join("---" for _ in cols) + "|")
@@ -1254,19 +1287,19 @@ def main():
     args = ap.parse_args()
     res = Results(load_records(args.results))
     cfg = res.rec("config") or {}
-    if cfg.get("only") in ("replication", "moves", "failover", "realfiles", "gc", "rollback"):
+    if cfg.get("only") in ("replication", "moves", "failover", "realfiles", "gc", "rollback", "retention"):
         rows, notes = [], ["snapshot part skipped (BENCH_ONLY=%s)" % cfg.get("only")]
     else:
         rows, notes = build(res)
-    alone = cfg.get("only") in ("failover", "realfiles", "gc", "rollback")   # parts that generate no data of the others
+    alone = cfg.get("only") in ("failover", "realfiles", "gc", "rollback", "retention")   # parts that generate no data of the others
     repl_rows, repl_notes = ([], []) if alone else build_repl(res)
     moves_rows, moves_notes = ([], []) if alone else build_moves(res)
     failover_rows, failover_notes = build_failover(res)
     real_rows, real_notes = build_realfiles(res)
     gc_rows, gc_notes = build_gc(res)
-    gc_rows += build_rollback(res)
+    gc_rows += build_rollback(res) + build_retention(res)
     if gc_rows and not gc_notes:
-        gc_notes = ["roll-back part only (BENCH_ONLY=rollback)"]
+        gc_notes = ["BENCH_ONLY=%s" % cfg.get("only")]
     md = markdown(rows, notes, cfg) if rows else "# barge benchmark (%s)\n\n- %s\n" % (
         cfg.get("started", ""), "\n- ".join(notes))
     md += markdown_repl(repl_rows, repl_notes)

@@ -81,7 +81,7 @@ extension AgentCore {
         let snapshots = try store.snapshots(volume: volume)
         let chosen = wanted.map { id in snapshots.first { $0.id == BlobID(id) } } ?? snapshots.last { $0.record.state == "complete" }
         guard let chosen else {
-            let what = wanted.map { "snapshot \(BlobID($0).short) of \(volume)" } ?? "a complete snapshot of \(volume)"
+            let what = wanted.map { "snapshot \(BlobID($0).short) of \(volume)" } ?? "complete snapshot of \(volume)"
             throw ReplicationError.local(WireError(.unknownVolume, "\(node) has no \(what)"))
         }
         let owner = (try? ownership(volume).owner) ?? node

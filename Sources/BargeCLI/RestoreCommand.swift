@@ -101,7 +101,11 @@ struct RestoreCommand: ParsableCommand {
             print("rolled \(report.target) back to snapshot \(report.snapshot.prefix(12)): \(report.files) files, \(report.directories) dirs, "
                   + "\(Terminal.bytes(report.bytesWritten)) in \(String(format: "%.2f", report.seconds)) s")
             if report.containerStopped {
-                print("container stopped and started again: \(report.downtimeSeconds.map { String(format: "%.2f s", $0) } ?? "start failed") of downtime")
+                if let downtime = report.downtimeSeconds {
+                    print("container stopped and started again: \(String(format: "%.2f", downtime)) s of downtime")
+                } else {
+                    print("container stopped; its start hook FAILED (see below): it is not running")
+                }
             }
             if let result = report.resultSnapshot { print("the rolled-back state is snapshot \(result.prefix(12))") }
             if let replication = report.replication {
