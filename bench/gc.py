@@ -18,12 +18,19 @@ of the bare git repositories in /opt/swift-packages; built by realfiles.build, o
             < 1 s for snapshot and for replicate). gc runs on the owner only (d1's store has no
             garbage). Afterwards: `barge verify --read-data` of d0's store and d1's standby copy of
             `small` compared with the source.
+  extra:    --extra-gib N (default 0: none) adds N GiB of generated incompressible files (EXTRA_FILE_MIB
+            each, SHAKE-128 of a fixed key, written EXTRA_CHUNK_MIB at a time) under `big`'s generated/
+            before snapshot 1; every other one of them (whole files, half the bytes) is removed before
+            snapshot 2 together with the real-files half. The store is then ~N GiB + the real files,
+            about half garbage (issue 9: "a store with 10 GiB of which half is garbage"). restic backs
+            up the same directory.
 
-usage: gc.py --barge BIN --work DIR --results FILE [--data DIR] [--cache DIR] [--rounds 20] [--fraction 1]
+usage: gc.py --barge BIN --work DIR --results FILE [--data DIR] [--cache DIR] [--rounds 20] [--fraction 1] [--extra-gib 0]
 Appends JSON lines to FILE (name=gc_...); prints a summary. Exit 1 when a barge command failed or a
 check did not hold. Python standard library only.
 """
 import argparse
+import hashlib
 import json
 import math
 import os
@@ -43,6 +50,8 @@ BENCH = os.path.dirname(os.path.abspath(__file__))
 SMALL_PACKAGE = "libpython3.11-stdlib"   # the small volume: a copy of this package's tree (~8 MB, 321 files)
 ADDR = {"d0": "127.0.0.41", "d1": "127.0.0.42"}
 PAUSE_TARGET_S = 1.0
+EXTRA_FILE_MIB = 128   # generated files of --extra-gib: this size each (the last one may be shorter)
+EXTRA_CHUNK_MIB = 8    # written this much at a time (memory stays small)
 
 
 def run(cmd, **kw):
@@ -105,6 +114,26 @@ def split_half(parts, first):
             kept.append(name)
             kb += size
     return removed, kept, rb, kb
+
+
+def generate_extra(root, gib):
+    """gib GiB of incompressible bytes in files of EXTRA_FILE_MIB under root (gen_NNNN.bin), each chunk the
+    SHAKE-128 of a fixed key, so the same for every run. Returns the files (relative to root's parent) and sizes."""
+    os.makedirs(root, exist_ok=True)
+    total, files, i = int(gib * (1 << 30)), [], 0
+    while total > 0:
+        size = min(total, EXTRA_FILE_MIB << 20)
+        name = "gen_%04d.bin" % i
+        with open(os.path.join(root, name), "wb") as f:
+            done, c = 0, 0
+            while done < size:
+                n = min(EXTRA_CHUNK_MIB << 20, size - done)
+                f.write(hashlib.shake_128(b"barge gc bench extra/%d/%d" % (i, c)).digest(n))
+                done, c = done + n, c + 1
+        files.append((size, os.path.join(os.path.basename(root), name)))
+        total -= size
+        i += 1
+    return files
 
 
 def cold():
@@ -289,10 +318,12 @@ def main():
     ap.add_argument("--rounds", type=int, default=20, help="baseline rounds (default 20)")
     ap.add_argument("--fraction", type=float, default=1.0,
                     help="keep only the smallest top-level parts holding this share of the bytes (quick runs; default 1: all)")
+    ap.add_argument("--extra-gib", type=float, default=0.0,
+                    help="add this many GiB of generated incompressible files to `big` (half removed before snapshot 2; default 0)")
     ap.add_argument("--port", type=int, default=27720)
     args = ap.parse_args()
-    if args.rounds < 1 or not 0 < args.fraction <= 1:
-        ap.error("--rounds must be at least 1 and --fraction in (0, 1]")
+    if args.rounds < 1 or not 0 < args.fraction <= 1 or args.extra_gib < 0:
+        ap.error("--rounds must be at least 1, --fraction in (0, 1] and --extra-gib at least 0")
     for tool in ("restic", "apt-get", "dpkg-deb", "/usr/bin/time"):
         if shutil.which(tool) is None:
             raise SystemExit("gc bench needs %s (apt-get install restic time)" % tool)
@@ -342,6 +373,16 @@ def main():
             parts = [p for p in parts if p[1] not in trimmed]
         info = describe(data, cache)
         removed, kept, rb, kb = split_half(parts, first)
+        extra, extra_removed, t1 = [], [], time.monotonic()
+        if args.extra_gib > 0:
+            if os.path.lexists(os.path.join(data, "generated")):
+                raise RuntimeError("%s already has generated/" % data)
+            extra = generate_extra(os.path.join(data, "generated"), args.extra_gib)
+            extra_removed = [n for k, (_, n) in enumerate(extra) if k % 2 == 1]
+            run(["sync"])
+        info.update({"extra_gib": args.extra_gib, "extra_files": len(extra), "extra_bytes": sum(s for s, _ in extra),
+                     "extra_removed_files": len(extra_removed), "extra_removed_bytes": sum(s for s, n in extra if n in extra_removed),
+                     "extra_generate_s": time.monotonic() - t1})
         info.update({"name": "gc_data", "tool": "info", "barge": barge, "reused": reused, "fraction": args.fraction, "trimmed_parts": len(trimmed),
                      "parts": len(parts), "removed_parts": removed, "removed_bytes": rb, "kept_bytes": kb,
                      "small_from": first, "small_files": sum(len(f) for _, _, f in os.walk(small)), "small_bytes": tree_bytes(small),
@@ -351,6 +392,9 @@ def main():
             "(%d files, %.1f MB)" % (info["files"], info["bytes"] / 1e6, len(parts), " (fraction %.2f)" % args.fraction if trimmed else "",
                                       len(removed), rb / 1e6, 100.0 * rb / max(1, rb + kb), first, info["small_files"],
                                       info["small_bytes"] / 1e6))
+        if extra:
+            say("gc extra data: %d generated files, %.0f MB (in %.0f s) under generated/; snapshot 2 drops %d of them, %.0f MB" % (
+                len(extra), info["extra_bytes"] / 1e6, info["extra_generate_s"], len(extra_removed), info["extra_removed_bytes"] / 1e6))
 
         # ---------------------------------------------------------------- the two histories
         state = os.path.join(work, "d0", "state")
@@ -374,7 +418,7 @@ def main():
         t0 = time.monotonic()
         snap1 = json.loads(run(bg + ["snapshot", "big", "--json"], capture_output=True, text=True).stdout)["id"]
         rsnap1 = restic_backup()
-        for name in removed:
+        for name in removed + extra_removed:
             remove(os.path.join(data, name))
         snap2 = json.loads(run(bg + ["snapshot", "big", "--json"], capture_output=True, text=True).stdout)["id"]
         restic_backup()

@@ -32,6 +32,8 @@
 #   BENCH_REAL_CACHE   where the real-files (and gc) part keeps its .deb files (default $BENCH_DIR/realfiles-cache)
 #   BENCH_GC_ROUNDS    baseline rounds (snapshot + replicate) of the gc part (default 20)
 #   BENCH_GC_FRACTION  share of the real-files bytes the gc part uses (default 1: all; quick runs)
+#   BENCH_GC_EXTRA_GIB GiB of generated incompressible files the gc part adds to its store, half of
+#                      them removed with the real-files half (default 0; 10 = issue 9's 10 GiB store)
 #   BENCH_REPL_BIG_MIB size of the replication part's big file (default 1024)
 #   BENCH_MOVES_BIG_MIB size of the moves part's big failover volume (default 8192)
 set -euo pipefail
@@ -417,7 +419,7 @@ run_gc() {
   log "gc: a store half garbage (real files), gc alone vs restic prune, then gc through the agent beside snapshots and replications"
   if ! python3 "$BENCH_SRC/gc.py" --barge "$BARGE" --work "$BENCH_DIR/gc" --data "$BENCH_DIR/realfiles/data" --results "$RESULTS" \
       --cache "${BENCH_REAL_CACHE:-$BENCH_DIR/realfiles-cache}" --rounds "${BENCH_GC_ROUNDS:-20}" \
-      --fraction "${BENCH_GC_FRACTION:-1}" >"$LOGS/gc.log" 2>&1; then
+      --fraction "${BENCH_GC_FRACTION:-1}" --extra-gib "${BENCH_GC_EXTRA_GIB:-0}" >"$LOGS/gc.log" 2>&1; then
     BARGE_ERRORS+=("gc part (see $LOGS/gc.log; agents' logs and stores kept in $BENCH_DIR/gc)")
   fi
   sed 's/^/    | /' "$LOGS/gc.log" >&2

@@ -19,23 +19,45 @@ extension AgentCore {
         var report = try await locks.withLock(volume) { () async throws -> RollbackReport in
             let ownership = try requireOwner(volume, for: "a volume is rolled back")
             let running = containers.isRunning(volume) == true
+            // A roll-back cut short kept the container stopped; finishing one starts it again.
+            let interrupted = (try? store.index.rollbackMark(of: volume)).flatMap { $0 } != nil
             let downtimeStart = Date()
             if running { try await stopContainer(settings, epoch: ownership.epoch) }
             let store = self.store, node = self.node
-            let restored = await Result(catching: {
+            // A whole volume changes only what differs; one path is staged and swapped in.
+            let restored = await Result(catching: { () async throws -> RollbackReport in
                 try await Blocking.run {
-                    try SnapshotEngine(stateDirectory: store.directory, nodeName: node)
-                        .restoreInPlace(volume: volume, selector, subpath: request.path, in: store, epoch: ownership.epoch)
+                    let engine = SnapshotEngine(stateDirectory: store.directory, nodeName: node)
+                    if let path = request.path {
+                        let outcome = try engine.restoreInPlace(volume: volume, selector, subpath: path, in: store, epoch: ownership.epoch)
+                        let stats = outcome.result.statistics
+                        return RollbackReport(volume: volume, snapshot: outcome.snapshot.id.hex, target: outcome.target, files: stats.files,
+                                              directories: stats.directories, bytesWritten: Int(stats.bytesWritten),
+                                              preRestoreSnapshot: outcome.safetySnapshot?.hex ?? "", resultSnapshot: nil,
+                                              containerStopped: false, downtimeSeconds: nil, seconds: 0, replication: nil,
+                                              warnings: outcome.result.warnings.map { "\($0.path): \($0.message)" }, problems: [])
+                    }
+                    let outcome = try engine.rollBack(volume: volume, selector, in: store, epoch: ownership.epoch)
+                    let stats = outcome.statistics
+                    return RollbackReport(volume: volume, snapshot: outcome.snapshot.id.hex, target: outcome.target,
+                                          files: stats.entriesReplaced, directories: 0, entriesRemoved: stats.entriesRemoved,
+                                          filesPatchedInPlace: stats.filesPatchedInPlace, bytesWritten: Int(stats.bytesWritten),
+                                          preRestoreSnapshot: outcome.preRestore.hex, resultSnapshot: nil, containerStopped: false,
+                                          downtimeSeconds: nil, seconds: 0, replication: nil, warnings: [], problems: [])
                 }
             })
             var problems: [String] = []
             var result: BlobID?
             if case .success = restored {
-                // Restored files have new inodes and ctimes: this snapshot reads them all.
+                // Restored entries have new inodes and ctimes: this snapshot reads them.
                 do { result = try await takeSnapshot(volume).id } catch { problems.append("the rolled-back state was not snapshotted: \(error)") }
             }
             var downtime: Double?
-            if running {
+            // After a failure the container starts again unless the volume may be half changed
+            // (the mark is still there: startContainer refuses then).
+            let finishedInterrupted: Bool
+            if interrupted, case .success = restored { finishedInterrupted = settings.hooks.start != nil } else { finishedInterrupted = false }
+            if running || finishedInterrupted {
                 do {
                     try await startContainer(settings, epoch: ownership.epoch)
                     downtime = Date().timeIntervalSince(downtimeStart)
@@ -44,13 +66,12 @@ extension AgentCore {
                     noteError(volume, "the start hook failed after a roll-back: \(error)")
                 }
             }
-            let outcome = try restored.get()
-            let stats = outcome.result.statistics
-            return RollbackReport(volume: volume, snapshot: outcome.snapshot.id.hex, target: outcome.target, files: stats.files,
-                                  directories: stats.directories, bytesWritten: Int(stats.bytesWritten),
-                                  preRestoreSnapshot: outcome.safetySnapshot?.hex ?? "", resultSnapshot: result?.hex,
-                                  containerStopped: running, downtimeSeconds: downtime, seconds: 0, replication: nil,
-                                  warnings: outcome.result.warnings.map { "\($0.path): \($0.message)" }, problems: problems)
+            var report = try restored.get()
+            report.resultSnapshot = result?.hex
+            report.containerStopped = running || interrupted
+            report.downtimeSeconds = downtime
+            report.problems = problems
+            return report
         }
         logger.notice("volume rolled back", metadata: [
             "volume": "\(volume)", "snapshot": "\(report.snapshot.prefix(12))", "pre_restore": "\(report.preRestoreSnapshot.prefix(12))",

@@ -42,7 +42,9 @@ extension AgentCore {
                 standbySnapshot: standby?.snapshot?.hex, standbyUpdating: standby.map { $0.updating != nil },
                 container: suspended.withLock({ $0.contains(settings.name) }) && isOwner ? "fenced"
                     : settings.hooks.start == nil ? nil : containers.isRunning(settings.name).map { $0 ? "up" : "down" } ?? "down",
-                lastError: lastError(settings.name))
+                lastError: lastError(settings.name) ?? (try? store.index.rollbackMark(of: settings.name)).flatMap { $0 }.map {
+                    "the roll-back to \($0.target.short) did not finish; the container stays stopped: run `barge restore \(settings.name) --snapshot \($0.target.short) --in-place` again, or --snapshot \($0.preRestore.short) to undo"
+                })
             status.reseed = reseeding.withLock { $0[settings.name] }
             volumes.append(status)
         }

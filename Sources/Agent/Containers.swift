@@ -49,6 +49,11 @@ extension AgentCore {
     }
 
     func startContainer(_ volume: VolumeSettings, epoch: UInt64) async throws {
+        // A roll-back cut short may have left the volume half changed: nothing runs on it until one finishes.
+        if let mark = try? store.index.rollbackMark(of: volume.name) {
+            throw MoveError("the roll-back of \(volume.name) to \(mark.target.short) did not finish: the volume may be half rolled back, so its container is not started",
+                            hint: "run `barge restore \(volume.name) --snapshot \(mark.target.short) --in-place` again, or `--snapshot \(mark.preRestore.short)` to undo")
+        }
         let cluster = coordinator.withLock { $0 }
         if let cluster {
             // Under [cluster]: only with a good part of the lease ahead, and the guard first.

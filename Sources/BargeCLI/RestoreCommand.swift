@@ -98,8 +98,11 @@ struct RestoreCommand: ParsableCommand {
         if global.json {
             print(String(decoding: try ControlJSON.encoder().encode(report), as: UTF8.self))
         } else {
-            print("rolled \(report.target) back to snapshot \(report.snapshot.prefix(12)): \(report.files) files, \(report.directories) dirs, "
-                  + "\(Terminal.bytes(report.bytesWritten)) in \(String(format: "%.2f", report.seconds)) s")
+            let changed = subpath == nil
+                ? "\(report.files) entries replaced, \(report.entriesRemoved) removed, \(report.filesPatchedInPlace) large files patched in place"
+                : "\(report.files) files, \(report.directories) dirs"
+            print("rolled \(report.target) back to snapshot \(report.snapshot.prefix(12)): \(changed), "
+                  + "\(Terminal.bytes(report.bytesWritten)) written in \(String(format: "%.2f", report.seconds)) s")
             if report.containerStopped {
                 if let downtime = report.downtimeSeconds {
                     print("container stopped and started again: \(String(format: "%.2f", downtime)) s of downtime")

@@ -22,8 +22,12 @@ public struct RollbackReport: Codable, Sendable {
     public var snapshot: String
     /// The live path replaced (the volume, or `path` in it).
     public var target: String
+    /// A whole volume: entries replaced and removed (only what differs), large
+    /// files patched where they lie. With `path`: files and directories restored.
     public var files: Int
     public var directories: Int
+    public var entriesRemoved: Int
+    public var filesPatchedInPlace: Int
     public var bytesWritten: Int
     /// What was there before: restore it the same way to undo.
     public var preRestoreSnapshot: String
@@ -39,7 +43,8 @@ public struct RollbackReport: Codable, Sendable {
     /// What could not be done after the data was rolled back (start hook, snapshot, replication).
     public var problems: [String]
 
-    public init(volume: String, snapshot: String, target: String, files: Int, directories: Int, bytesWritten: Int,
+    public init(volume: String, snapshot: String, target: String, files: Int, directories: Int, entriesRemoved: Int = 0,
+                filesPatchedInPlace: Int = 0, bytesWritten: Int,
                 preRestoreSnapshot: String, resultSnapshot: String?, containerStopped: Bool, downtimeSeconds: Double?,
                 seconds: Double, replication: ReplicationReport?, warnings: [String], problems: [String]) {
         self.volume = volume
@@ -47,6 +52,8 @@ public struct RollbackReport: Codable, Sendable {
         self.target = target
         self.files = files
         self.directories = directories
+        self.entriesRemoved = entriesRemoved
+        self.filesPatchedInPlace = filesPatchedInPlace
         self.bytesWritten = bytesWritten
         self.preRestoreSnapshot = preRestoreSnapshot
         self.resultSnapshot = resultSnapshot

@@ -90,6 +90,19 @@ enum IndexSchema {
             // them whatever their share of dead bytes, so no space leaks.
             try db.execute(sql: "CREATE TABLE dirty_pack (id INTEGER PRIMARY KEY)")
         }
+        migrator.registerMigration("v5-rollbacks") { db in
+            // A roll-back of a live volume patching it in place: while a row
+            // is here the volume may be half rolled back, and its container is
+            // not started until the roll-back is run again to the end.
+            try db.execute(sql: """
+                CREATE TABLE rollback (
+                    volume TEXT PRIMARY KEY,
+                    target BLOB NOT NULL CHECK (length(target) = 32),
+                    pre_restore BLOB NOT NULL CHECK (length(pre_restore) = 32),
+                    started_ns INTEGER NOT NULL
+                );
+                """)
+        }
         return migrator
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Repository
 import Testing
 import TestSupport
 
@@ -36,6 +37,8 @@ import TestSupport
 
         let report = try cluster.ok("d0", "restore", "v", "--snapshot", yesterday, "--in-place", "--json").object()
         try expectSameTree(before, source, "the live volume is yesterday's again")
+        // Only what differs was written: two changed files and one removed, not the whole tree.
+        #expect(report["entries_removed"] as? Int == 1 && (report["bytes_written"] as? Int ?? .max) < 1_000_000, "\(report)")
         #expect(report["container_stopped"] as? Bool == true && report["downtime_seconds"] is Double, "\(report)")
         #expect(Array(Self.lines(hookLog).dropFirst(hooksBefore.count)) == ["stop", "start"], "stop hook, then start hook")
         let preRestore = try #require(report["pre_restore_snapshot"] as? String)
@@ -57,6 +60,24 @@ import TestSupport
         #expect(FileManager.default.contents(atPath: source + "/app/db.bin") == Data(Self.bytes(4)), "the rest stays")
         #expect(try cluster.workspace.barge("verify", "--read-data", "--state-dir", cluster.stateDirectory("d0")).status == 0)
         #expect(try cluster.volumeStatus("d0")["container"] as? String == "up")
+
+        // A roll-back cut short (its mark left in the index): the container is not started on the
+        // half-changed volume, status says what to do, and running the roll-back again ends it.
+        _ = cluster.stop("d0")
+        try {
+            let store = try Store(at: cluster.stateDirectory("d0"), access: .write)
+            try store.index.setRollbackMark(RollbackMark(volume: "v", target: try #require(BlobID(hex: yesterday)),
+                                                         preRestore: try #require(BlobID(hex: preRestore)), startedNanoseconds: 1))
+        }()
+        let startsBefore = Self.lines(hookLog).filter { $0 == "start" }.count
+        try cluster.start("d0")
+        try waitUntil(timeout: 30) { (try cluster.volumeStatus("d0")["last_error"] as? String)?.contains("did not finish") == true }
+        #expect(Self.lines(hookLog).filter { $0 == "start" }.count == startsBefore, "no start on a half rolled-back volume")
+        #expect(try cluster.volumeStatus("d0")["container"] as? String != "up")
+        _ = try cluster.ok("d0", "restore", "v", "--snapshot", yesterday, "--in-place")
+        try expectSameTree(before, source, "the roll-back run again")
+        #expect((try cluster.volumeStatus("d0")["last_error"] as? String)?.contains("did not finish") != true)
+        #expect(try cluster.volumeStatus("d0")["container"] as? String == "up", "finishing the roll-back starts the container")
     }
 
     static func bytes(_ seed: UInt64) -> [UInt8] {
