@@ -70,7 +70,9 @@ def tree_bytes(path):
 
 
 def remove(path):
-    if os.path.lexists(path):
+    if os.path.islink(path) or os.path.isfile(path):   # rmtree (errors ignored) would leave a file in place
+        os.unlink(path)
+    elif os.path.lexists(path):
         subprocess.run(["chmod", "-R", "u+w", path], capture_output=True)   # restic's read-only packs, for non-root
         shutil.rmtree(path, ignore_errors=True)
 
