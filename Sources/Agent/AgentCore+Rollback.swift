@@ -37,20 +37,26 @@ extension AgentCore {
                                               containerStopped: false, downtimeSeconds: nil, seconds: 0, replication: nil,
                                               warnings: outcome.result.warnings.map { "\($0.path): \($0.message)" }, problems: [])
                     }
-                    let outcome = try engine.rollBack(volume: volume, selector, in: store, epoch: ownership.epoch)
+                    let materialized = self.promotedAt.withLock { $0[volume] }.map { (snapshot: $0.snapshot, before: $0.time) }
+                    let outcome = try engine.rollBack(volume: volume, selector, in: store, epoch: ownership.epoch, materialized: materialized)
                     let stats = outcome.statistics
+                    self.promotedAt.withLock { $0[volume] = (outcome.result, outcome.materializedAt) }
                     return RollbackReport(volume: volume, snapshot: outcome.snapshot.id.hex, target: outcome.target,
                                           files: stats.entriesReplaced, directories: 0, entriesRemoved: stats.entriesRemoved,
                                           filesPatchedInPlace: stats.filesPatchedInPlace, bytesWritten: Int(stats.bytesWritten),
-                                          preRestoreSnapshot: outcome.preRestore.hex, resultSnapshot: nil, containerStopped: false,
+                                          preRestoreSnapshot: outcome.preRestore.hex, resultSnapshot: outcome.result.hex, containerStopped: false,
                                           downtimeSeconds: nil, seconds: 0, replication: nil, warnings: [], problems: [])
                 }
             })
             var problems: [String] = []
             var result: BlobID?
-            if case .success = restored {
-                // Restored entries have new inodes and ctimes: this snapshot reads them.
-                do { result = try await takeSnapshot(volume).id } catch { problems.append("the rolled-back state was not snapshotted: \(error)") }
+            if case .success(let report) = restored {
+                if let recorded = report.resultSnapshot {
+                    result = BlobID(hex: recorded)
+                } else {
+                    // One path was swapped in: its entries have new inodes and ctimes, so this snapshot reads them.
+                    do { result = try await takeSnapshot(volume).id } catch { problems.append("the rolled-back state was not snapshotted: \(error)") }
+                }
             }
             var downtime: Double?
             // After a failure the container starts again unless the volume may be half changed
