@@ -25,6 +25,12 @@ extension AgentCore {
     func takeSnapshot(_ volume: String, state: String = "complete", reuseUnchanged: Bool = false) async throws -> SnapshotOutcome {
         let settings = try settings(volume)
         let ownership = try requireOwner(volume, for: "snapshots are taken")
+        // A roll-back cut short: the volume may be half changed. No snapshot may record it as
+        // complete (replication, a move or a failover would carry it on).
+        if let mark = try store.index.rollbackMark(of: volume) {
+            throw ControlFailure(message: "the roll-back of \(volume) to \(mark.target.short) did not finish: the volume may be half rolled back, so it is not snapshotted",
+                                 hint: "run `barge restore \(volume) --snapshot \(mark.target.short) --in-place` again, or `--snapshot \(mark.preRestore.short)` to undo")
+        }
         let quiesce = containers.isRunning(volume) == true
         if quiesce {
             do { try await runHook(.preSnapshot, settings, epoch: ownership.epoch) } catch {

@@ -5,10 +5,12 @@ import Snapshots
 
 /// Rolling a live volume back on its owner, with the agent running: the
 /// container is stopped (stop hook), the current state kept as a `pre-restore`
-/// snapshot, the chosen snapshot restored in place, the result snapshotted, the
-/// container started again, and then the result replicated so the replicas'
-/// standby copies follow. Replication comes after the start, outside the
-/// downtime: a replica that is down must not keep the service down.
+/// snapshot, only what differs from the chosen snapshot changed (under a mark:
+/// a pass cut short keeps the container stopped and snapshots refused until one
+/// finishes), the result recorded, the container started again, and then the
+/// result replicated so the replicas' standby copies follow. Replication comes
+/// after the start, outside the downtime: a replica that is down must not keep
+/// the service down. `--path` stages that path and swaps it in instead.
 extension AgentCore {
     func rollBack(_ volume: String, _ request: RollbackRequest) async throws -> RollbackReport {
         let settings = try settings(volume)

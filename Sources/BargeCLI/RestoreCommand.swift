@@ -10,8 +10,8 @@ struct RestoreCommand: ParsableCommand {
         discussion: """
             --target DIR must not exist or be empty; the restore is staged beside it and renamed into place.
             --in-place replaces the live volume (or --path in it); the current state is snapshotted first. With an agent \
-            running it goes through the agent, on the volume's owner only: the container is stopped, the volume rolled \
-            back, the result snapshotted, the container started and the result replicated to the replicas.
+            running it goes through the agent, on the volume's owner only: the container is stopped, only what differs is \
+            changed, the container started and the result replicated to the replicas.
             With --path, a directory's contents become the target; a file is placed inside the target.
             --from PEER first fetches the chosen snapshot of the peer (through this node's agent, only what the local \
             store lacks, every blob verified) into the local store, then restores it to --target: history back onto a \
@@ -85,7 +85,7 @@ struct RestoreCommand: ParsableCommand {
         let request = RollbackRequest(snapshot: choice.snapshot, atNanoseconds: choice.at.flatMap(SnapshotChoice.parseTime)
             .map { Int64($0.timeIntervalSince1970 * 1e9) }, path: subpath)
         let progress = ProgressLine()
-        progress.update("rolling \(name) back (by the agent: stop, restore, snapshot, start, replicate)…")
+        progress.update("rolling \(name) back (by the agent: stop, pre-restore snapshot, change what differs, start, replicate)…")
         let response = try ControlClient(socketPath: socket).send(ControlRequest(command: .rollback, volume: name, rollback: request))
         progress.finish()
         guard let report = response.rollback else {

@@ -84,6 +84,8 @@ public final class BlobWriter {
         pending.append(BlobLocation(id: id, kind: kind, pack: target.number, offset: offset,
                                     storedLength: payload.count, rawLength: rawLength, compression: compression))
         pendingIDs.insert(id)
+        // gc may list this tree's row before the snapshot that uses it is committed: it must not count it dead.
+        if kind == .tree { store.gate.noteUsed(CollectionOfOne(id)) }
         let added = PackFormat.headerLength + payload.count
         bytesSinceCheckpoint += added
         bytesWritten += added

@@ -56,21 +56,21 @@ public final class GarbageCollector {
         report.packsSkipped = sizes.count - claimed.count
         let claimedSet = Set(claimed)
 
-        // Rows of claimed packs are final now. A tree in a pack a writer holds
-        // keeps its row through this run, and a writer that finds it reuses it
-        // whole: it is a root of the mark, so nothing it reaches is deleted.
+        // Rows of claimed packs are final now. Trees of the packs writers hold
+        // are listed too: a dead one there must lose its row with the others
+        // (a writer that found it would reuse it whole while its chunks go).
         var byPack: [Int64: [BlobLocation]] = [:]
-        var heldTrees: [BlobID] = []
+        var heldTrees: [BlobLocation] = []
         try store.index.allBlobs { location in
             if claimedSet.contains(location.pack) {
                 byPack[location.pack, default: []].append(location)
             } else if location.kind == .tree {
-                heldTrees.append(location.id)
+                heldTrees.append(location)
             }
         }
-        var live = try markLive(extraRoots: heldTrees)
+        var live = try markLive()
         afterMark?()
-        try forgetDeadTrees(in: byPack, live: &live)
+        try forgetDeadTrees(byPack.values.joined().filter { $0.kind == .tree } + heldTrees, live: &live)
         let dirty = try store.index.dirtyPacks()
         let onDisk = try store.packFilesOnDisk()
 
@@ -150,8 +150,10 @@ public final class GarbageCollector {
     /// it no writer can find one and reuse it without descending into it, so
     /// deleting chunks pack by pack never strands a tree a writer just reused.
     /// Trees a writer found before it are marked live with all they reach.
-    private func forgetDeadTrees(in byPack: [Int64: [BlobLocation]], live: inout Set<BlobID>) throws {
-        let deadTrees = byPack.values.joined().filter { $0.kind == .tree && !live.contains($0.id) }
+    /// A tree a writer wrote since gc began (noted too) counts as found: its
+    /// snapshot may not be committed yet.
+    private func forgetDeadTrees(_ trees: [BlobLocation], live: inout Set<BlobID>) throws {
+        let deadTrees = trees.filter { !live.contains($0.id) }
         guard !deadTrees.isEmpty else { return }
         let ids = deadTrees.map(\.id)
         var absorbed: Set<BlobID> = []
@@ -169,10 +171,10 @@ public final class GarbageCollector {
         }
     }
 
-    /// Every blob a snapshot (or one of `extraRoots`) reaches: its record, its trees and their chunks.
-    private func markLive(extraRoots: [BlobID]) throws -> Set<BlobID> {
+    /// Every blob a snapshot reaches: its record, its trees and their chunks.
+    private func markLive() throws -> Set<BlobID> {
         var live: Set<BlobID> = []
-        var roots = extraRoots
+        var roots: [BlobID] = []
         for snapshot in try store.snapshots(volume: nil) {
             live.insert(snapshot.id)
             roots.append(snapshot.record.root)
