@@ -89,6 +89,8 @@ let package = Package(
             .product(name: "NIOTLS", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ]),
+        // S3 for off-site copies: Signature Version 4 request signing so far.
+        .target(name: "S3", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
 
 
         // Seeded test data shared by the test targets.
@@ -103,6 +105,7 @@ let package = Package(
         .testTarget(name: "OwnershipTests", dependencies: ["Ownership", "TestSupport", "Chunking"]),
         .testTarget(name: "WireTests", dependencies: ["Wire", "TestSupport"]),
         .testTarget(name: "EtcdTests", dependencies: ["Etcd", "TestSupport", .product(name: "NIOSSL", package: "swift-nio-ssl")]),
+        .testTarget(name: "S3Tests", dependencies: ["S3"]),
         .testTarget(name: "BargeCLITests", dependencies: ["BargeCLI", "Snapshots", "Repository", "Retention", "CLinux", "TestSupport", "Replication", "Wire"]),
     ],
     swiftLanguageModes: [.v6]
