@@ -22,6 +22,7 @@ struct VerifyCommand: ParsableCommand {
             Terminal.json([
                 "ok": report.ok, "packs": report.packs, "blobs_checked": report.blobsChecked, "bytes_read": report.bytesRead,
                 "snapshots_checked": report.snapshotsChecked, "notes": report.notes, "dropped": report.dropped,
+                "collected_meanwhile": report.collectedMeanwhile,
                 "damaged": report.damaged.map { ["pack": $0.pack, "blob": $0.blob, "kind": $0.kind, "error": $0.error,
                                                  "snapshots": $0.snapshots, "paths": $0.paths] },
             ] as [String: Any])

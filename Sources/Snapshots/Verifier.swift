@@ -19,6 +19,8 @@ public struct VerifyReport: Sendable {
     public var notes: [String] = []
     /// Damaged blobs removed from the index by `--repair`.
     public var dropped = 0
+    /// Blobs listed at the start that gc (in the agent) removed before they were read.
+    public var collectedMeanwhile = 0
     public var ok: Bool { damaged.isEmpty }
 }
 
@@ -39,6 +41,8 @@ public final class Verifier {
     /// Per tree: the paths below it that are damaged, relative to the tree.
     private var damagedBelow: [BlobID: [(path: [UInt8], blob: BlobID)]] = [:]
     private let progress: ((Int) -> Void)?
+    /// Tests: runs once the first batch of rows is listed, before it is read.
+    var afterListing: (() -> Void)?
 
     public init(store: Store, readData: Bool, workers: Int = Parallel.defaultWorkers, progress: ((Int) -> Void)? = nil) {
         self.store = store
@@ -51,6 +55,9 @@ public final class Verifier {
         try checkPacks()
         try checkBlobs()
         try checkSnapshots()
+        if report.collectedMeanwhile > 0 {
+            report.notes.append("\(report.collectedMeanwhile) blobs were removed by gc (the agent's) between the listing and their check: not damage")
+        }
         report.damaged = packDamage + damage.values.sorted { ($0.pack, $0.blob) < ($1.pack, $1.blob) }
         return report
     }
@@ -94,6 +101,7 @@ public final class Verifier {
 
     private func checkBatch(_ batch: [BlobLocation]) {
         guard !batch.isEmpty else { return }
+        if let hook = afterListing { afterListing = nil; hook() }
         let decompressors = workerDecompressors
         var errors = [String?](repeating: nil, count: batch.count)
         let store = store, readData = readData
@@ -118,6 +126,12 @@ public final class Verifier {
             }
         }
         for (index, location) in batch.enumerated() {
+            // Listed, then collected by the agent's gc before it was read (its row is gone now,
+            // moves are followed by the read itself): not damage.
+            if errors[index] != nil, (try? store.index.location(of: location.id)).flatMap({ $0 }) == nil {
+                report.collectedMeanwhile += 1
+                continue
+            }
             report.blobsChecked += 1
             report.bytesRead += UInt64(readData ? PackFormat.headerLength + location.storedLength : PackFormat.headerLength)
             if let error = errors[index] {

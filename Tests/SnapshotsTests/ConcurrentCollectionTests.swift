@@ -368,3 +368,28 @@ private final class GCStress: @unchecked Sendable {
         }
     }
 }
+
+/// `barge verify` beside the agent's gc: a blob listed at the start and
+/// collected before it is read is not reported as damage.
+@Suite struct VerifyBesideCollectionTests {
+    @Test func blobsCollectedWhileVerifyRunsAreNotDamage() throws {
+        let fixture = try Fixture()
+        let store = try Store(at: fixture.state, access: .write)
+        try fixture.write("gone.bin", randomBytes(3 << 20, seed: 97))
+        let first = try fixture.engine.snapshot(volume: "v", in: store, epoch: 0)
+        try FileManager.default.removeItem(atPath: fixture.volume + "/gone.bin")
+        try fixture.write("kept.bin", randomBytes(200_000, seed: 98))
+        _ = try fixture.engine.snapshot(volume: "v", in: store, epoch: 0)
+        _ = try fixture.engine.forget(volume: "v", ids: [.id(first.id.hex)], policy: nil, dryRun: false, in: store)
+
+        let reader = try Store(at: fixture.state, access: .read)
+        let verifier = Verifier(store: reader, readData: true, workers: 1)
+        var collected: CollectionReport?
+        verifier.afterListing = { collected = try? GarbageCollector(store: store).run() }
+        let report = try verifier.run()
+        #expect((collected?.deadBlobs ?? 0) > 0 && (collected?.packsDeleted ?? 0) + (collected?.packsRewritten ?? 0) > 0, "gc ran in between")
+        #expect(report.ok, "\(report.damaged)")
+        #expect(report.collectedMeanwhile > 0)
+        #expect(try fixture.engine.verify(readData: true).ok)
+    }
+}
