@@ -49,6 +49,18 @@ def headers_package():
     return names[-1]
 
 
+def tree_bytes(path):
+    """Bytes of the regular files below path (apparent sizes)."""
+    total = 0
+    for root, _, files in os.walk(path):
+        for f in files:
+            try:
+                total += os.lstat(os.path.join(root, f)).st_size
+            except OSError:
+                pass
+    return total
+
+
 def build(data, cache):
     """Downloads (once, into cache) and unpacks the packages, copies the bare repositories."""
     os.makedirs(cache, exist_ok=True)

@@ -21,7 +21,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import realfiles  # noqa: E402  (build)
+import realfiles  # noqa: E402  (build, tree_bytes)
 
 POLICY = ["--keep-hourly", "24", "--keep-daily", "7", "--keep-weekly", "4"]
 
@@ -36,17 +36,6 @@ def regular_files(root):
             if os.path.isfile(path) and not os.path.islink(path):
                 out.append((os.path.relpath(path, root), st.st_size))
     return out
-
-
-def size_of(path):
-    total = 0
-    for base, _, files in os.walk(path):
-        for name in files:
-            try:
-                total += os.lstat(os.path.join(base, name)).st_size
-            except OSError:
-                pass
-    return total
 
 
 def timed(cmd, env=None, cwd=None):
@@ -132,7 +121,7 @@ def main():
             seconds, _ = timed(["restic", "-r", repo, "forget", "--quiet", *POLICY, "--prune"], env=dict(env, TZ="UTC"))
             t["restic_forget_prune"] += seconds
             print("day %d: live %.1f MB; barge store %.1f MB, restic repo %.1f MB" % (
-                (step + 1) // steps_per_day, size_of(volume) / 1e6, size_of(state) / 1e6, size_of(repo) / 1e6), flush=True)
+                (step + 1) // steps_per_day, realfiles.tree_bytes(volume) / 1e6, realfiles.tree_bytes(state) / 1e6, realfiles.tree_bytes(repo) / 1e6), flush=True)
     _, listed = timed([barge, "--state-dir", state, "snapshots", "v", "--json"])
     barge_kept = len(json.loads(listed))
     _, listed = timed(["restic", "-r", repo, "snapshots", "--json"], env=env)
@@ -140,8 +129,8 @@ def main():
     verify = subprocess.run([barge, "--state-dir", state, "verify", "--read-data"], capture_output=True, text=True)
     doc = {"name": "retention", "tool": "barge", "days": args.days, "interval_minutes": args.interval, "churn": args.churn,
            "snapshots_taken": args.days * steps_per_day, "files_replaced": replaced,
-           "live_bytes": size_of(volume), "live_files": len(live), "barge_store_bytes": size_of(state),
-           "barge_packs_bytes": size_of(os.path.join(state, "packs")), "restic_repo_bytes": size_of(repo),
+           "live_bytes": realfiles.tree_bytes(volume), "live_files": len(live), "barge_store_bytes": realfiles.tree_bytes(state),
+           "barge_packs_bytes": realfiles.tree_bytes(os.path.join(state, "packs")), "restic_repo_bytes": realfiles.tree_bytes(repo),
            "barge_kept": barge_kept, "restic_kept": restic_kept, "seconds": t, "verify_ok": verify.returncode == 0,
            "restic_version": subprocess.run(["restic", "version"], capture_output=True, text=True).stdout.strip()}
     with open(args.results, "a") as out:

@@ -101,7 +101,7 @@ extension AgentCore {
 
     /// A volume this store has never seen gets its row from the offered record (restore needs it).
     private static func ensureVolumeRow(_ volume: String, record bytes: [UInt8], in store: Store) throws {
-        guard try store.index.volumes().first(where: { $0.name == volume }) == nil,
+        guard try store.index.volume(named: volume) == nil,
               let record = try? SnapshotRecord.decode(bytes) else { return }
         try store.index.addVolume(VolumeRecord(name: volume, path: record.volumePath, chunkAverage: record.chunkAverage,
                                                crossMounts: record.crossMounts))

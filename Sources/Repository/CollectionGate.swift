@@ -79,12 +79,9 @@ public final class CollectionGate: @unchecked Sendable {
 
     // MARK: gc
 
-    public enum Wait: Sendable { case none, waited(writers: Int) }
-
     /// Makes gc active, then waits for every writer that started before.
     /// Throws when another collection is active.
-    @discardableResult
-    public func beginCollection() throws -> Wait {
+    public func beginCollection() throws {
         try locked {
             guard !collecting else {
                 throw RepositoryError(.locked, "gc is already running on this store", hint: "wait for it to finish")
@@ -96,9 +93,7 @@ public final class CollectionGate: @unchecked Sendable {
         writersChanged.lock()
         defer { writersChanged.unlock() }
         let horizon = nextTicket
-        let earlier = writers.filter { $0 <= horizon }.count
         while writers.contains(where: { $0 <= horizon }) { writersChanged.wait() }
-        return earlier == 0 ? .none : .waited(writers: earlier)
     }
 
     /// Whether a gc is active (waiting for earlier writers, or collecting).

@@ -38,6 +38,9 @@ public final class GarbageCollector {
     /// Tests: runs after the mark, before unreferenced trees lose their rows.
     var afterMark: (() -> Void)?
 
+    /// The highest pack number with a row when this run began (see `remove`).
+    private var highestAtStart: Int64 = 0
+
     public init(store: Store) { self.store = store }
 
     public func run() throws -> CollectionReport {
@@ -115,6 +118,7 @@ public final class GarbageCollector {
     /// number that has a row again belongs to a newer pack: keep the file).
     private func finishDoomedPacks() throws {
         let rows = try store.index.packSizes()
+        highestAtStart = rows.keys.max() ?? 0
         for pack in try store.index.doomedPacks() {
             if rows[pack] == nil { try remove(pack) } else { try store.index.forgetDoomedPack(pack) }
         }
@@ -221,7 +225,8 @@ public final class GarbageCollector {
         if unlink(path) != 0 && errno != ENOENT { throw RepositoryError.system("unlink", path: path) }
         store.forgetPack(pack)
         Paths.syncDirectory(store.packsDirectory)
-        let highest = try store.index.packSizes().keys.max() ?? 0
-        if pack < highest { try store.index.forgetDoomedPack(pack) }
+        // Below a number that had a row when gc started, this one can never be allocated again
+        // (allocation goes above every row and every doomed row); the highest keeps its doomed row.
+        if pack < highestAtStart { try store.index.forgetDoomedPack(pack) }
     }
 }
