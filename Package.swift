@@ -18,6 +18,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         // C libraries from Debian, one importer each.
@@ -89,8 +90,18 @@ let package = Package(
             .product(name: "NIOTLS", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ]),
-        // S3 for off-site copies: Signature Version 4 request signing so far.
-        .target(name: "S3", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+        // S3 for off-site copies: Signature Version 4 signing and the few object calls barge makes.
+        .target(name: "S3", dependencies: [
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+        ]),
+        // The encrypted off-site copy of snapshots in a bucket: object layout, sealing, upload, import.
+        .target(name: "Offsite", dependencies: [
+            "S3", "Repository", "Snapshots", "Retention",
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
 
 
         // Seeded test data shared by the test targets.
@@ -105,7 +116,8 @@ let package = Package(
         .testTarget(name: "OwnershipTests", dependencies: ["Ownership", "TestSupport", "Chunking"]),
         .testTarget(name: "WireTests", dependencies: ["Wire", "TestSupport"]),
         .testTarget(name: "EtcdTests", dependencies: ["Etcd", "TestSupport", .product(name: "NIOSSL", package: "swift-nio-ssl")]),
-        .testTarget(name: "S3Tests", dependencies: ["S3"]),
+        .testTarget(name: "S3Tests", dependencies: ["S3", "TestSupport"]),
+        .testTarget(name: "OffsiteTests", dependencies: ["Offsite", "S3", "Repository", "Snapshots", "TestSupport"]),
         .testTarget(name: "BargeCLITests", dependencies: ["BargeCLI", "Snapshots", "Repository", "Retention", "CLinux", "TestSupport", "Replication", "Wire"]),
     ],
     swiftLanguageModes: [.v6]

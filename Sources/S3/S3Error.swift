@@ -17,16 +17,33 @@ public struct S3Error: Error, Sendable, CustomStringConvertible {
         /// Empty access key, secret, region or service, or a field with characters
         /// that would break the credential scope.
         public static let invalidCredentials = Code("invalidCredentials")
+        /// An endpoint that is not http(s)://host[:port].
+        public static let invalidEndpoint = Code("invalidEndpoint")
+        public static let invalidBucket = Code("invalidBucket")
+        /// No answer: connection refused or reset, TLS failure, timeout.
+        public static let transport = Code("transport")
+        /// The server answered with an error status; `status` and `serverCode` say which.
+        public static let server = Code("server")
+        /// An answer larger than the caller's bound.
+        public static let responseTooLarge = Code("responseTooLarge")
+        /// An answer that is not what S3 sends (bad XML, a missing field).
+        public static let malformedResponse = Code("malformedResponse")
     }
 
     public let code: Code
     public let message: String
     public let underlying: (any Error & Sendable)?
+    /// For `.server`: the HTTP status and S3's error code ("NoSuchKey", "PreconditionFailed", ...).
+    public let status: Int?
+    public let serverCode: String?
 
-    public init(_ code: Code, _ message: String, underlying: (any Error & Sendable)? = nil) {
+    public init(_ code: Code, _ message: String, underlying: (any Error & Sendable)? = nil,
+                status: Int? = nil, serverCode: String? = nil) {
         self.code = code
         self.message = message
         self.underlying = underlying
+        self.status = status
+        self.serverCode = serverCode
     }
 
     public var description: String {

@@ -1,0 +1,166 @@
+import Foundation
+import Repository
+import S3
+
+/// An off-site copy in a bucket, opened with its key: reads and writes sealed objects, the
+/// catalog register and the pack indexes. Knows nothing of local stores.
+public final class OffsiteRepository: Sendable {
+    public let target: OffsiteTarget
+    let client: S3Client
+    let key: OffsiteKey
+    /// Random id of this copy, bound into every object but the config.
+    let repository: String
+    let throttle: Throttle?
+
+    struct Config: Codable {
+        var format: Int
+        var repository: String
+        var created: Date
+    }
+
+    static let maximumSmallObject = 256 << 20
+
+    private init(target: OffsiteTarget, client: S3Client, key: OffsiteKey, repository: String) {
+        self.target = target
+        self.client = client
+        self.key = key
+        self.repository = repository
+        self.throttle = target.bandwidthLimit.map { Throttle(bytesPerSecond: $0) }
+    }
+
+    /// Opens an initialized copy: the config object must open with this key.
+    public static func open(_ target: OffsiteTarget) async throws(OffsiteError) -> OffsiteRepository {
+        let (client, key) = try connect(target)
+        let sealed: [UInt8]?
+        do { sealed = try await client.get(target.prefix + ObjectName.config, maxLength: 64 << 10) } catch {
+            throw OffsiteError.storage(error, while: "reading \(target.describe) config")
+        }
+        guard let sealed else {
+            throw OffsiteError(.notInitialized, "\(target.describe) holds no barge copy (no \(target.prefix)config object)",
+                               hint: "run `barge offsite init \(target.name)` once, or check bucket and prefix")
+        }
+        let plain: [UInt8]
+        do { plain = try SealedObject.open(sealed, name: ObjectName.config, repository: "", key: key) } catch {
+            throw OffsiteError(.badKey, "the key \(key.fingerprint) (\(target.keyFile)) does not open \(target.describe): wrong key file, or its config object was changed",
+                               hint: "use the key file the copy was made with; without it nothing there can be read")
+        }
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        guard let config = try? decoder.decode(Config.self, from: Data(plain)), config.format == 1,
+              config.repository.utf8.count == 32, OffsiteKey.hexBytes(config.repository) != nil else {
+            throw OffsiteError(.malformed, "\(target.describe): the config object is not of format 1",
+                               hint: "use the barge release that made this copy")
+        }
+        return OffsiteRepository(target: target, client: client, key: key, repository: config.repository)
+    }
+
+    /// Creates the bucket if needed and the copy's config; opens an existing copy instead of replacing it.
+    public static func initialize(_ target: OffsiteTarget) async throws(OffsiteError) -> (OffsiteRepository, created: Bool) {
+        let (client, key) = try connect(target)
+        do { try await client.createBucket() } catch {
+            throw OffsiteError.storage(error, while: "creating bucket \(target.bucket)")
+        }
+        let id = String(ObjectName.newPackID().prefix(32))
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        let config = try! encoder.encode(Config(format: 1, repository: id, created: Date()))
+        let sealed = try SealedObject.seal(Array(config), name: ObjectName.config, repository: "", key: key)
+        let outcome: PutOutcome
+        do { outcome = try await client.put(target.prefix + ObjectName.config, sealed, ifAbsent: true) } catch {
+            throw OffsiteError.storage(error, while: "writing \(target.describe) config")
+        }
+        if case .stored = outcome { return (OffsiteRepository(target: target, client: client, key: key, repository: id), true) }
+        return (try await open(target), false)
+    }
+
+    private static func connect(_ target: OffsiteTarget) throws(OffsiteError) -> (S3Client, OffsiteKey) {
+        let key = try OffsiteKey.load(path: target.keyFile)
+        do {
+            let client = try S3Client(endpoint: S3Endpoint(target.endpoint), region: target.region,
+                                      bucket: target.bucket, credentials: target.credentials)
+            return (client, key)
+        } catch {
+            throw OffsiteError(.storage, "offsite target \(target.name): \(error.message)", hint: "fix the [[offsite]] table", underlying: error)
+        }
+    }
+
+    // MARK: objects
+
+    func get(_ name: String, maxLength: Int) async throws(OffsiteError) -> [UInt8]? {
+        let sealed: [UInt8]?
+        do { sealed = try await client.get(target.prefix + name, maxLength: maxLength + SealedObject.overhead) } catch {
+            throw OffsiteError.storage(error, while: "reading \(name)")
+        }
+        guard let sealed else { return nil }
+        await throttle?.spend(sealed.count)
+        return try SealedObject.open(sealed, name: name, repository: repository, key: key)
+    }
+
+    /// Seals and stores a write-once object. Returns the sealed size; `nil` if an object of
+    /// that name was already there (and this call did not put it).
+    func put(_ name: String, _ plaintext: [UInt8]) async throws(OffsiteError) -> Int? {
+        let sealed = try SealedObject.seal(plaintext, name: name, repository: repository, key: key)
+        return try await putSealed(name, sealed) ? sealed.count : nil
+    }
+
+    func putSealed(_ name: String, _ sealed: [UInt8]) async throws(OffsiteError) -> Bool {
+        await throttle?.spend(sealed.count)
+        let outcome: PutOutcome
+        do {
+            if sealed.count > target.partSize {
+                outcome = try await client.putMultipart(target.prefix + name, sealed, partSize: target.partSize, ifAbsent: true)
+            } else {
+                outcome = try await client.put(target.prefix + name, sealed, ifAbsent: true)
+            }
+        } catch {
+            throw OffsiteError.storage(error, while: "storing \(name)")
+        }
+        switch outcome {
+        case .stored: return true
+        // A retried put whose first attempt landed: the random name is ours alone.
+        case .alreadyExists(let afterRetry): return afterRetry && !name.hasPrefix(ObjectName.catalogPrefix)
+        }
+    }
+
+    func list(_ prefix: String) async throws(OffsiteError) -> [S3Object] {
+        do {
+            return try await client.list(prefix: target.prefix + prefix).map {
+                S3Object(key: String($0.key.dropFirst(target.prefix.count)), size: $0.size)
+            }
+        } catch {
+            throw OffsiteError.storage(error, while: "listing \(target.prefix + prefix)")
+        }
+    }
+
+    func delete(_ name: String) async throws(OffsiteError) {
+        do { try await client.delete(target.prefix + name) } catch {
+            throw OffsiteError.storage(error, while: "deleting \(name)")
+        }
+    }
+
+    // MARK: catalog
+
+    /// The newest catalog generation, or an empty one at generation 0 for a new copy.
+    func latestCatalog() async throws(OffsiteError) -> Catalog {
+        let generations = try await list(ObjectName.catalogPrefix).compactMap { ObjectName.generation(of: $0.key[...]) }
+        guard let newest = generations.max() else { return .empty }
+        guard let plain = try await get(ObjectName.catalog(newest), maxLength: Self.maximumSmallObject) else {
+            throw OffsiteError(.contention, "catalog generation \(newest) vanished while being read",
+                               hint: "another node is collecting garbage on the target; run the command again")
+        }
+        return try Catalog.decode(plain, generation: newest)
+    }
+
+    /// Writes `catalog` as its generation. False when another writer took that generation first.
+    func commit(_ catalog: Catalog) async throws(OffsiteError) -> Bool {
+        try await put(ObjectName.catalog(catalog.generation), catalog.encoded()) != nil
+    }
+
+    /// The listed snapshots of the newest catalog.
+    public func snapshots(volume: String?) async throws(OffsiteError) -> [StoredSnapshot] {
+        try await latestCatalog().snapshots.filter { volume == nil || $0.record.volume == volume }
+            .sorted { $0.record.timeNanoseconds < $1.record.timeNanoseconds }
+    }
+
+    public var keyFingerprint: String { key.fingerprint }
+}

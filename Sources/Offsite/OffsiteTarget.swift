@@ -1,0 +1,39 @@
+import S3
+
+/// One `[[offsite]]` table, resolved: where the copy lives, how to reach it, how to upload.
+public struct OffsiteTarget: Sendable {
+    public var name: String
+    public var endpoint: String
+    public var region: String
+    public var bucket: String
+    /// "" or ends with "/".
+    public var prefix: String
+    public var credentials: S3Credentials
+    public var keyFile: String
+    /// Plaintext size at which a pack is closed and uploaded.
+    public var packSize: Int
+    /// Objects above this go up in parts of this size.
+    public var partSize: Int
+    /// Packs uploaded or fetched at once.
+    public var concurrency: Int
+    /// Bytes per second over all transfers of this process; nil for no limit.
+    public var bandwidthLimit: Int?
+
+    public init(name: String, endpoint: String, region: String, bucket: String, prefix: String,
+                credentials: S3Credentials, keyFile: String, packSize: Int = 16 << 20, partSize: Int = 8 << 20,
+                concurrency: Int = 4, bandwidthLimit: Int? = nil) {
+        self.name = name
+        self.endpoint = endpoint
+        self.region = region
+        self.bucket = bucket
+        self.prefix = prefix.isEmpty || prefix.hasSuffix("/") ? prefix : prefix + "/"
+        self.credentials = credentials
+        self.keyFile = keyFile
+        self.packSize = packSize
+        self.partSize = max(partSize, S3Client.minimumPartSize)
+        self.concurrency = max(1, concurrency)
+        self.bandwidthLimit = bandwidthLimit
+    }
+
+    public var describe: String { "offsite \(name) (\(endpoint)/\(bucket)/\(prefix))" }
+}

@@ -1,0 +1,253 @@
+import Dispatch
+import Foundation
+import Repository
+import S3
+import Snapshots
+
+public struct UploadReport: Sendable, Codable, Equatable {
+    public var volume: String
+    public var snapshot: String
+    /// The catalog listed the snapshot already: nothing was sent.
+    public var alreadyThere: Bool
+    public var blobsNeeded: Int
+    public var blobsUploaded: Int
+    public var packsUploaded: Int
+    /// Sealed bytes of every object this upload stored (packs, indexes, catalog).
+    public var bytesUploaded: Int
+    public var catalogGeneration: UInt64
+    public var seconds: Double
+}
+
+public struct UploadProgress: Sendable {
+    public var blobsDone: Int
+    public var blobsTotal: Int
+    public var bytesUploaded: Int
+}
+
+/// Sends one local snapshot to the copy: what the bucket lacks goes up in new sealed packs
+/// (chunks and trees in separate packs, so a restore fetches all trees first), each followed
+/// by its index; the snapshot is listed last, by a new catalog generation. A kill at any
+/// point leaves the previous catalog intact; packs whose index landed are reused by the next
+/// run, so at most the packs in flight are sent again.
+public final class OffsiteUploader: Sendable {
+    private let store: Store
+    private let repository: OffsiteRepository
+    private let cache: String?
+    private let progress: (@Sendable (UploadProgress) -> Void)?
+    private let reader = DispatchQueue(label: "barge.offsite.reader")
+
+    public init(store: Store, repository: OffsiteRepository, cache: String?,
+                progress: (@Sendable (UploadProgress) -> Void)? = nil) {
+        self.store = store
+        self.repository = repository
+        self.cache = cache
+        self.progress = progress
+    }
+
+    public func upload(_ snapshot: StoredSnapshot) async throws(OffsiteError) -> UploadReport {
+        let started = Date()
+        var report = UploadReport(volume: snapshot.record.volume, snapshot: snapshot.id.hex, alreadyThere: false,
+                                  blobsNeeded: 0, blobsUploaded: 0, packsUploaded: 0, bytesUploaded: 0,
+                                  catalogGeneration: 0, seconds: 0)
+        var catalog = try await repository.latestCatalog()
+        if catalog.snapshots.contains(where: { $0.id == snapshot.id }) {
+            report.alreadyThere = true
+            report.catalogGeneration = catalog.generation
+            report.seconds = Date().timeIntervalSince(started)
+            return report
+        }
+        // What this upload reuses must still be there when it lists the snapshot: a gc that
+        // ran (or was running) meanwhile makes it look again.
+        var seenCollections = catalog.collecting ? nil : Optional(catalog.collections)
+        let needed = try await onReader { try self.neededBlobs(root: snapshot.record.root) }
+        report.blobsNeeded = needed.count
+        try await sendMissing(needed, from: try await repository.loadBlobs(cache: cache), into: &report)
+
+        for _ in 0..<50 {
+            if catalog.snapshots.contains(where: { $0.id == snapshot.id }) { break }
+            if catalog.collecting {
+                try? await Task.sleep(for: .seconds(1))
+                catalog = try await repository.latestCatalog()
+                continue
+            }
+            if seenCollections != catalog.collections {
+                let remote = try await repository.loadBlobs(cache: cache).keepingStoredPacks(try await repository.list(ObjectName.dataPrefix))
+                try await sendMissing(needed, from: remote, into: &report)
+                seenCollections = catalog.collections
+                catalog = try await repository.latestCatalog()
+                continue
+            }
+            var next = catalog
+            next.generation += 1
+            next.snapshots.append(snapshot)
+            let encoded = next.encoded()
+            if try await repository.commit(next) {
+                report.bytesUploaded += encoded.count + SealedObject.overhead
+                catalog = next
+                break
+            }
+            catalog = try await repository.latestCatalog()
+        }
+        guard catalog.snapshots.contains(where: { $0.id == snapshot.id }) else {
+            throw OffsiteError(.contention, "the catalog of \(repository.target.describe) kept changing; snapshot \(snapshot.id.short) is uploaded but not listed",
+                               hint: "run the upload again: it lists the snapshot without sending its data again")
+        }
+        report.catalogGeneration = catalog.generation
+        report.seconds = Date().timeIntervalSince(started)
+        return report
+    }
+
+    /// Every tree and chunk the snapshot reaches, once, where the local store has it.
+    private func neededBlobs(root: BlobID) throws -> [BlobLocation] {
+        let decompressor = Decompressor()
+        var seen: Set<BlobID> = [root]
+        var pending = [root]
+        var found: [BlobLocation] = []
+        while let id = pending.popLast() {
+            guard let location = try store.index.location(of: id), location.kind == .tree else {
+                throw RepositoryError(.missing, "tree \(id.short) is not in the local store")
+            }
+            found.append(location)
+            let tree = try Tree.decode(try store.read(location, using: decompressor))
+            var chunkIDs: [BlobID] = []
+            for entry in tree.entries {
+                for chunk in entry.chunks where seen.insert(chunk.id).inserted { chunkIDs.append(chunk.id) }
+                if let subtree = entry.subtree, seen.insert(subtree).inserted { pending.append(subtree) }
+            }
+            let locations = try store.index.locations(of: chunkIDs)
+            for chunk in chunkIDs {
+                guard let location = locations[chunk] else { throw RepositoryError(.missing, "chunk \(chunk.short) is not in the local store") }
+                found.append(location)
+            }
+        }
+        return found
+    }
+
+    /// Uploads the needed blobs `remote` lacks: chunk packs first, then tree packs.
+    private func sendMissing(_ needed: [BlobLocation], from remote: RemoteBlobs, into report: inout UploadReport) async throws(OffsiteError) {
+        let missing = needed.filter { !remote.contains($0.id) }
+        let chunks = missing.filter { $0.kind == .chunk }.sorted { ($0.pack, $0.offset) < ($1.pack, $1.offset) }
+        let trees = missing.filter { $0.kind == .tree }.sorted { ($0.pack, $0.offset) < ($1.pack, $1.offset) }
+        let total = missing.count
+        var done = 0
+        var bytes = 0
+        var packs = 0
+        let limit = repository.target.concurrency
+        do {
+            try await withThrowingTaskGroup(of: (Int, Int).self) { group in
+                var inFlight = 0
+                for batch in [chunks, trees] {
+                    var start = 0
+                    while start < batch.count {
+                        let from = start
+                        let (pack, end) = try await onReader { try self.buildPack(batch, from: from) }
+                        start = end
+                        if inFlight == limit, let (blobs, sent) = try await group.next() {
+                            inFlight -= 1
+                            done += blobs; bytes += sent; packs += 1
+                            progress?(UploadProgress(blobsDone: done, blobsTotal: total, bytesUploaded: bytes))
+                        }
+                        group.addTask { (pack.count, try await self.store(pack)) }
+                        inFlight += 1
+                    }
+                }
+                while let (blobs, sent) = try await group.next() {
+                    done += blobs; bytes += sent; packs += 1
+                    progress?(UploadProgress(blobsDone: done, blobsTotal: total, bytesUploaded: bytes))
+                }
+            }
+        } catch let error as OffsiteError {
+            throw error
+        } catch {
+            throw OffsiteError(.local, "reading the local store for the upload failed: \(error)",
+                               hint: "run `barge verify --read-data` on this node", underlying: error)
+        }
+        report.blobsUploaded += done
+        report.bytesUploaded += bytes
+        report.packsUploaded += packs
+    }
+
+    /// Reads records from `start` on (adjacent ones in one read), checks each against its id,
+    /// and lays them out as a pack until it reaches the pack size.
+    private func buildPack(_ locations: [BlobLocation], from start: Int) throws -> (PackBuilder, Int) {
+        let decompressor = Decompressor()
+        var builder = PackBuilder()
+        var index = start
+        while index < locations.count && builder.size < repository.target.packSize {
+            var end = index + 1
+            var runEnd = locations[index].offset + PackFormat.headerLength + locations[index].storedLength
+            while end < locations.count, locations[end].pack == locations[index].pack, locations[end].offset == runEnd,
+                  runEnd - locations[index].offset < 4 << 20 {
+                runEnd += PackFormat.headerLength + locations[end].storedLength
+                end += 1
+            }
+            let run = locations[index..<end]
+            let bytes = try store.readRun(run)
+            try bytes.withUnsafeBytes { raw in
+                var offset = 0
+                for location in run {
+                    let length = PackFormat.headerLength + location.storedLength
+                    let record = UnsafeRawBufferPointer(rebasing: raw[offset..<(offset + length)])
+                    _ = try store.decode(location, from: record, using: decompressor)
+                    builder.append(location, record: record)
+                    offset += length
+                }
+            }
+            index = end
+        }
+        return (builder, index)
+    }
+
+    /// Seals and stores a pack, then its index. Returns the sealed bytes sent.
+    private func store(_ pack: PackBuilder) async throws(OffsiteError) -> Int {
+        let id = ObjectName.newPackID()
+        let name = ObjectName.pack(id)
+        guard let sealedLength = try await repository.put(name, pack.bytes) else {
+            throw OffsiteError(.storage, "\(name) already exists in the bucket: a random name was reused, which should never happen",
+                               hint: "check that nothing else writes under the target's prefix")
+        }
+        let index = PackIndex(sealedLength: sealedLength, entries: pack.entries).encoded()
+        guard let indexLength = try await repository.put(ObjectName.index(id), index) else {
+            throw OffsiteError(.storage, "index/\(id) already exists in the bucket", hint: "check that nothing else writes under the target's prefix")
+        }
+        return sealedLength + indexLength
+    }
+
+    private func onReader<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws(OffsiteError) -> T {
+        let result: Result<T, any Error> = await withCheckedContinuation { continuation in
+            reader.async { continuation.resume(returning: Result { try body() }) }
+        }
+        switch result {
+        case .success(let value): return value
+        case .failure(let error as OffsiteError): throw error
+        case .failure(let error):
+            throw OffsiteError(.local, "reading the local store failed: \(error)",
+                               hint: "run `barge verify --read-data` on this node", underlying: error)
+        }
+    }
+}
+
+/// The plaintext of a pack being assembled: the local pack format (records as stored,
+/// still compressed), so a restore checks them with the same code that checks local packs.
+struct PackBuilder: Sendable {
+    private(set) var bytes: [UInt8] = PackFormat.fileMagic
+    private(set) var entries: [PackIndex.Entry] = []
+    var size: Int { bytes.count }
+    var count: Int { entries.count }
+
+    mutating func append(_ location: BlobLocation, record: UnsafeRawBufferPointer) {
+        entries.append(PackIndex.Entry(id: location.id, kind: location.kind, compression: location.compression,
+                                       offset: bytes.count, storedLength: location.storedLength, rawLength: location.rawLength))
+        bytes.append(contentsOf: record)
+    }
+}
+
+extension RemoteBlobs {
+    /// Only packs whose data object is listed: after a gc an index may outlive its pack for a moment.
+    func keepingStoredPacks(_ data: [S3Object]) -> RemoteBlobs {
+        let stored = Set(data.compactMap { ObjectName.packID(of: $0.key[...], prefix: ObjectName.dataPrefix) })
+        var kept = RemoteBlobs()
+        for (id, index) in packs where stored.contains(id) { kept.add(pack: id, index: index) }
+        return kept
+    }
+}
