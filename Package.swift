@@ -67,6 +67,7 @@ let package = Package(
         // The long-running node agent: peer server, scheduler, standby copies, control socket, metrics.
         .target(name: "Agent", dependencies: [
             "AgentConfig", "Control", "Identity", "Ownership", "Cluster", "Etcd", "Replication", "Snapshots", "Repository", "Retention", "Wire",
+            "Offsite", "S3",
             "CLinux",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
@@ -78,7 +79,7 @@ let package = Package(
         ]),
         // One file per subcommand.
         .target(name: "BargeCLI", dependencies: [
-            "Snapshots", "Repository", "Retention", "Agent", "AgentConfig", "Control", "Identity",
+            "Snapshots", "Repository", "Retention", "Agent", "AgentConfig", "Control", "Identity", "Offsite",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "barge", dependencies: ["BargeCLI"]),

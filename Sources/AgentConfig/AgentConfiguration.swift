@@ -11,16 +11,19 @@ public struct AgentConfiguration: Sendable, Equatable {
     public var volumes: [VolumeSettings]
     /// etcd for leases and automatic failover; nil: ownership moves only by command.
     public var cluster: ClusterSettings?
+    /// `[[offsite]]` buckets that keep encrypted copies of volumes' history.
+    public var offsite: [OffsiteSettings]
 
     public static let defaultPath = "/etc/barge/barge.toml"
 
     public init(node: NodeSettings, tls: TLSSettings, peers: [PeerSettings] = [], volumes: [VolumeSettings] = [],
-                cluster: ClusterSettings? = nil) {
+                cluster: ClusterSettings? = nil, offsite: [OffsiteSettings] = []) {
         self.node = node
         self.tls = tls
         self.peers = peers
         self.volumes = volumes
         self.cluster = cluster
+        self.offsite = offsite
     }
 
     /// Reads and validates the file at `path`; errors name `path` as their source.
@@ -42,6 +45,19 @@ public struct AgentConfiguration: Sendable, Equatable {
             throw failure("is not valid UTF-8 text", "save the file as UTF-8")
         }
         return try parse(text, source: path)
+    }
+
+    /// The `[[offsite]]` tables of the file at `path`, without requiring or checking the rest:
+    /// a bare machine's file may hold nothing else.
+    public static func loadOffsite(path: String) throws(ConfigError) -> [OffsiteSettings] {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ConfigError(source: path, line: nil, key: nil, message: "cannot be read (missing or no permission)",
+                              hint: "give the file with the [[offsite]] table, e.g. --config /etc/barge/barge.toml")
+        }
+        guard let text = String(validating: data, as: UTF8.self) else {
+            throw ConfigError(source: path, line: nil, key: nil, message: "is not valid UTF-8 text", hint: "save the file as UTF-8")
+        }
+        return try ConfigReader(text: text, source: path).readOffsite()
     }
 
     /// Parses and validates TOML `text`; `source` names it in errors.

@@ -8,7 +8,7 @@ struct ConfigReader {
     let text: String
     let source: String
 
-    static let tables = ["node", "tls", "peer", "volume", "cluster"]
+    static let tables = ["node", "tls", "peer", "volume", "cluster", "offsite"]
 
     func read() throws(ConfigError) -> AgentConfiguration {
         let table = try document()
@@ -45,7 +45,38 @@ struct ConfigReader {
             volumes.append(volume)
         }
         let cluster = try root.subtable("cluster").map { table throws(ConfigError) in try ClusterSettings(reading: table) }
-        return AgentConfiguration(node: node, tls: tls, peers: peers, volumes: volumes, cluster: cluster)
+        let offsite = try offsiteTables(root)
+        for target in offsite.settings {
+            let table = offsite.tables[target.name]!
+            for volume in target.volumes where !volumes.contains(where: { $0.name == volume }) {
+                throw table.error("volumes", "names volume \"\(volume)\", which no [[volume]] table defines",
+                                  hint: "add the [[volume]] or remove the name from volumes")
+            }
+        }
+        return AgentConfiguration(node: node, tls: tls, peers: peers, volumes: volumes, cluster: cluster, offsite: offsite.settings)
+    }
+
+    /// Only the `[[offsite]]` tables: what a bare machine restoring from a bucket needs.
+    /// The other tables may be there (an agent's file) and are not checked.
+    func readOffsite() throws(ConfigError) -> [OffsiteSettings] {
+        let table = try document()
+        let root = TableReader(table: table, path: [], source: source, map: SourceMap(text: text))
+        try root.rejectUnknownKeys(allowed: Self.tables)
+        return try offsiteTables(root).settings
+    }
+
+    private func offsiteTables(_ root: TableReader) throws(ConfigError) -> (settings: [OffsiteSettings], tables: [String: TableReader]) {
+        var settings: [OffsiteSettings] = []
+        var tables: [String: TableReader] = [:]
+        for table in try root.tableArray("offsite") {
+            let target = try OffsiteSettings(reading: table)
+            guard tables[target.name] == nil else {
+                throw table.error("name", "a second [[offsite]] is named \"\(target.name)\"", hint: "give each target its own name")
+            }
+            tables[target.name] = table
+            settings.append(target)
+        }
+        return (settings, tables)
     }
 
     /// Parses the TOML; syntax errors keep TOMLKit's line and column.

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Control
 import Identity
+import Offsite
 import Repository
 
 /// The root command. Subcommands live one per file.
@@ -16,7 +17,8 @@ public struct Barge: ParsableCommand {
         subcommands: [InitCommand.self, VolumeCommand.self, SnapshotCommand.self, SnapshotsCommand.self,
                       RestoreCommand.self, DiffCommand.self, VerifyCommand.self, RepairIndexCommand.self, ForgetCommand.self, GCCommand.self,
                       AgentCommand.self, CertCommand.self, StatusCommand.self, ReplicateCommand.self,
-                      MigrateCommand.self, FailoverCommand.self, DrainCommand.self, ClusterCommand.self, GuardCommand.self]
+                      MigrateCommand.self, FailoverCommand.self, DrainCommand.self, ClusterCommand.self, GuardCommand.self,
+                      OffsiteCommand.self]
     )
 
     public init() {}
@@ -57,6 +59,9 @@ public enum BargeMain {
         } catch let error as ControlFailure {
             Terminal.error(error.description)
             exit(error.exitCode)
+        } catch let error as OffsiteError {
+            Terminal.error(error.message, hint: error.hint)
+            exit(ExitStatus.error.rawValue)
         } catch let error as IdentityError {
             Terminal.error(error.description)
             exit(ExitStatus.error.rawValue)

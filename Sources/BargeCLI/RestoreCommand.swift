@@ -1,6 +1,8 @@
 import ArgumentParser
 import Control
+import AgentConfig
 import Foundation
+import Offsite
 import Repository
 import Snapshots
 
@@ -26,9 +28,11 @@ struct RestoreCommand: ParsableCommand {
     @Option(name: .customLong("target"), help: "Where to restore: a new or empty directory.") var target: String?
     @Flag(name: .customLong("in-place"), help: "Replace the live data; snapshots the current state first.") var inPlace = false
     @Option(name: .customLong("from"), help: "Fetch the snapshot from this peer first (a [[peer]] of the agent's config).") var peer: String?
+    @Option(name: .customLong("offsite"), help: "Fetch the snapshot from this [[offsite]] bucket first (of --config); works on a bare machine.") var offsite: String?
 
     func validate() throws {
         if (target == nil) == !inPlace { throw ValidationError("give exactly one of --target DIR and --in-place") }
+        if offsite != nil && (inPlace || peer != nil) { throw ValidationError("--offsite restores into a new --target, from the bucket alone") }
         if peer != nil && inPlace { throw ValidationError("--from restores into a new --target; roll the live volume back on its owner instead") }
         if let subpath, subpath.split(separator: "/").contains(where: { $0 == ".." || $0 == "." }) {
             throw ValidationError("--path must not contain '.' or '..' components")
@@ -50,7 +54,25 @@ struct RestoreCommand: ParsableCommand {
                 print("fetched snapshot \(chosen.id.short) of \(name) from \(peer): \(report.alreadyHad ? "already here" : "\(report.blobsReceived) blobs, \(Terminal.bytes(report.bytesReceived))") in \(String(format: "%.2f", report.seconds)) s")
             }
         }
-        let engine = SnapshotEngine(stateDirectory: global.resolvedStateDirectory)
+        var storeDirectory = global.resolvedStateDirectory
+        var imported: ImportReport?
+        var scratch: String?
+        if let offsite {
+            // On a bare machine the snapshot is imported into a scratch store beside the target,
+            // removed after the restore; with --state-dir it goes into that store and stays.
+            let explicit = global.stateDirectory != nil || ProcessInfo.processInfo.environment["BARGE_STATE_DIR"] != nil
+            if !explicit {
+                var base = Paths.absolute(target!)
+                while base.count > 1 && base.hasSuffix("/") { base.removeLast() }
+                storeDirectory = base + ".barge-import"
+                scratch = storeDirectory
+            }
+            let (chosen, report) = try OffsiteRestore(source: OffsiteSource(path: agent.config ?? AgentConfiguration.defaultPath), name: offsite)
+                .fetch(name, choice.selector, into: storeDirectory, json: global.json)
+            selector = .id(chosen.id.hex)
+            imported = report
+        }
+        let engine = SnapshotEngine(stateDirectory: storeDirectory)
         let progress = ProgressLine()
         let report: (RestoreStatistics, String) -> Void = { stats, path in
             progress.update("\(stats.files) files, \(Terminal.bytes(stats.bytesWritten))  \(path)")
@@ -59,6 +81,7 @@ struct RestoreCommand: ParsableCommand {
             ? try engine.restoreInPlace(volume: name, choice.selector, subpath: subpath, progress: report)
             : try engine.restore(volume: name, selector, subpath: subpath, target: target!, progress: report)
         progress.finish()
+        if let scratch { try? FileManager.default.removeItem(atPath: scratch) }
         let stats = outcome.result.statistics
         if global.json {
             Terminal.json([
@@ -68,6 +91,7 @@ struct RestoreCommand: ParsableCommand {
                 "warnings": outcome.result.warnings.map { ["path": $0.path, "error": $0.message] },
                 "fetched": fetched.map { ["peer": $0.peer, "blobs_received": $0.blobsReceived, "bytes_received": $0.bytesReceived,
                                           "already_had": $0.alreadyHad, "seconds": $0.seconds] as [String: Any] } ?? NSNull(),
+                "offsite": imported.map { OffsiteRestore.json($0) } ?? NSNull(),
             ] as [String: Any])
         } else {
             print("restored snapshot \(outcome.snapshot.id.short) of \(name) to \(outcome.target): \(stats.files) files, "

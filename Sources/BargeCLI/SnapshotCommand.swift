@@ -1,3 +1,4 @@
+import AgentConfig
 import ArgumentParser
 import Control
 import Foundation
@@ -92,10 +93,14 @@ struct SnapshotsCommand: ParsableCommand {
     @OptionGroup var agent: AgentOptions
     @Argument(help: "The volume.") var name: String
     @Option(name: .customLong("from"), help: "List this peer's snapshots (a [[peer]] of the agent's config).") var peer: String?
+    @Option(name: .customLong("offsite"), help: "List the snapshots in this [[offsite]] bucket (of --config); no state directory needed.") var offsite: String?
 
     func run() throws {
         let snapshots: [StoredSnapshot]
-        if let peer {
+        if let offsite {
+            snapshots = try OffsiteRestore(source: OffsiteSource(path: agent.config ?? AgentConfiguration.defaultPath), name: offsite)
+                .snapshots(of: name)
+        } else if let peer {
             snapshots = try PeerHistory(agent: agent).snapshots(of: name, on: peer)
         } else {
             let store = try Store(at: global.resolvedStateDirectory, access: .read)

@@ -4,14 +4,17 @@ import Crypto
 /// hash, volume or time: random pack names, a generation number for catalogs.
 ///
 ///     config                 the copy's id and format (sealed with an empty repository id)
-///     data/<64 hex>          a pack: records of chunks, or of trees
-///     index/<64 hex>         what the pack of the same name holds
-///     catalog/<16 hex>       generation N of the list of snapshots
+///     data.<64 hex>          a pack: records of chunks, or of trees
+///     index.<64 hex>         what the pack of the same name holds
+///     catalog.<16 hex>       generation N of the list of snapshots
+///
+/// No "/" after the target's prefix: listings then never carry a "/" in their query, which
+/// moto's signature check (and with it the tests) gets wrong for every client.
 enum ObjectName {
     static let config = "config"
-    static let dataPrefix = "data/"
-    static let indexPrefix = "index/"
-    static let catalogPrefix = "catalog/"
+    static let dataPrefix = "data."
+    static let indexPrefix = "index."
+    static let catalogPrefix = "catalog."
 
     static func newPackID() -> String {
         SymmetricKey(size: .bits256).withUnsafeBytes { $0.map { hexByte($0) }.joined() }
@@ -24,7 +27,7 @@ enum ObjectName {
         return catalogPrefix + String(repeating: "0", count: max(0, 16 - hex.count)) + hex
     }
 
-    /// The pack id of "data/<id>" or "index/<id>" under `prefix`, nil for anything else.
+    /// The pack id of "data.<id>" or "index.<id>" under `prefix`, nil for anything else.
     static func packID(of name: Substring, prefix: String) -> String? {
         guard name.hasPrefix(prefix) else { return nil }
         let id = name.dropFirst(prefix.count)

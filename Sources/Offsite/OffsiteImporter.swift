@@ -155,12 +155,12 @@ public final class OffsiteImporter: Sendable {
         try plain.withUnsafeBytes { bytes in
             for entry in entries {
                 let end = entry.offset + PackFormat.headerLength + entry.storedLength
-                guard end <= bytes.count else { throw OffsiteError(.malformed, "data/\(pack): entry \(entry.id.short) runs past the end") }
+                guard end <= bytes.count else { throw OffsiteError(.malformed, "\(ObjectName.pack(pack)): entry \(entry.id.short) runs past the end") }
                 let record = UnsafeRawBufferPointer(rebasing: bytes[entry.offset..<end])
                 let location = BlobLocation(id: entry.id, kind: entry.kind, pack: 0, offset: entry.offset,
                                             storedLength: entry.storedLength, rawLength: entry.rawLength, compression: entry.compression)
                 do { _ = try store.decode(location, from: record, using: decompressor) } catch {
-                    throw OffsiteError(.tampered, "data/\(pack): \(entry.kind.name) \(entry.id.short) fails its check (\(error))",
+                    throw OffsiteError(.tampered, "\(ObjectName.pack(pack)): \(entry.kind.name) \(entry.id.short) fails its check (\(error))",
                                        hint: "nothing from it was stored; run `barge verify --offsite NAME --read-data`")
                 }
                 try writer.append(id: entry.id, kind: entry.kind, rawLength: entry.rawLength, compression: entry.compression,

@@ -6,7 +6,7 @@ public struct OffsiteTarget: Sendable {
     public var endpoint: String
     public var region: String
     public var bucket: String
-    /// "" or ends with "/".
+    /// Put before every object name as given ("cluster-a/" or "cluster-a.").
     public var prefix: String
     public var credentials: S3Credentials
     public var keyFile: String
@@ -26,7 +26,7 @@ public struct OffsiteTarget: Sendable {
         self.endpoint = endpoint
         self.region = region
         self.bucket = bucket
-        self.prefix = prefix.isEmpty || prefix.hasSuffix("/") ? prefix : prefix + "/"
+        self.prefix = prefix
         self.credentials = credentials
         self.keyFile = keyFile
         self.packSize = packSize
@@ -35,5 +35,5 @@ public struct OffsiteTarget: Sendable {
         self.bandwidthLimit = bandwidthLimit
     }
 
-    public var describe: String { "offsite \(name) (\(endpoint)/\(bucket)/\(prefix))" }
+    public var describe: String { "offsite \(name) (\(endpoint)/\(bucket)/\(prefix)*)" }
 }

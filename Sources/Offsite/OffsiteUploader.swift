@@ -208,7 +208,7 @@ public final class OffsiteUploader: Sendable {
         }
         let index = PackIndex(sealedLength: sealedLength, entries: pack.entries).encoded()
         guard let indexLength = try await repository.put(ObjectName.index(id), index) else {
-            throw OffsiteError(.storage, "index/\(id) already exists in the bucket", hint: "check that nothing else writes under the target's prefix")
+            throw OffsiteError(.storage, "\(ObjectName.index(id)) already exists in the bucket", hint: "check that nothing else writes under the target's prefix")
         }
         return sealedLength + indexLength
     }
