@@ -17,7 +17,8 @@ struct OffsiteCommand: ParsableCommand {
             AWS_SECRET_ACCESS_KEY. Listing and restoring need no state directory and no peers: \
             `barge snapshots VOLUME --offsite NAME`, `barge restore VOLUME --offsite NAME --target DIR`.
             """,
-        subcommands: [OffsiteKeygenCommand.self, OffsiteInitCommand.self, OffsitePushCommand.self])
+        subcommands: [OffsiteKeygenCommand.self, OffsiteInitCommand.self, OffsitePushCommand.self,
+                      OffsiteVerifyCommand.self, OffsiteForgetCommand.self, OffsiteGCCommand.self])
 }
 
 /// `--config`: the file with the [[offsite]] tables.
@@ -114,7 +115,7 @@ struct OffsitePushCommand: ParsableCommand {
         let store = try Store(at: global.resolvedStateDirectory, access: .read)
         let snapshot = try SnapshotEngine(stateDirectory: global.resolvedStateDirectory).resolve(volume: volume, choice.selector, in: store)
         let progress = SharedProgress()
-        let uploader = OffsiteUploader(store: store, repository: repository, cache: global.resolvedStateDirectory + "/offsite-cache/" + name) {
+        let uploader = OffsiteUploader(store: store, repository: repository, cache: OffsiteSource.cache(global, name)) {
             progress.update("uploading \(volume): \($0.blobsDone)/\($0.blobsTotal) blobs, \(Terminal.bytes($0.bytesUploaded))")
         }
         let report = try AsyncBridge.wait { () async throws(OffsiteError) in try await uploader.upload(snapshot) }

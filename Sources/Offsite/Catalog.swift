@@ -6,21 +6,26 @@ import Repository
 /// the one in the name (the name is also bound by the envelope), so an old catalog cannot be
 /// passed off as a newer one.
 ///
-///     catalog = "BRGC" | version u8 | generation u64 | collections u64 | collecting u8
+///     catalog = "BRGC" | version u8 | generation u64 | collections u64 | collecting since i64
 ///             | count u32 | (length u32 | snapshot record)*
 ///
-/// `collections` counts gc runs; `collecting` is set while one deletes. A writer that saw
-/// either change while it uploaded checks again that everything it reuses is still there.
+/// `collections` counts gc runs; `collectingSince` (wall-clock ns, 0 when none) is set while
+/// one deletes. A writer waits while it is set and, if `collections` changed since it began,
+/// checks again that everything it reuses is still there before it lists its snapshot.
 struct Catalog: Sendable, Equatable {
     static let magic: [UInt8] = Array("BRGC".utf8)
     static let maximumSnapshots = 1_000_000
 
     var generation: UInt64
     var collections: UInt64
-    var collecting: Bool
+    var collectingSince: Int64
     var snapshots: [StoredSnapshot]
 
-    static let empty = Catalog(generation: 0, collections: 0, collecting: false, snapshots: [])
+    var collecting: Bool { collectingSince != 0 }
+    /// A gc that set the flag this long ago died: writers stop waiting for it.
+    static let staleCollection: Int64 = 6 * 3600 * 1_000_000_000
+
+    static let empty = Catalog(generation: 0, collections: 0, collectingSince: 0, snapshots: [])
 
     func encoded() -> [UInt8] {
         var writer = BinaryWriter(capacity: 64 + snapshots.count * 256)
@@ -28,7 +33,7 @@ struct Catalog: Sendable, Equatable {
         writer.u8(1)
         writer.u64(generation)
         writer.u64(collections)
-        writer.u8(collecting ? 1 : 0)
+        writer.i64(collectingSince)
         writer.u32(UInt32(snapshots.count))
         for snapshot in snapshots { writer.data(snapshot.record.encoded()) }
         return writer.bytes
@@ -47,8 +52,8 @@ struct Catalog: Sendable, Equatable {
                 throw OffsiteError(.tampered, "\(what) says it is generation \(generation): an old catalog was put in its place")
             }
             let collections = try reader.u64()
-            let flag = try reader.u8()
-            guard flag <= 1 else { throw OffsiteError(.malformed, "\(what): bad flag") }
+            let since = try reader.i64()
+            guard since >= 0 else { throw OffsiteError(.malformed, "\(what): a negative gc start time") }
             let count = try reader.count(limit: maximumSnapshots, minimumElementSize: 4)
             var snapshots: [StoredSnapshot] = []
             snapshots.reserveCapacity(count)
@@ -60,7 +65,7 @@ struct Catalog: Sendable, Equatable {
                 snapshots.append(snapshot)
             }
             try reader.expectEnd()
-            return Catalog(generation: generation, collections: collections, collecting: flag == 1, snapshots: snapshots)
+            return Catalog(generation: generation, collections: collections, collectingSince: since, snapshots: snapshots)
         } catch let error as OffsiteError {
             throw error
         } catch {

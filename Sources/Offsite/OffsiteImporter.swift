@@ -59,7 +59,7 @@ public final class OffsiteImporter: Sendable {
             if !wanted.isEmpty {
                 for pack in Set(try wanted.map { id throws(OffsiteError) in try self.place(of: id, in: remote).pack }) {
                     let index = remote.packs[pack]!
-                    let plain = try await fetch(pack, index)
+                    let plain = try await repository.fetchPack(pack, index)
                     report.packsFetched += 1
                     report.bytesDownloaded += index.sealedLength
                     let trees = index.entries.filter { $0.kind == .tree }
@@ -97,7 +97,7 @@ public final class OffsiteImporter: Sendable {
                     let pack = packs[next]
                     next += 1
                     let index = remote.packs[pack]!
-                    group.addTask { (pack, try await self.fetch(pack, index)) }
+                    group.addTask { (pack, try await self.repository.fetchPack(pack, index)) }
                 }
                 for _ in 0..<repository.target.concurrency { start() }
                 var done = 0
@@ -135,19 +135,6 @@ public final class OffsiteImporter: Sendable {
         return place
     }
 
-    /// A pack's plaintext, checked against its index: sealed size, header, length.
-    private func fetch(_ pack: String, _ index: PackIndex) async throws(OffsiteError) -> [UInt8] {
-        let name = ObjectName.pack(pack)
-        guard let plain = try await repository.get(name, maxLength: index.sealedLength) else {
-            throw OffsiteError(.missing, "\(name) is listed by its index but not in the bucket",
-                               hint: "run `barge verify --offsite \(repository.target.name)`; restore another snapshot")
-        }
-        guard plain.count + SealedObject.overhead == index.sealedLength, plain.starts(with: PackFormat.fileMagic) else {
-            throw OffsiteError(.tampered, "\(name) does not have the size or header its index gives")
-        }
-        return plain
-    }
-
     /// Checks each record against its id and appends it to the store.
     private func keep(_ entries: [PackIndex.Entry], of plain: [UInt8], pack: String) throws {
         let decompressor = Decompressor()
@@ -159,7 +146,7 @@ public final class OffsiteImporter: Sendable {
                 let record = UnsafeRawBufferPointer(rebasing: bytes[entry.offset..<end])
                 let location = BlobLocation(id: entry.id, kind: entry.kind, pack: 0, offset: entry.offset,
                                             storedLength: entry.storedLength, rawLength: entry.rawLength, compression: entry.compression)
-                do { _ = try store.decode(location, from: record, using: decompressor) } catch {
+                do { _ = try Store.decodeRecord(location, from: record, using: decompressor) } catch {
                     throw OffsiteError(.tampered, "\(ObjectName.pack(pack)): \(entry.kind.name) \(entry.id.short) fails its check (\(error))",
                                        hint: "nothing from it was stored; run `barge verify --offsite NAME --read-data`")
                 }

@@ -1,3 +1,4 @@
+import Foundation
 import S3
 
 /// One `[[offsite]]` table, resolved: where the copy lives, how to reach it, how to upload.
@@ -36,4 +37,12 @@ public struct OffsiteTarget: Sendable {
     }
 
     public var describe: String { "offsite \(name) (\(endpoint)/\(bucket)/\(prefix)*)" }
+}
+
+enum Clock {
+    static func wallNanoseconds() -> Int64 {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec)
+    }
 }

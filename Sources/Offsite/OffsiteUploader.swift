@@ -58,14 +58,16 @@ public final class OffsiteUploader: Sendable {
         }
         // What this upload reuses must still be there when it lists the snapshot: a gc that
         // ran (or was running) meanwhile makes it look again.
-        var seenCollections = catalog.collecting ? nil : Optional(catalog.collections)
+        var seenCollections: UInt64? = catalog.collecting ? nil : catalog.collections
         let needed = try await onReader { try self.neededBlobs(root: snapshot.record.root) }
         report.blobsNeeded = needed.count
         try await sendMissing(needed, from: try await repository.loadBlobs(cache: cache), into: &report)
 
-        for _ in 0..<50 {
+        // Waiting for a gc counts separately from losing a race to another writer.
+        var races = 0
+        while races < 50 {
             if catalog.snapshots.contains(where: { $0.id == snapshot.id }) { break }
-            if catalog.collecting {
+            if catalog.collecting && Clock.wallNanoseconds() - catalog.collectingSince < Catalog.staleCollection {
                 try? await Task.sleep(for: .seconds(1))
                 catalog = try await repository.latestCatalog()
                 continue
@@ -86,6 +88,7 @@ public final class OffsiteUploader: Sendable {
                 catalog = next
                 break
             }
+            races += 1
             catalog = try await repository.latestCatalog()
         }
         guard catalog.snapshots.contains(where: { $0.id == snapshot.id }) else {
@@ -147,7 +150,7 @@ public final class OffsiteUploader: Sendable {
                             done += blobs; bytes += sent; packs += 1
                             progress?(UploadProgress(blobsDone: done, blobsTotal: total, bytesUploaded: bytes))
                         }
-                        group.addTask { (pack.count, try await self.store(pack)) }
+                        group.addTask { (pack.count, try await self.repository.store(pack)) }
                         inFlight += 1
                     }
                 }
@@ -198,21 +201,6 @@ public final class OffsiteUploader: Sendable {
         return (builder, index)
     }
 
-    /// Seals and stores a pack, then its index. Returns the sealed bytes sent.
-    private func store(_ pack: PackBuilder) async throws(OffsiteError) -> Int {
-        let id = ObjectName.newPackID()
-        let name = ObjectName.pack(id)
-        guard let sealedLength = try await repository.put(name, pack.bytes) else {
-            throw OffsiteError(.storage, "\(name) already exists in the bucket: a random name was reused, which should never happen",
-                               hint: "check that nothing else writes under the target's prefix")
-        }
-        let index = PackIndex(sealedLength: sealedLength, entries: pack.entries).encoded()
-        guard let indexLength = try await repository.put(ObjectName.index(id), index) else {
-            throw OffsiteError(.storage, "\(ObjectName.index(id)) already exists in the bucket", hint: "check that nothing else writes under the target's prefix")
-        }
-        return sealedLength + indexLength
-    }
-
     private func onReader<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws(OffsiteError) -> T {
         let result: Result<T, any Error> = await withCheckedContinuation { continuation in
             reader.async { continuation.resume(returning: Result { try body() }) }
@@ -239,6 +227,23 @@ struct PackBuilder: Sendable {
         entries.append(PackIndex.Entry(id: location.id, kind: location.kind, compression: location.compression,
                                        offset: bytes.count, storedLength: location.storedLength, rawLength: location.rawLength))
         bytes.append(contentsOf: record)
+    }
+}
+
+extension OffsiteRepository {
+    /// Seals and stores a pack, then its index. Returns the sealed bytes sent.
+    func store(_ pack: PackBuilder) async throws(OffsiteError) -> Int {
+        let id = ObjectName.newPackID()
+        let name = ObjectName.pack(id)
+        guard let sealedLength = try await put(name, pack.bytes) else {
+            throw OffsiteError(.storage, "\(name) already exists in the bucket: a random name was reused, which should never happen",
+                               hint: "check that nothing else writes under the target's prefix")
+        }
+        let index = PackIndex(sealedLength: sealedLength, entries: pack.entries).encoded()
+        guard let indexLength = try await put(ObjectName.index(id), index) else {
+            throw OffsiteError(.storage, "\(ObjectName.index(id)) already exists in the bucket", hint: "check that nothing else writes under the target's prefix")
+        }
+        return sealedLength + indexLength
     }
 }
 

@@ -110,6 +110,11 @@ public final class Store: Sendable {
     /// Checks the record in `bytes` (header and payload, as stored) against
     /// `location` and its id; returns the raw bytes. Wrong bytes never leave here.
     public func decode(_ location: BlobLocation, from bytes: UnsafeRawBufferPointer, using decompressor: Decompressor) throws -> [UInt8] {
+        try Self.decodeRecord(location, from: bytes, using: decompressor)
+    }
+
+    /// `decode` for records that come from elsewhere (an off-site pack): the same checks.
+    public static func decodeRecord(_ location: BlobLocation, from bytes: UnsafeRawBufferPointer, using decompressor: Decompressor) throws -> [UInt8] {
         let where_ = "pack \(PackFormat.fileName(pack: location.pack)) offset \(location.offset)"
         guard bytes.count == PackFormat.headerLength + location.storedLength else {
             throw RepositoryError(.corrupt, "\(where_): record of \(bytes.count) bytes, the index says \(PackFormat.headerLength + location.storedLength)")

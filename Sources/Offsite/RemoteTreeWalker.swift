@@ -1,0 +1,80 @@
+import Repository
+import Snapshots
+
+/// Walks the trees of snapshots in the bucket itself (gc's mark, verify): each tree pack is
+/// fetched once and kept in memory while the walk runs, every tree checked against its id.
+struct RemoteTreeWalker {
+    let repository: OffsiteRepository
+    let remote: RemoteBlobs
+    private var packs: [String: [UInt8]] = [:]
+    private(set) var bytesFetched = 0
+
+    init(repository: OffsiteRepository, remote: RemoteBlobs) {
+        self.repository = repository
+        self.remote = remote
+    }
+
+    /// Every tree and chunk the roots reach, each once.
+    mutating func reachable(from roots: [BlobID]) async throws(OffsiteError) -> Set<BlobID> {
+        var live: Set<BlobID> = []
+        var pending = roots.filter { live.insert($0).inserted }
+        let decompressor = Decompressor()
+        while let id = pending.popLast() {
+            guard let place = remote.place(of: id) else {
+                throw OffsiteError(.missing, "tree \(id.short) is in no pack index",
+                                   hint: "the copy is damaged: forget the snapshots that need it, or push them again from a node that has them")
+            }
+            let entry = remote.entry(place)
+            let plain = try await pack(place.pack)
+            let tree: Tree
+            do {
+                let end = entry.offset + PackFormat.headerLength + entry.storedLength
+                guard entry.kind == .tree, end <= plain.count else { throw OffsiteError(.malformed, "tree \(id.short) lies outside its pack") }
+                let location = BlobLocation(id: id, kind: .tree, pack: 0, offset: entry.offset, storedLength: entry.storedLength,
+                                            rawLength: entry.rawLength, compression: entry.compression)
+                let raw = try plain.withUnsafeBytes {
+                    try repository.decodeRecord(location, UnsafeRawBufferPointer(rebasing: $0[entry.offset..<end]), decompressor)
+                }
+                tree = try Tree.decode(raw)
+            } catch let error as OffsiteError {
+                throw error
+            } catch {
+                throw OffsiteError(.tampered, "tree \(id.short) in \(ObjectName.pack(place.pack)) fails its check: \(error)", underlying: error)
+            }
+            for item in tree.entries {
+                for chunk in item.chunks { live.insert(chunk.id) }
+                if let subtree = item.subtree, live.insert(subtree).inserted { pending.append(subtree) }
+            }
+        }
+        return live
+    }
+
+    private mutating func pack(_ id: String) async throws(OffsiteError) -> [UInt8] {
+        if let cached = packs[id] { return cached }
+        let index = remote.packs[id]!
+        let plain = try await repository.fetchPack(id, index)
+        bytesFetched += index.sealedLength
+        packs[id] = plain
+        return plain
+    }
+}
+
+extension OffsiteRepository {
+    /// A pack's plaintext, checked against its index: sealed size, header, length.
+    func fetchPack(_ id: String, _ index: PackIndex) async throws(OffsiteError) -> [UInt8] {
+        let name = ObjectName.pack(id)
+        guard let plain = try await get(name, maxLength: index.sealedLength) else {
+            throw OffsiteError(.missing, "\(name) is listed by its index but not in the bucket",
+                               hint: "run `barge offsite verify \(target.name)`; restore another snapshot")
+        }
+        guard plain.count + SealedObject.overhead == index.sealedLength, plain.starts(with: PackFormat.fileMagic) else {
+            throw OffsiteError(.tampered, "\(name) does not have the size or header its index gives")
+        }
+        return plain
+    }
+
+    /// Checks one record (header and payload as stored) against its id; the raw bytes.
+    func decodeRecord(_ location: BlobLocation, _ record: UnsafeRawBufferPointer, _ decompressor: Decompressor) throws -> [UInt8] {
+        try Store.decodeRecord(location, from: record, using: decompressor)
+    }
+}
