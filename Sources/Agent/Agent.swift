@@ -30,7 +30,7 @@ public enum Agent {
         let notifier = SystemdNotifier()
         var services: [any Service] = [
             PeerServer(core: core), ControlServer(core: core), MetricsServer(core: core),
-            SnapshotScheduler(core: core), RetentionKeeper(core: core), Reseeder(core: core), Housekeeper(core: core, notifier: notifier, configPath: configPath),
+            SnapshotScheduler(core: core), RetentionKeeper(core: core), OffsiteKeeper(core: core), Reseeder(core: core), Housekeeper(core: core, notifier: notifier, configPath: configPath),
         ]
         if let cluster = config.cluster {
             let coordinator = try ClusterCoordinator(core: core, settings: cluster)

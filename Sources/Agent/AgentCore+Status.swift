@@ -46,6 +46,9 @@ extension AgentCore {
                     "the roll-back to \($0.target.short) did not finish; the container stays stopped: run `barge restore \(settings.name) --snapshot \($0.target.short) --in-place` again, or --snapshot \($0.preRestore.short) to undo"
                 })
             status.reseed = reseeding.withLock { $0[settings.name] }
+            if isOwner, let uploads = offsite.withLock({ $0[settings.name] }), !uploads.isEmpty {
+                status.offsite = uploads.values.sorted { $0.target < $1.target }
+            }
             volumes.append(status)
         }
         return StatusReport(node: node, pid: getpid(), startedAt: Self.time(Int64(startedAt.timeIntervalSince1970 * 1e9)), volumes: volumes)

@@ -36,6 +36,8 @@ final class AgentCore: Sendable {
     /// Volumes promoted by this agent and not snapshotted since, with the time of the promotion.
     /// Volumes whose empty store is being re-seeded from the owner (Reseeder), for status.
     let reseeding = Mutex<[String: String]>([:])
+    /// Uploads to `[[offsite]]` targets, by volume then target (OffsiteKeeper), for status.
+    let offsite = Mutex<[String: [String: OffsiteStatus]]>([:])
     let promotedAt = Mutex<[String: (snapshot: BlobID, time: Int64)]>([:])
 
     init(config: AgentConfiguration, store: Store, identity: TLSIdentity, group: MultiThreadedEventLoopGroup, logger: Logger) {

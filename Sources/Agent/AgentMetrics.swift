@@ -61,6 +61,13 @@ final class AgentMetrics: Sendable {
         counter("gc_copied", "bytes_total", [], "Live pack bytes gc copied out of rewritten packs").increment(by: Int64(report.bytesCopied))
     }
 
+    func uploaded(volume: String, target: String, bytes: Int, seconds: Double) {
+        counter("offsite_uploads", "total", [("volume", volume), ("target", target)], "Snapshots uploaded to an [[offsite]] target").increment()
+        counter("offsite_uploaded", "bytes_total", [("volume", volume), ("target", target)], "Sealed bytes uploaded to an [[offsite]] target")
+            .increment(by: Int64(bytes))
+        gauge("offsite_upload", "seconds", [("volume", volume), ("target", target)], "Duration of the last upload").set(to: seconds)
+    }
+
     func error(_ kind: String) {
         counter("errors", "total", [("kind", kind)], "Errors by kind").increment()
     }

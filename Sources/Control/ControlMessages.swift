@@ -178,6 +178,8 @@ public struct VolumeStatus: Codable, Sendable {
     public var lastError: String?
     /// Set while the agent re-seeds an empty store from the volume's owner.
     public var reseed: String?
+    /// On the owner: each `[[offsite]]` target that lists the volume.
+    public var offsite: [OffsiteStatus]?
     public init(name: String, path: String, owner: String, epoch: UInt64, role: String, latestSnapshot: String?, latestSnapshotTime: String?,
                 snapshots: Int, replicas: [ReplicaStatus], standbyPath: String?, standbySnapshot: String?, standbyUpdating: Bool?,
                 container: String?, lastError: String?) {
@@ -194,6 +196,27 @@ public struct VolumeStatus: Codable, Sendable {
         self.standbySnapshot = standbySnapshot
         self.standbyUpdating = standbyUpdating
         self.container = container
+        self.lastError = lastError
+    }
+}
+
+/// The owner's uploads of one volume to one `[[offsite]]` target.
+public struct OffsiteStatus: Codable, Sendable, Equatable {
+    public var target: String
+    public var uploadedSnapshot: String?
+    public var uploadedAt: String?
+    public var lastBytesUploaded: Int?
+    /// Set while an upload runs.
+    public var uploading: Bool
+    /// Why the last upload, forget or gc failed; nil once one succeeds.
+    public var lastError: String?
+    public init(target: String, uploadedSnapshot: String? = nil, uploadedAt: String? = nil, lastBytesUploaded: Int? = nil,
+                uploading: Bool = false, lastError: String? = nil) {
+        self.target = target
+        self.uploadedSnapshot = uploadedSnapshot
+        self.uploadedAt = uploadedAt
+        self.lastBytesUploaded = lastBytesUploaded
+        self.uploading = uploading
         self.lastError = lastError
     }
 }
