@@ -28,7 +28,7 @@ def main():
             os.killpg(server.pid, signal.SIGTERM)
         except ProcessLookupError:
             pass
-        sys.exit(0)
+        os._exit(0)
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
@@ -48,6 +48,17 @@ def main():
     policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
     iam.put_user_policy(UserName="barge", PolicyName="all", PolicyDocument=json.dumps(policy))
     key = iam.create_access_key(UserName="barge")["AccessKey"]
+    # The test process that started us may die without stopping us: then stop moto too.
+    parent = os.getppid()
+
+    def watch():
+        while True:
+            time.sleep(0.5)
+            if os.getppid() != parent or server.poll() is not None:
+                stop()
+
+    import threading
+    threading.Thread(target=watch, daemon=True).start()
     print(json.dumps({"endpoint": endpoint, "access_key_id": key["AccessKeyId"],
                       "secret_access_key": key["SecretAccessKey"], "region": "us-east-1", "pid": server.pid}), flush=True)
     server.wait()

@@ -54,7 +54,7 @@ struct OffsiteKeeper: Service {
         update { $0.uploading = true }
         let cache = core.store.directory + "/offsite-cache/" + settings.name
         do {
-            let repository = try await OffsiteRepository.open(try OffsiteTargets.resolve(settings))
+            let repository = try await OffsiteRepository.open(try OffsiteTargets.resolve(settings), memory: cache)
             let report = try await OffsiteUploader(store: core.store, repository: repository, cache: cache).upload(snapshot)
             core.metrics.uploaded(volume: volume, target: settings.name, bytes: report.bytesUploaded, seconds: report.seconds)
             core.logger.notice("uploaded to offsite target", metadata: [

@@ -36,9 +36,10 @@ struct OffsiteSource {
         try OffsiteTargets.named(name, in: try AgentConfiguration.loadOffsite(path: path), source: path)
     }
 
-    func open(_ name: String) throws -> OffsiteRepository {
+    /// `memory`: this node's directory for the newest catalog generation it saw.
+    func open(_ name: String, memory: String? = nil) throws -> OffsiteRepository {
         let target = try OffsiteTargets.resolve(try settings(name))
-        return try AsyncBridge.wait { () async throws(OffsiteError) in try await OffsiteRepository.open(target) }
+        return try AsyncBridge.wait { () async throws(OffsiteError) in try await OffsiteRepository.open(target, memory: memory) }
     }
 }
 
@@ -111,7 +112,7 @@ struct OffsitePushCommand: ParsableCommand {
     @OptionGroup var choice: SnapshotChoice
 
     func run() throws {
-        let repository = try options.source.open(name)
+        let repository = try options.source.open(name, memory: OffsiteSource.cache(global, name))
         let store = try Store(at: global.resolvedStateDirectory, access: .read)
         let snapshot = try SnapshotEngine(stateDirectory: global.resolvedStateDirectory).resolve(volume: volume, choice.selector, in: store)
         let progress = SharedProgress()

@@ -13,7 +13,7 @@ struct OffsiteVerifyCommand: ParsableCommand {
     @Flag(name: .customLong("read-data"), help: "Fetch every pack and check every record against its id.") var readData = false
 
     func run() throws {
-        let repository = try options.source.open(name)
+        let repository = try options.source.open(name, memory: OffsiteSource.cache(global, name))
         let progress = SharedProgress()
         let verifier = OffsiteVerifier(repository: repository, cache: OffsiteSource.cache(global, name))
         let readData = self.readData
@@ -50,7 +50,7 @@ struct OffsiteForgetCommand: ParsableCommand {
             throw OffsiteError(.notInitialized, "[[offsite]] \(name) has no [offsite.retention] table: it keeps every snapshot",
                                hint: "add one, e.g. keep_daily = 30 and keep_monthly = 12")
         }
-        let repository = try options.source.open(name)
+        let repository = try options.source.open(name, memory: OffsiteSource.cache(global, name))
         let collector = OffsiteCollector(repository: repository, cache: OffsiteSource.cache(global, name))
         let (volume, dryRun) = (self.volume, self.dryRun)
         let report = try AsyncBridge.wait { () async throws(OffsiteError) in try await collector.forget(volume: volume, policy: policy, dryRun: dryRun) }
@@ -73,7 +73,7 @@ struct OffsiteGCCommand: ParsableCommand {
     @Argument(help: "The [[offsite]] target.") var name: String
 
     func run() throws {
-        let repository = try options.source.open(name)
+        let repository = try options.source.open(name, memory: OffsiteSource.cache(global, name))
         let collector = OffsiteCollector(repository: repository, cache: OffsiteSource.cache(global, name))
         let report = try AsyncBridge.wait { () async throws(OffsiteError) in try await collector.collect() }
         if global.json {

@@ -21,6 +21,8 @@ public struct OffsiteGCReport: Sendable, Codable {
     public var deadBytesKept: Int
     /// Data objects without an index (an upload killed between the two), seen by two runs in a row.
     public var orphansDeleted: Int
+    /// Catalog generations older than the newest `catalogsKept`.
+    public var catalogsDeleted: Int
     public var bytesDeleted: Int
     public var seconds: Double
 }
@@ -71,7 +73,7 @@ public final class OffsiteCollector: Sendable {
         let data = try await repository.list(ObjectName.dataPrefix)
         let raised = try await setFlag(raising: true)
         var report = OffsiteGCReport(liveBlobs: 0, packsDeleted: 0, packsRepacked: 0, bytesRepacked: 0, packsPartlyDead: 0,
-                                     deadBytesKept: 0, orphansDeleted: 0, bytesDeleted: 0, seconds: 0)
+                                     deadBytesKept: 0, orphansDeleted: 0, catalogsDeleted: 0, bytesDeleted: 0, seconds: 0)
         do {
             let remote = try await repository.loadBlobs(cache: cache)
             var walker = RemoteTreeWalker(repository: repository, remote: remote)
@@ -122,6 +124,12 @@ public final class OffsiteCollector: Sendable {
                 report.bytesDeleted += sizes[id] ?? 0
             }
             saveOrphans(orphans.subtracting(earlier))
+            // Old catalog generations: the newest few stay (a reader may be opening one).
+            let generations = try await repository.catalogGenerations()
+            for generation in generations.dropLast(Self.catalogsKept) {
+                try await repository.delete(ObjectName.catalog(generation))
+                report.catalogsDeleted += 1
+            }
         } catch {
             _ = try? await setFlag(raising: false)
             throw error
@@ -130,6 +138,8 @@ public final class OffsiteCollector: Sendable {
         report.seconds = Date().timeIntervalSince(started)
         return report
     }
+
+    static let catalogsKept = 8
 
     /// A pack with more dead bytes than this share of its size is rewritten.
     static let repackThreshold = 0.2

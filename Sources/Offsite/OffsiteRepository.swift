@@ -11,6 +11,8 @@ public final class OffsiteRepository: Sendable {
     /// Random id of this copy, bound into every object but the config.
     let repository: String
     let throttle: Throttle?
+    /// Where this node remembers the newest catalog generation it saw (nil on a bare machine).
+    let memory: String?
 
     struct Config: Codable {
         var format: Int
@@ -20,16 +22,18 @@ public final class OffsiteRepository: Sendable {
 
     static let maximumSmallObject = 256 << 20
 
-    private init(target: OffsiteTarget, client: S3Client, key: OffsiteKey, repository: String) {
+    private init(target: OffsiteTarget, client: S3Client, key: OffsiteKey, repository: String, memory: String?) {
         self.target = target
+        self.memory = memory
         self.client = client
         self.key = key
         self.repository = repository
         self.throttle = target.bandwidthLimit.map { Throttle(bytesPerSecond: $0) }
     }
 
-    /// Opens an initialized copy: the config object must open with this key.
-    public static func open(_ target: OffsiteTarget) async throws(OffsiteError) -> OffsiteRepository {
+    /// Opens an initialized copy: the config object must open with this key. With `memory`
+    /// (a directory of this node's), a catalog older than one seen before is refused.
+    public static func open(_ target: OffsiteTarget, memory: String? = nil) async throws(OffsiteError) -> OffsiteRepository {
         let (client, key) = try connect(target)
         let sealed: [UInt8]?
         do { sealed = try await client.get(target.prefix + ObjectName.config, maxLength: 64 << 10) } catch {
@@ -51,7 +55,7 @@ public final class OffsiteRepository: Sendable {
             throw OffsiteError(.malformed, "\(target.describe): the config object is not of format 1",
                                hint: "use the barge release that made this copy")
         }
-        return OffsiteRepository(target: target, client: client, key: key, repository: config.repository)
+        return OffsiteRepository(target: target, client: client, key: key, repository: config.repository, memory: memory)
     }
 
     /// Creates the bucket if needed and the copy's config; opens an existing copy instead of replacing it.
@@ -69,7 +73,7 @@ public final class OffsiteRepository: Sendable {
         do { outcome = try await client.put(target.prefix + ObjectName.config, sealed, ifAbsent: true) } catch {
             throw OffsiteError.storage(error, while: "writing \(target.describe) config")
         }
-        if case .stored = outcome { return (OffsiteRepository(target: target, client: client, key: key, repository: id), true) }
+        if case .stored = outcome { return (OffsiteRepository(target: target, client: client, key: key, repository: id, memory: nil), true) }
         return (try await open(target), false)
     }
 
@@ -143,17 +147,45 @@ public final class OffsiteRepository: Sendable {
     /// The newest catalog generation, or an empty one at generation 0 for a new copy.
     func latestCatalog() async throws(OffsiteError) -> Catalog {
         let generations = try await list(ObjectName.catalogPrefix).compactMap { ObjectName.generation(of: $0.key[...]) }
-        guard let newest = generations.max() else { return .empty }
+        let remembered = rememberedGeneration()
+        if generations.isEmpty && remembered == 0 { return .empty }
+        guard let newest = generations.max(), newest >= remembered else {
+            throw OffsiteError(.rolledBack, "the newest catalog of \(target.describe) is generation \(generations.max() ?? 0), but this node saw generation \(remembered): catalogs were deleted or the bucket was rolled back",
+                               hint: "nothing was changed; find out who deleted objects in the bucket. If the roll-back is intended, remove \(memory ?? "")/generation")
+        }
         guard let plain = try await get(ObjectName.catalog(newest), maxLength: Self.maximumSmallObject) else {
             throw OffsiteError(.contention, "catalog generation \(newest) vanished while being read",
                                hint: "another node is collecting garbage on the target; run the command again")
         }
-        return try Catalog.decode(plain, generation: newest)
+        let catalog = try Catalog.decode(plain, generation: newest)
+        remember(newest)
+        return catalog
+    }
+
+    /// All catalog generations in the bucket, oldest first.
+    func catalogGenerations() async throws(OffsiteError) -> [UInt64] {
+        try await list(ObjectName.catalogPrefix).compactMap { ObjectName.generation(of: $0.key[...]) }.sorted()
+    }
+
+    private func rememberedGeneration() -> UInt64 {
+        guard let memory, let data = FileManager.default.contents(atPath: memory + "/generation") else { return 0 }
+        return UInt64(String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+    }
+
+    private func remember(_ generation: UInt64) {
+        guard let memory, generation > rememberedGeneration() else { return }
+        try? FileManager.default.createDirectory(atPath: memory, withIntermediateDirectories: true)
+        let path = memory + "/generation"
+        if FileManager.default.createFile(atPath: path + ".tmp", contents: Data("\(generation)\n".utf8)) {
+            rename(path + ".tmp", path)
+        }
     }
 
     /// Writes `catalog` as its generation. False when another writer took that generation first.
     func commit(_ catalog: Catalog) async throws(OffsiteError) -> Bool {
-        try await put(ObjectName.catalog(catalog.generation), catalog.encoded()) != nil
+        guard try await put(ObjectName.catalog(catalog.generation), catalog.encoded()) != nil else { return false }
+        remember(catalog.generation)
+        return true
     }
 
     /// The listed snapshots of the newest catalog.

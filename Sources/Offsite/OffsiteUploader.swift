@@ -35,9 +35,17 @@ public final class OffsiteUploader: Sendable {
     private let cache: String?
     private let progress: (@Sendable (UploadProgress) -> Void)?
     private let reader = DispatchQueue(label: "barge.offsite.reader")
+    /// Tests run a gc here, between sending the blobs and listing the snapshot.
+    let beforeListing: (@Sendable () async throws -> Void)?
 
-    public init(store: Store, repository: OffsiteRepository, cache: String?,
-                progress: (@Sendable (UploadProgress) -> Void)? = nil) {
+    public convenience init(store: Store, repository: OffsiteRepository, cache: String?,
+                            progress: (@Sendable (UploadProgress) -> Void)? = nil) {
+        self.init(store: store, repository: repository, cache: cache, progress: progress, beforeListing: nil)
+    }
+
+    init(store: Store, repository: OffsiteRepository, cache: String?,
+         progress: (@Sendable (UploadProgress) -> Void)?, beforeListing: (@Sendable () async throws -> Void)?) {
+        self.beforeListing = beforeListing
         self.store = store
         self.repository = repository
         self.cache = cache
@@ -62,6 +70,7 @@ public final class OffsiteUploader: Sendable {
         let needed = try await onReader { try self.neededBlobs(root: snapshot.record.root) }
         report.blobsNeeded = needed.count
         try await sendMissing(needed, from: try await repository.loadBlobs(cache: cache), into: &report)
+        do { try await beforeListing?() } catch { throw OffsiteError(.local, "test hook failed", underlying: error) }
 
         // Waiting for a gc counts separately from losing a race to another writer.
         var races = 0
