@@ -6,6 +6,8 @@ BUILD_PKGS := librsync-dev libzstd-dev libsqlite3-dev pkg-config
 TEST_PKGS  := $(BUILD_PKGS) sqlite3 attr systemd etcd-server nftables openssl
 BENCH_PKGS := $(BUILD_PKGS) restic borgbackup rsync time casync etcd-server nftables
 SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# The S3-compatible server the off-site tests and the benchmark run against (PyPI).
+MOTO       := moto[server]==5.2.1
 
 .PHONY: all build release test demo bench clean deps-build deps-test deps-bench
 
@@ -22,11 +24,18 @@ endef
 deps-build:
 	$(call apt_install,$(BUILD_PKGS))
 
+define pip_moto
+	@python3 -c 'import moto.server, boto3, flask' 2>/dev/null || \
+	  { echo "installing $(MOTO) from PyPI"; python3 -m pip install --quiet '$(MOTO)'; }
+endef
+
 deps-test:
 	$(call apt_install,$(TEST_PKGS))
+	$(call pip_moto)
 
 deps-bench:
 	$(call apt_install,$(BENCH_PKGS))
+	$(call pip_moto)
 
 build: deps-build
 	$(SWIFT) build

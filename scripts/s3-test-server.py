@@ -18,9 +18,11 @@ def free_port():
 
 
 def main():
+    # A test runner may start us from a thread that blocks SIGTERM; the mask is inherited.
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
     port = int(sys.argv[1]) if len(sys.argv) > 1 else free_port()
     env = dict(os.environ, INITIAL_NO_AUTH_ACTION_COUNT=str(NO_AUTH_SETUP_CALLS), MOTO_ALLOW_NONEXISTENT_REGION="true")
-    server = subprocess.Popen(["moto_server", "-H", "127.0.0.1", "-p", str(port)], env=env,
+    server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)], env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
 
     def stop(*_):
