@@ -48,8 +48,9 @@ struct PackIndex: Sendable, Equatable {
                   try reader.u8() == magic[3], try reader.u8() == 1 else {
                 throw OffsiteError(.malformed, "\(what) is not a pack index of version 1")
             }
-            let sealed = Int(try reader.u64())
-            guard sealed <= maximumPackLength else { throw OffsiteError(.malformed, "\(what) names a pack of \(sealed) bytes") }
+            let stated = try reader.u64()
+            guard stated <= UInt64(maximumPackLength) else { throw OffsiteError(.malformed, "\(what) names a pack of \(stated) bytes") }
+            let sealed = Int(stated)
             let count = try reader.count(limit: maximumPackLength / PackFormat.headerLength, minimumElementSize: entryLength)
             var entries: [Entry] = []
             entries.reserveCapacity(count)
