@@ -37,6 +37,17 @@ import Snapshots
         }
     }
 
+    @Test func largePacksGoUpInPartsAndComeBackWhole() async throws {
+        let fixture = try await OffsiteFixture("multipart", packSize: 32 << 20, partSize: 5 << 20)
+        try fixture.write("big.bin", randomBytes(13 << 20, seed: 21))
+        let snapshot = try fixture.snapshot()
+        let report = try await fixture.upload(snapshot)
+        #expect(report.packsUploaded == 2, "one chunk pack of 13 MiB (three parts) and one tree pack: \(report)")
+        let packs = try await fixture.objects(ObjectName.dataPrefix)
+        #expect(packs.map(\.size).max() ?? 0 > 13 << 20)
+        #expect(try contents(of: try await fixture.restoreOnBareMachine(snapshot, label: "mp")) == contents(of: fixture.volume))
+    }
+
     enum Damage: String, CaseIterable, Sendable {
         case flippedByteInPack, truncatedPack, packSwappedWithAnother, flippedByteInIndex, oldCatalogUnderNewerName, foreignObject
     }

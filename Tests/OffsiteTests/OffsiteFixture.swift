@@ -23,7 +23,7 @@ final class OffsiteFixture: @unchecked Sendable {
     /// Unsealed access to the same bucket, for damaging objects on purpose.
     let raw: S3Client
 
-    init(_ label: String, packSize: Int = 16 << 20) async throws {
+    init(_ label: String, packSize: Int = 16 << 20, partSize: Int = 8 << 20) async throws {
         server = try SharedS3.get()
         root = "/tmp/barge-offsite-\(label)-\(UUID().uuidString.prefix(8))"
         state = root + "/state"
@@ -36,7 +36,7 @@ final class OffsiteFixture: @unchecked Sendable {
         let bucket = "t-\(label.lowercased())-\(UUID().uuidString.prefix(8).lowercased())"
         let credentials = S3Credentials(accessKeyID: server.accessKeyID, secretAccessKey: server.secretAccessKey)
         target = OffsiteTarget(name: "s3", endpoint: server.endpoint, region: server.region, bucket: bucket, prefix: "c1.",
-                               credentials: credentials, keyFile: root + "/key", packSize: packSize, concurrency: 2)
+                               credentials: credentials, keyFile: root + "/key", packSize: packSize, partSize: partSize, concurrency: 2)
         raw = try S3Client(endpoint: S3Endpoint(server.endpoint), region: server.region, bucket: bucket, credentials: credentials)
         _ = try await OffsiteRepository.initialize(target)
     }
