@@ -20,10 +20,12 @@ public struct ImportProgress: Sendable {
     public var bytesDownloaded: Int
 }
 
-/// Brings one snapshot from the copy into a local store: its trees first (a tree pack is
-/// fetched once and all its trees kept), then the packs holding chunks the store lacks,
-/// each fetched once. Every record is checked against its id before it is stored, and the
-/// snapshot record is committed last, so a killed import leaves no snapshot and a new run
+/// Brings one snapshot from the copy into a local store: its trees are walked in the bucket
+/// (each tree pack fetched once), then every pack holding chunks the store lacks is fetched
+/// once, `concurrency` at a time, and last the trees the store lacks are stored children
+/// first. So a tree in the store always has everything under it (the rule replication's
+/// resume relies on), each record is checked against its id before it is stored, and the
+/// snapshot record is committed last: a killed import leaves no snapshot and a new run
 /// fetches only what is still missing.
 public final class OffsiteImporter: Sendable {
     private let store: Store
@@ -47,46 +49,40 @@ public final class OffsiteImporter: Sendable {
         var report = ImportReport(volume: snapshot.record.volume, snapshot: snapshot.id.hex, packsFetched: 0,
                                   blobsFetched: 0, blobsAlreadyLocal: 0, bytesDownloaded: 0, seconds: 0)
         let remote = try await repository.loadBlobs(cache: cache)
+        let root = snapshot.record.root
 
-        // Trees: walk from the root; a tree not here brings its whole pack's trees.
-        var chunks: Set<BlobID> = []
-        var seen: Set<BlobID> = [snapshot.record.root]
-        var pending = [snapshot.record.root]
-        while !pending.isEmpty {
-            let asked = pending
-            let here = try await onDisk { try self.writer.value.known(asked) }
-            let wanted = pending.filter { !here.contains($0) }
-            if !wanted.isEmpty {
-                for pack in Set(try wanted.map { id throws(OffsiteError) in try self.place(of: id, in: remote).pack }) {
-                    let index = remote.packs[pack]!
-                    let plain = try await repository.fetchPack(pack, index)
-                    report.packsFetched += 1
-                    report.bytesDownloaded += index.sealedLength
-                    let trees = index.entries.filter { $0.kind == .tree }
-                    // Indexed at once, so the walk below reads them like any stored tree.
-                    try await onDisk {
-                        try self.keep(trees, of: plain, pack: pack)
-                        try self.writer.value.checkpoint()
-                    }
-                    report.blobsFetched += trees.count
-                }
+        // Trees the store has are whole (stored children first): the walk stops there.
+        var walker = RemoteTreeWalker(repository: repository, remote: remote)
+        if try await onDisk({ try self.writer.value.known([root]) }).isEmpty {
+            let reached = try await walker.reachable(from: [root])
+            report.bytesDownloaded += walker.bytesFetched
+            report.packsFetched += walker.packsFetched
+            let ids = Array(reached)
+            let here = try await onDisk { try self.writer.value.known(ids) }
+            report.blobsAlreadyLocal = here.count
+            var byPack: [String: [Int]] = [:]
+            for id in reached where !here.contains(id) {
+                let place = try self.place(of: id, in: remote)
+                if remote.entry(place).kind == .chunk { byPack[place.pack, default: []].append(place.entry) }
             }
-            let level = pending
-            pending = []
-            let children = try await onDisk { try self.children(of: level) }
-            for subtree in children.trees where seen.insert(subtree).inserted { pending.append(subtree) }
-            chunks.formUnion(children.chunks)
+            try await fetchChunks(byPack, remote: remote, into: &report)
+            let trees = try postOrder(root, walker: walker, known: here)
+            try await onDisk {
+                for (entry, bytes) in trees { try self.keep([entry], of: Array(bytes), base: bytes.startIndex, pack: "trees") }
+            }
+            report.blobsFetched += trees.count
         }
 
-        // Chunks: each pack holding any the store lacks, fetched once, `concurrency` at a time.
-        let needed = Array(chunks)
-        let local = try await onDisk { try self.writer.value.known(needed) }
-        report.blobsAlreadyLocal = local.count
-        var byPack: [String: [Int]] = [:]
-        for id in chunks where !local.contains(id) {
-            let place = try self.place(of: id, in: remote)
-            byPack[place.pack, default: []].append(place.entry)
+        let committed = try await onDisk { try self.writer.value.commit(snapshot.record, compressor: Compressor(level: 3)) }
+        guard committed == snapshot.id else {
+            throw OffsiteError(.malformed, "snapshot \(snapshot.id.short) re-encodes to \(committed.short) locally")
         }
+        report.seconds = Date().timeIntervalSince(started)
+        return report
+    }
+
+    /// Each pack holding chunks the store lacks, fetched once, `concurrency` at a time.
+    private func fetchChunks(_ byPack: [String: [Int]], remote: RemoteBlobs, into report: inout ImportReport) async throws(OffsiteError) {
         let packs = Array(byPack.keys)
         let total = packs.count
         do {
@@ -104,7 +100,7 @@ public final class OffsiteImporter: Sendable {
                 while let (pack, plain) = try await group.next() {
                     let index = remote.packs[pack]!
                     let entries = byPack[pack]!.map { index.entries[$0] }
-                    try await onDisk { try self.keep(entries, of: plain, pack: pack) }
+                    try await onDisk { try self.keep(entries, of: plain, base: 0, pack: pack) }
                     done += 1
                     report.packsFetched += 1
                     report.blobsFetched += entries.count
@@ -118,13 +114,27 @@ public final class OffsiteImporter: Sendable {
         } catch {
             throw OffsiteError(.local, "import failed: \(error)", underlying: error)
         }
+    }
 
-        let committed = try await onDisk { try self.writer.value.commit(snapshot.record, compressor: Compressor(level: 3)) }
-        guard committed == snapshot.id else {
-            throw OffsiteError(.malformed, "snapshot \(snapshot.id.short) re-encodes to \(committed.short) locally")
+    /// The trees under `root` the store lacks, children before parents, with their records.
+    private func postOrder(_ root: BlobID, walker: RemoteTreeWalker, known: Set<BlobID>) throws(OffsiteError) -> [(PackIndex.Entry, ArraySlice<UInt8>)] {
+        var out: [(PackIndex.Entry, ArraySlice<UInt8>)] = []
+        var done: Set<BlobID> = known
+        var stack: [(id: BlobID, expanded: Bool)] = [(root, false)]
+        while let (id, expanded) = stack.popLast() {
+            if done.contains(id) { continue }
+            if expanded {
+                done.insert(id)
+                guard let record = walker.record(of: id) else {
+                    throw OffsiteError(.missing, "tree \(id.short) was walked but its record is gone")
+                }
+                out.append(record)
+            } else {
+                stack.append((id, true))
+                for child in (walker.subtrees[id] ?? []).reversed() where !done.contains(child) { stack.append((child, false)) }
+            }
         }
-        report.seconds = Date().timeIntervalSince(started)
-        return report
+        return out
     }
 
     private func place(of id: BlobID, in remote: RemoteBlobs) throws(OffsiteError) -> RemoteBlobs.Place {
@@ -135,15 +145,17 @@ public final class OffsiteImporter: Sendable {
         return place
     }
 
-    /// Checks each record against its id and appends it to the store.
-    private func keep(_ entries: [PackIndex.Entry], of plain: [UInt8], pack: String) throws {
+    /// Checks each record against its id and appends it to the store. `plain` holds the pack
+    /// from byte `base` on.
+    private func keep(_ entries: [PackIndex.Entry], of plain: [UInt8], base: Int, pack: String) throws {
         let decompressor = Decompressor()
         let writer = self.writer.value
         try plain.withUnsafeBytes { bytes in
             for entry in entries {
-                let end = entry.offset + PackFormat.headerLength + entry.storedLength
-                guard end <= bytes.count else { throw OffsiteError(.malformed, "\(ObjectName.pack(pack)): entry \(entry.id.short) runs past the end") }
-                let record = UnsafeRawBufferPointer(rebasing: bytes[entry.offset..<end])
+                let start = entry.offset - base
+                let end = start + PackFormat.headerLength + entry.storedLength
+                guard start >= 0, end <= bytes.count else { throw OffsiteError(.malformed, "\(ObjectName.pack(pack)): entry \(entry.id.short) runs past the end") }
+                let record = UnsafeRawBufferPointer(rebasing: bytes[start..<end])
                 let location = BlobLocation(id: entry.id, kind: entry.kind, pack: 0, offset: entry.offset,
                                             storedLength: entry.storedLength, rawLength: entry.rawLength, compression: entry.compression)
                 do { _ = try Store.decodeRecord(location, from: record, using: decompressor) } catch {
@@ -154,19 +166,6 @@ public final class OffsiteImporter: Sendable {
                                   payload: UnsafeRawBufferPointer(rebasing: record[PackFormat.headerLength...]))
             }
         }
-    }
-
-    private func children(of trees: [BlobID]) throws -> (trees: [BlobID], chunks: [BlobID]) {
-        let decompressor = Decompressor()
-        var subtrees: [BlobID] = []
-        var chunks: [BlobID] = []
-        for id in trees {
-            for entry in try Tree.decode(try store.read(id, kind: .tree, using: decompressor)).entries {
-                chunks += entry.chunks.map(\.id)
-                if let subtree = entry.subtree { subtrees.append(subtree) }
-            }
-        }
-        return (subtrees, chunks)
     }
 
     private func onDisk<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws(OffsiteError) -> T {

@@ -1,17 +1,28 @@
 import Repository
 import Snapshots
 
-/// Walks the trees of snapshots in the bucket itself (gc's mark, verify): each tree pack is
-/// fetched once and kept in memory while the walk runs, every tree checked against its id.
+/// Walks the trees of snapshots in the bucket itself (gc's mark, verify, import): each tree
+/// pack is fetched once and kept in memory while the walk runs, every tree checked against its id.
 struct RemoteTreeWalker {
     let repository: OffsiteRepository
     let remote: RemoteBlobs
     private var packs: [String: [UInt8]] = [:]
     private(set) var bytesFetched = 0
+    private(set) var packsFetched = 0
 
     init(repository: OffsiteRepository, remote: RemoteBlobs) {
         self.repository = repository
         self.remote = remote
+    }
+
+    /// Subtrees of each tree walked, in entry order (for a post-order pass afterwards).
+    private(set) var subtrees: [BlobID: [BlobID]] = [:]
+
+    /// A walked tree's record as stored (header and payload), from the cached pack.
+    func record(of id: BlobID) -> (entry: PackIndex.Entry, bytes: ArraySlice<UInt8>)? {
+        guard let place = remote.place(of: id), let plain = packs[place.pack] else { return nil }
+        let entry = remote.entry(place)
+        return (entry, plain[entry.offset..<(entry.offset + PackFormat.headerLength + entry.storedLength)])
     }
 
     /// Every tree and chunk the roots reach, each once.
@@ -41,10 +52,15 @@ struct RemoteTreeWalker {
             } catch {
                 throw OffsiteError(.tampered, "tree \(id.short) in \(ObjectName.pack(place.pack)) fails its check: \(error)", underlying: error)
             }
+            var children: [BlobID] = []
             for item in tree.entries {
                 for chunk in item.chunks { live.insert(chunk.id) }
-                if let subtree = item.subtree, live.insert(subtree).inserted { pending.append(subtree) }
+                if let subtree = item.subtree {
+                    children.append(subtree)
+                    if live.insert(subtree).inserted { pending.append(subtree) }
+                }
             }
+            subtrees[id] = children
         }
         return live
     }
@@ -54,6 +70,7 @@ struct RemoteTreeWalker {
         let index = remote.packs[id]!
         let plain = try await repository.fetchPack(id, index)
         bytesFetched += index.sealedLength
+        packsFetched += 1
         packs[id] = plain
         return plain
     }

@@ -103,6 +103,25 @@ import Snapshots
         #expect(verify.map { !$0.isClean } ?? true, "verify --read-data finds the damage (or refuses to open the catalog)")
     }
 
+    /// Trees are stored last, children first: an import cut short by a bad chunk pack leaves
+    /// no tree whose contents are missing (replication would take such a tree as complete).
+    @Test func anImportCutShortStoresNoTreeWithoutItsContents() async throws {
+        let fixture = try await OffsiteFixture("order", packSize: 1 << 20)
+        for index in 0..<6 { try fixture.write("d\(index)/f.bin", randomBytes(700_000, seed: UInt64(index))) }
+        let snapshot = try fixture.snapshot()
+        try await fixture.upload(snapshot)
+        let largest = try #require(try await fixture.objects(ObjectName.dataPrefix).max { $0.size < $1.size }).key
+        var bytes = try await fixture.rawGet(largest)
+        bytes[bytes.count / 3] ^= 0x10
+        try await fixture.rawPut(largest, bytes)
+        let bare = try Store.initialize(at: fixture.root + "/bare")
+        await #expect(throws: OffsiteError.self) {
+            _ = try await OffsiteImporter(store: bare, repository: try await fixture.open(), cache: nil).importSnapshot(snapshot)
+        }
+        #expect(try bare.index.locations(of: [snapshot.record.root]).isEmpty, "no tree was stored before every chunk was")
+        #expect(try bare.snapshots(volume: nil).isEmpty)
+    }
+
     @Test func aDeletedNewerCatalogIsARollBackWhereItWasSeen() async throws {
         let fixture = try await OffsiteFixture("rollback")
         try fixture.write("a", randomBytes(10_000, seed: 1))
