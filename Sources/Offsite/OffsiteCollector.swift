@@ -161,20 +161,13 @@ public final class OffsiteCollector: Sendable {
         do {
             try plain.withUnsafeBytes { bytes in
                 for entry in entries {
-                    let end = entry.offset + PackFormat.headerLength + entry.storedLength
-                    guard end <= bytes.count else { throw OffsiteError(.malformed, "\(ObjectName.pack(pack)): entry \(entry.id.short) runs past the end") }
-                    let record = UnsafeRawBufferPointer(rebasing: bytes[entry.offset..<end])
-                    let location = BlobLocation(id: entry.id, kind: entry.kind, pack: 0, offset: entry.offset, storedLength: entry.storedLength,
-                                                rawLength: entry.rawLength, compression: entry.compression)
-                    _ = try Store.decodeRecord(location, from: record, using: decompressor)
-                    builder.append(location, record: record)
+                    builder.append(entry.location, record: try entry.checkedRecord(in: bytes, pack: pack, decompressor: decompressor).record)
                 }
             }
         } catch let error as OffsiteError {
             throw error
         } catch {
-            throw OffsiteError(.tampered, "\(ObjectName.pack(pack)) holds a damaged record; gc stopped before deleting it: \(error)",
-                               hint: "run `barge offsite verify NAME --read-data`", underlying: error)
+            throw OffsiteError(.local, "copying records of \(ObjectName.pack(pack)) failed: \(error)", underlying: error)
         }
     }
 

@@ -1,4 +1,3 @@
-import Dispatch
 import Foundation
 import Repository
 import Snapshots
@@ -32,7 +31,7 @@ public final class OffsiteImporter: Sendable {
     private let repository: OffsiteRepository
     private let cache: String?
     private let progress: (@Sendable (ImportProgress) -> Void)?
-    private let disk = DispatchQueue(label: "barge.offsite.import")
+    private let disk = DiskQueue(label: "barge.offsite.import")
     private let writer: UncheckedWriter
 
     public init(store: Store, repository: OffsiteRepository, cache: String?,
@@ -152,16 +151,7 @@ public final class OffsiteImporter: Sendable {
         let writer = self.writer.value
         try plain.withUnsafeBytes { bytes in
             for entry in entries {
-                let start = entry.offset - base
-                let end = start + PackFormat.headerLength + entry.storedLength
-                guard start >= 0, end <= bytes.count else { throw OffsiteError(.malformed, "\(ObjectName.pack(pack)): entry \(entry.id.short) runs past the end") }
-                let record = UnsafeRawBufferPointer(rebasing: bytes[start..<end])
-                let location = BlobLocation(id: entry.id, kind: entry.kind, pack: 0, offset: entry.offset,
-                                            storedLength: entry.storedLength, rawLength: entry.rawLength, compression: entry.compression)
-                do { _ = try Store.decodeRecord(location, from: record, using: decompressor) } catch {
-                    throw OffsiteError(.tampered, "\(ObjectName.pack(pack)): \(entry.kind.name) \(entry.id.short) fails its check (\(error))",
-                                       hint: "nothing from it was stored; run `barge verify --offsite NAME --read-data`")
-                }
+                let record = try entry.checkedRecord(in: bytes, base: base, pack: pack, decompressor: decompressor).record
                 try writer.append(id: entry.id, kind: entry.kind, rawLength: entry.rawLength, compression: entry.compression,
                                   payload: UnsafeRawBufferPointer(rebasing: record[PackFormat.headerLength...]))
             }
@@ -169,15 +159,7 @@ public final class OffsiteImporter: Sendable {
     }
 
     private func onDisk<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws(OffsiteError) -> T {
-        let result: Result<T, any Error> = await withCheckedContinuation { continuation in
-            disk.async { continuation.resume(returning: Result { try body() }) }
-        }
-        switch result {
-        case .success(let value): return value
-        case .failure(let error as OffsiteError): throw error
-        case .failure(let error):
-            throw OffsiteError(.local, "the local store failed: \(error)", underlying: error)
-        }
+        try await disk.run(body)
     }
 }
 

@@ -1,4 +1,3 @@
-import Dispatch
 import Foundation
 import Repository
 import S3
@@ -34,7 +33,7 @@ public final class OffsiteUploader: Sendable {
     private let repository: OffsiteRepository
     private let cache: String?
     private let progress: (@Sendable (UploadProgress) -> Void)?
-    private let reader = DispatchQueue(label: "barge.offsite.reader")
+    private let reader = DiskQueue(label: "barge.offsite.reader")
     /// Tests run a gc here, between sending the blobs and listing the snapshot.
     let beforeListing: (@Sendable () async throws -> Void)?
 
@@ -211,16 +210,7 @@ public final class OffsiteUploader: Sendable {
     }
 
     private func onReader<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws(OffsiteError) -> T {
-        let result: Result<T, any Error> = await withCheckedContinuation { continuation in
-            reader.async { continuation.resume(returning: Result { try body() }) }
-        }
-        switch result {
-        case .success(let value): return value
-        case .failure(let error as OffsiteError): throw error
-        case .failure(let error):
-            throw OffsiteError(.local, "reading the local store failed: \(error)",
-                               hint: "run `barge verify --read-data` on this node", underlying: error)
-        }
+        try await reader.run(body)
     }
 }
 

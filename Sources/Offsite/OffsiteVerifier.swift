@@ -64,13 +64,9 @@ public final class OffsiteVerifier: Sendable {
                 do {
                     let plain = try await repository.fetchPack(id, index)
                     report.bytesRead += index.sealedLength
-                    try plain.withUnsafeBytes { bytes in
-                        for entry in index.entries {
-                            let end = entry.offset + PackFormat.headerLength + entry.storedLength
-                            guard end <= bytes.count else { throw OffsiteError(.malformed, "entry \(entry.id.short) runs past the end") }
-                            let location = BlobLocation(id: entry.id, kind: entry.kind, pack: 0, offset: entry.offset, storedLength: entry.storedLength,
-                                                        rawLength: entry.rawLength, compression: entry.compression)
-                            _ = try Store.decodeRecord(location, from: UnsafeRawBufferPointer(rebasing: bytes[entry.offset..<end]), using: decompressor)
+                    for entry in index.entries {
+                        _ = try plain.withUnsafeBytes { bytes in
+                            try entry.checkedRecord(in: bytes, pack: id, decompressor: decompressor)
                         }
                     }
                     report.blobsChecked += index.entries.count

@@ -37,20 +37,17 @@ struct RemoteTreeWalker {
             }
             let entry = remote.entry(place)
             let plain = try await pack(place.pack)
+            guard entry.kind == .tree else { throw OffsiteError(.malformed, "\(id.short) is indexed as a chunk but used as a tree") }
             let tree: Tree
             do {
-                let end = entry.offset + PackFormat.headerLength + entry.storedLength
-                guard entry.kind == .tree, end <= plain.count else { throw OffsiteError(.malformed, "tree \(id.short) lies outside its pack") }
-                let location = BlobLocation(id: id, kind: .tree, pack: 0, offset: entry.offset, storedLength: entry.storedLength,
-                                            rawLength: entry.rawLength, compression: entry.compression)
-                let raw = try plain.withUnsafeBytes {
-                    try repository.decodeRecord(location, UnsafeRawBufferPointer(rebasing: $0[entry.offset..<end]), decompressor)
+                let raw = try plain.withUnsafeBytes { bytes in
+                    try entry.checkedRecord(in: bytes, pack: place.pack, decompressor: decompressor).raw
                 }
                 tree = try Tree.decode(raw)
             } catch let error as OffsiteError {
                 throw error
             } catch {
-                throw OffsiteError(.tampered, "tree \(id.short) in \(ObjectName.pack(place.pack)) fails its check: \(error)", underlying: error)
+                throw OffsiteError(.tampered, "tree \(id.short) in \(ObjectName.pack(place.pack)) does not decode: \(error)", underlying: error)
             }
             var children: [BlobID] = []
             for item in tree.entries {
@@ -88,10 +85,5 @@ extension OffsiteRepository {
             throw OffsiteError(.tampered, "\(name) does not have the size or header its index gives")
         }
         return plain
-    }
-
-    /// Checks one record (header and payload as stored) against its id; the raw bytes.
-    func decodeRecord(_ location: BlobLocation, _ record: UnsafeRawBufferPointer, _ decompressor: Decompressor) throws -> [UInt8] {
-        try Store.decodeRecord(location, from: record, using: decompressor)
     }
 }
