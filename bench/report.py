@@ -1279,6 +1279,108 @@ def markdown_gc(rows, notes):
     return "\n".join(out) + "\n"
 
 
+def build_offsite(res):
+    """Off-site copies (bench/offsite.py): upload to and restore from a local S3 server (moto), barge vs restic."""
+    rows, notes = [], []
+    data, s = res.rec("offsite_data"), res.rec("offsite")
+    errs = (res.rec("offsite_errors") or {}).get("errors") or []
+    if not data and not errs:
+        return rows, notes
+    if s:
+        t = s.get("times") or {}
+
+        def med(key):
+            v = t.get(key) or [None, None, None]
+            return v[0], v
+
+        def tcell(key, extra=""):
+            m, v = med(key)
+            if m is None:
+                return NA
+            return ("%.2f s" % m if s.get("runs", 1) < 2 else "%.2f s [%.2f-%.2f]" % (m, v[1], v[2])) + extra
+
+        for part, label in (("first", "first upload (the whole tree)"), ("small", "upload after the small change")):
+            b = s.get(part + "_bytes") or {}
+            bb, rb = b.get("barge_bucket_bytes"), b.get("restic_bucket_bytes")
+            x = div(bb, rb)
+            rows.append({"measure": "bytes uploaded, %s: growth of the tool's bucket" % label,
+                         "barge": "%s (bytes_uploaded %s, %s objects)" % (fmt_bytes(bb), fmt_bytes(b.get("barge_bytes_uploaded")),
+                                                                         b.get("barge_bucket_objects")),
+                         "restic": "%s (data_added %s, %s objects)" % (fmt_bytes(rb), fmt_bytes(b.get("restic_data_added")),
+                                                                      b.get("restic_bucket_objects")),
+                         "ratio": NA if x is None else "%.2fx restic's bytes" % x, "target": "<= restic",
+                         "result": verdict(None if x is None else bb <= rb)})
+        for part, label in (("first", "first upload, from files: barge snapshot + push vs restic backup"),
+                            ("small", "upload after the small change, from files: barge snapshot + push vs restic backup")):
+            bs, rs = med(part + "_barge_s")[0], med(part + "_restic_s")[0]
+            x = div(rs, bs)
+            rows.append({"measure": "%s (%s page cache, until durable)" % (label, s.get("cache", "cold")),
+                         "barge": tcell(part + "_barge_s", "; snapshot %s, push alone %s" % (
+                             NA if med(part + "_barge_snapshot_s")[0] is None else "%.2f s" % med(part + "_barge_snapshot_s")[0],
+                             NA if med(part + "_barge_push_s")[0] is None else "%.2f s" % med(part + "_barge_push_s")[0])),
+                         "restic": tcell(part + "_restic_s"),
+                         "ratio": NA if x is None else "%.2fx restic's speed (push alone %.2fx)" % (
+                             x, div(rs, med(part + "_barge_push_s")[0]) or 0),
+                         "target": ">= 1x restic (time <= restic's)", "result": verdict(None if x is None else x >= 1)})
+        bs, rs = med("restore_barge_s")[0], med("restore_restic_s")[0]
+        x = div(rs, bs)
+        rows.append({"measure": "restore onto a bare machine from the bucket (barge restore --offsite, no state dir; restic restore "
+                                "latest, empty cache), %s page cache, until durable" % s.get("cache", "cold"),
+                     "barge": tcell("restore_barge_s", "; %s downloaded" % fmt_bytes(s.get("restore_barge_bytes_downloaded"))),
+                     "restic": tcell("restore_restic_s"), "ratio": NA if x is None else "%.2fx restic's speed" % x,
+                     "target": ">= 1x restic (time <= restic's)", "result": verdict(None if x is None else x >= 1)})
+        same = s.get("restore_identical") or {}
+        rows.append({"measure": "restored trees vs the source (first run, treecmp.py)",
+                     "barge": "identical" if same.get("barge") else "DIFFERS", "restic": "identical" if same.get("restic") else "DIFFERS",
+                     "ratio": "", "target": "identical", "result": verdict(bool(same.get("barge")))})
+        rss = s.get("peak_rss_kib") or {}
+
+        def peak(*keys):
+            v = [rss.get(k) for k in keys if rss.get(k)]
+            return fmt_mib(max(v) if v else None)
+
+        rows.append({"measure": "peak RSS (max over the runs and both uploads)",
+                     "barge": "snapshot %s / push %s / restore %s" % (
+                         peak("first_barge_snapshot_rss_kib", "small_barge_snapshot_rss_kib"),
+                         peak("first_barge_push_rss_kib", "small_barge_push_rss_kib"), peak("restore_barge_rss_kib")),
+                     "restic": "backup %s / restore %s" % (peak("first_restic_rss_kib", "small_restic_rss_kib"), peak("restore_restic_rss_kib")),
+                     "ratio": "", "target": "(info)", "result": "-"})
+    if data:
+        v = data.get("versions") or {}
+        ch = (s or {}).get("change") or {}
+        notes.append("data: the real-files tree (%d files, %d dirs, %s%s); the small change: %d files (%.0f%% of the regular files, a fixed "
+                     "sample), every other one 4 KiB overwritten in its middle, the others a line appended: %s changed in files of %s."
+                     % (data.get("files", 0), data.get("dirs", 0), fmt_bytes(data.get("bytes")),
+                        ", fraction %s" % data.get("fraction") if (data.get("fraction") or 1) < 1 else "",
+                        ch.get("files_changed", data.get("change_files", 0)), 100 * (data.get("change_share") or 0),
+                        fmt_bytes(ch.get("bytes_changed")), fmt_bytes(ch.get("bytes_of_changed_files"))))
+        notes.append("server: moto %s on loopback, SigV4 signatures checked (scripts/s3-test-server.py, with bench/offsite_moto's fix of "
+                     "moto's query encoding so that restic's listings pass the check), a fresh server per run, a bucket per tool. "
+                     "%s, repository v2, default compression; both encrypt. barge: %s." % (
+                         v.get("moto", "?"), v.get("restic", "restic ?"), data.get("barge")))
+        notes.append("times: medians of %s runs [min-max], each run from fresh buckets, state and caches; page cache dropped before the "
+                     "barge snapshot (its push follows at once), before restic's backup and before each restore; every step until "
+                     "durable (trailing sync). Bytes: the first run's (all runs in offsite_run*)." % (s or data).get("runs"))
+    if errs:
+        notes.append("ERRORS: " + "; ".join(e[:300] for e in errs))
+    return rows, notes
+
+
+def markdown_offsite(rows, notes):
+    if not rows and not notes:
+        return ""
+    out = ["", "## Off-site copies to S3 (issue 10)", ""] + ["- " + n for n in notes] + [""]
+    if not rows:
+        return "\n".join(out) + "\n"
+    cols = ["measure", "barge", "restic 0.14", "ratio", "target", "pass/fail"]
+    out.append("| " + " | ".join(cols) + " |")
+    out.append("|" + "|".join("---" for _ in cols) + "|")
+    for r in rows:
+        cells = [r["measure"], r["barge"], r["restic"], r["ratio"], r["target"], r["result"]]
+        out.append("| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |")
+    return "\n".join(out) + "\n"
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("results")
@@ -1287,15 +1389,16 @@ def main():
     args = ap.parse_args()
     res = Results(load_records(args.results))
     cfg = res.rec("config") or {}
-    if cfg.get("only") in ("replication", "moves", "failover", "realfiles", "gc", "rollback", "retention"):
+    if cfg.get("only") in ("replication", "moves", "failover", "realfiles", "gc", "rollback", "retention", "offsite"):
         rows, notes = [], ["snapshot part skipped (BENCH_ONLY=%s)" % cfg.get("only")]
     else:
         rows, notes = build(res)
-    alone = cfg.get("only") in ("failover", "realfiles", "gc", "rollback", "retention")   # parts that generate no data of the others
+    alone = cfg.get("only") in ("failover", "realfiles", "gc", "rollback", "retention", "offsite")   # parts that generate no data of the others
     repl_rows, repl_notes = ([], []) if alone else build_repl(res)
     moves_rows, moves_notes = ([], []) if alone else build_moves(res)
     failover_rows, failover_notes = build_failover(res)
     real_rows, real_notes = build_realfiles(res)
+    offsite_rows, offsite_notes = build_offsite(res)
     gc_rows, gc_notes = build_gc(res)
     gc_rows += build_rollback(res) + build_retention(res)
     if gc_rows and not gc_notes:
@@ -1306,8 +1409,9 @@ def main():
     md += markdown_moves(moves_rows, moves_notes)
     md += markdown_failover(failover_rows, failover_notes)
     md += markdown_realfiles(real_rows, real_notes)
+    md += markdown_offsite(offsite_rows, offsite_notes)
     md += markdown_gc(gc_rows, gc_notes)
-    all_rows = rows + repl_rows + moves_rows + failover_rows + real_rows + gc_rows
+    all_rows = rows + repl_rows + moves_rows + failover_rows + real_rows + offsite_rows + gc_rows
     missed = [r["measure"] for r in all_rows if r["result"] == "FAIL"]
     passed = [r["measure"] for r in all_rows if r["result"] == "PASS"]
     if args.md_out:
@@ -1323,7 +1427,8 @@ def main():
                "replication_notes": repl_notes, "replication_rows": repl_rows,
                "moves_notes": moves_notes, "moves_rows": moves_rows,
                "failover_notes": failover_notes, "failover_rows": failover_rows,
-               "realfiles_notes": real_notes, "realfiles_rows": real_rows, "gc_notes": gc_notes, "gc_rows": gc_rows,
+               "realfiles_notes": real_notes, "realfiles_rows": real_rows,
+               "offsite_notes": offsite_notes, "offsite_rows": offsite_rows, "gc_notes": gc_notes, "gc_rows": gc_rows,
                "passed": len(passed),
                "failed": len(missed), "missed": missed, "records": res.recs}
         with open(args.json_out, "w") as fh:

@@ -27,6 +27,8 @@
 #                      rolled back 10 MiB through its owner's agent)
 #                      | gc (no generated data: only the gc part, bench/gc.py: gc of a store half
 #                      garbage beside snapshots and replications through an agent, vs restic prune)
+#                      | offsite (no generated data: only the off-site part, bench/offsite.py: upload
+#                      of the real files to a local S3 server (moto) and restore from it, vs restic)
 #   BENCH_FAILOVER_RUNS runs per failover measurement (default 3 alone, 1 inside all)
 #   BENCH_REAL_RUNS    runs per real-files measurement (default 3)
 #   BENCH_REAL_CACHE   where the real-files (and gc) part keeps its .deb files (default $BENCH_DIR/realfiles-cache)
@@ -34,6 +36,8 @@
 #   BENCH_GC_FRACTION  share of the real-files bytes the gc part uses (default 1: all; quick runs)
 #   BENCH_GC_EXTRA_GIB GiB of generated incompressible files the gc part adds to its store, half of
 #                      them removed with the real-files half (default 0; 10 = issue 9's 10 GiB store)
+#   BENCH_OFFSITE_RUNS runs of the off-site part, each from fresh buckets and stores (default 3)
+#   BENCH_OFFSITE_FRACTION share of the real-files bytes the off-site part uses (default 1: all; quick runs)
 #   BENCH_REPL_BIG_MIB size of the replication part's big file (default 1024)
 #   BENCH_MOVES_BIG_MIB size of the moves part's big failover volume (default 8192)
 set -euo pipefail
@@ -79,7 +83,7 @@ ensure timeout coreutils
 ensure du coreutils
 
 # ------------------------------------------------------------------ work dir
-case "$BENCH_ONLY" in all|snapshot|replication|moves|failover|realfiles|gc|rollback|retention) ;; *) die "BENCH_ONLY must be all, snapshot, replication, moves, failover, realfiles, gc, rollback or retention (got '$BENCH_ONLY')" ;; esac
+case "$BENCH_ONLY" in all|snapshot|replication|moves|failover|realfiles|gc|rollback|retention|offsite) ;; *) die "BENCH_ONLY must be all, snapshot, replication, moves, failover, realfiles, gc, rollback, retention or offsite (got '$BENCH_ONLY')" ;; esac
 [[ $BENCH_MANY_FILES =~ ^[0-9]+$ ]] || die "BENCH_MANY_FILES must be a number (got '$BENCH_MANY_FILES')"
 case "$BENCH_DIR" in
   /*) ;;
@@ -409,8 +413,29 @@ run_realfiles() {
     ok=0
   fi
   sed 's/^/    | /' "$LOGS/realfiles.log" >&2
-  # Inside `all` the gc part, next, takes the unpacked tree over (and removes it); saves rebuilding it.
+  # Inside `all` the off-site and retention parts, next, use the unpacked tree and the gc part takes it
+  # over (and removes it); saves rebuilding it.
   if [[ $BENCH_ONLY != all || $ok == 0 ]]; then rm -rf "$BENCH_DIR/realfiles/data"; fi
+}
+# off-site copies (issue 10): the real-files tree uploaded to a local S3 server (moto, signatures
+# checked, scripts/s3-test-server.py) and restored from it, barge vs restic 0.14 to the same server
+run_offsite() {
+  [[ $HAVE_BARGE == 1 ]] || return 0
+  if ! python3 -c 'import moto.server, boto3, flask' 2>/dev/null; then
+    log "installing moto[server]==5.2.1 from PyPI (for the off-site part's S3 server)"
+    python3 -m pip install --quiet 'moto[server]==5.2.1' || die "could not install moto[server] (needed for the off-site part)"
+  fi
+  log "offsite: real files to a local S3 server (moto) and back, ${BENCH_OFFSITE_RUNS:-3} runs of barge snapshot + push / restore --offsite vs restic"
+  # Inside `all` the real-files part left its unpacked tree: used as it is (changed, then put back) unless a fraction is asked.
+  local data_arg=()
+  [[ -d $BENCH_DIR/realfiles/data ]] && data_arg=(--data "$BENCH_DIR/realfiles/data")
+  if ! python3 "$BENCH_SRC/offsite.py" --barge "$BARGE" --work "$BENCH_DIR/offsite" --results "$RESULTS" "${data_arg[@]}" \
+      --cache "${BENCH_REAL_CACHE:-$BENCH_DIR/realfiles-cache}" --runs "${BENCH_OFFSITE_RUNS:-3}" \
+      --fraction "${BENCH_OFFSITE_FRACTION:-1}" >"$LOGS/offsite.log" 2>&1; then
+    BARGE_ERRORS+=("offsite part (see $LOGS/offsite.log)")
+  fi
+  sed 's/^/    | /' "$LOGS/offsite.log" >&2
+  rm -rf "$BENCH_DIR/offsite"   # offsite.py removes it itself; this covers an early exit
 }
 # gc of a store half garbage (the real-files tree, half of it removed between two snapshots, the
 # first forgotten) through an agent while it snapshots and replicates a small volume; vs restic prune
@@ -449,6 +474,13 @@ run_retention() {
   sed 's/^/    | /' "$LOGS/retention.log" >&2
   rm -rf "$BENCH_DIR/retention"
 }
+if [[ $BENCH_ONLY == offsite ]]; then
+  run_offsite
+  python3 "$BENCH_SRC/report.py" "$RESULTS" --json "$BENCH_DIR/results.json" --md "$BENCH_DIR/results.md" || true
+  log "results: $BENCH_DIR/results.md"
+  [[ ${#BARGE_ERRORS[@]} -eq 0 ]] || { printf '\nbench: barge FAILED: %s\n' "${BARGE_ERRORS[*]}" >&2; exit 1; }
+  exit 0
+fi
 if [[ $BENCH_ONLY == retention ]]; then
   run_retention
   python3 "$BENCH_SRC/report.py" "$RESULTS" --json "$BENCH_DIR/results.json" --md "$BENCH_DIR/results.md" || true
@@ -612,7 +644,7 @@ if [[ $BENCH_ONLY == all || $BENCH_ONLY == moves ]]; then
   source "$BENCH_SRC/moves.sh"
 fi
 
-if [[ $BENCH_ONLY == all ]]; then run_failover; run_realfiles; run_retention; run_gc; run_rollback; fi
+if [[ $BENCH_ONLY == all ]]; then run_failover; run_realfiles; run_offsite; run_retention; run_gc; run_rollback; fi
 
 if [[ -d $STATE ]]; then record name=barge_state_final tool=barge bytes="$(dusize "$STATE")"; fi
 record name=restic_repo_final tool=restic bytes="$(dusize "$RESTIC_REPOSITORY")"
