@@ -103,7 +103,7 @@ public final class OffsiteCollector: Sendable {
                     report.packsRepacked += 1
                     report.bytesRepacked += liveHere.reduce(0) { $0 + PackFormat.headerLength + $1.storedLength }
                     if repacked.contains(where: { $0.size >= repository.target.packSize }) {
-                        for builder in repacked where builder.count > 0 { _ = try await repository.store(builder) }
+                        for builder in repacked where builder.count > 0 { _ = try await repository.store(PackBox(builder)) }
                         repacked = [PackBuilder(), PackBuilder()]
                         try await deletePacks(&emptied, sizes: sizes, into: &report)
                     }
@@ -112,7 +112,7 @@ public final class OffsiteCollector: Sendable {
                     report.deadBytesKept += deadBytes
                 }
             }
-            for builder in repacked where builder.count > 0 { _ = try await repository.store(builder) }
+            for builder in repacked where builder.count > 0 { _ = try await repository.store(PackBox(builder)) }
             try await deletePacks(&emptied, sizes: sizes, into: &report)
             report.packsDeleted -= report.packsRepacked
             // Packs without an index, seen so by the previous run too: an upload died between the two puts.

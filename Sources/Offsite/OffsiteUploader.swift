@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 import Repository
 import S3
@@ -158,7 +159,8 @@ public final class OffsiteUploader: Sendable {
                             done += blobs; bytes += sent; packs += 1
                             progress?(UploadProgress(blobsDone: done, blobsTotal: total, bytesUploaded: bytes))
                         }
-                        group.addTask { (pack.count, try await self.repository.store(pack)) }
+                        let box = PackBox(pack)
+                        group.addTask { (box.count, try await self.repository.store(box)) }
                         inFlight += 1
                     }
                 }
@@ -179,10 +181,10 @@ public final class OffsiteUploader: Sendable {
     }
 
     /// Reads records from `start` on (adjacent ones in one read), checks each against its id,
-    /// and lays them out as a pack until it reaches the pack size.
+    /// and lays them out raw as a pack until it reaches the pack size.
     private func buildPack(_ locations: [BlobLocation], from start: Int) throws -> (PackBuilder, Int) {
         let decompressor = Decompressor()
-        var builder = PackBuilder()
+        var builder = PackBuilder(capacity: repository.target.packSize + PackFormat.headerLength + PackFormat.maxChunkLength)
         var index = start
         while index < locations.count && builder.size < repository.target.packSize {
             var end = index + 1
@@ -194,13 +196,13 @@ public final class OffsiteUploader: Sendable {
             }
             let run = locations[index..<end]
             let bytes = try store.readRun(run)
-            try bytes.withUnsafeBytes { raw in
+            try bytes.withUnsafeBytes { stored in
                 var offset = 0
                 for location in run {
                     let length = PackFormat.headerLength + location.storedLength
-                    let record = UnsafeRawBufferPointer(rebasing: raw[offset..<(offset + length)])
-                    _ = try store.decode(location, from: record, using: decompressor)
-                    builder.append(location, record: record)
+                    let record = UnsafeRawBufferPointer(rebasing: stored[offset..<(offset + length)])
+                    // Checked, then kept raw: the pack is compressed whole.
+                    builder.appendRaw(id: location.id, kind: location.kind, raw: try store.decode(location, from: record, using: decompressor))
                     offset += length
                 }
             }
@@ -214,13 +216,23 @@ public final class OffsiteUploader: Sendable {
     }
 }
 
-/// The plaintext of a pack being assembled: the local pack format (records as stored,
-/// still compressed), so a restore checks them with the same code that checks local packs.
+/// The plaintext of a pack being assembled, in the local pack format, so a restore checks
+/// its records with the same code that checks local packs.
 struct PackBuilder: Sendable {
     private(set) var bytes: [UInt8] = PackFormat.fileMagic
     private(set) var entries: [PackIndex.Entry] = []
     var size: Int { bytes.count }
     var count: Int { entries.count }
+
+    init(capacity: Int = 0) { bytes.reserveCapacity(capacity) }
+
+    /// Appends a record holding `raw` uncompressed.
+    mutating func appendRaw(id: BlobID, kind: BlobKind, raw: [UInt8]) {
+        entries.append(PackIndex.Entry(id: id, kind: kind, compression: .none, offset: bytes.count,
+                                       storedLength: raw.count, rawLength: raw.count))
+        bytes += PackFormat.RecordHeader(kind: kind, compression: .none, storedLength: raw.count, rawLength: raw.count, id: id).encoded()
+        bytes += raw
+    }
 
     mutating func append(_ location: BlobLocation, record: UnsafeRawBufferPointer) {
         entries.append(PackIndex.Entry(id: location.id, kind: location.kind, compression: location.compression,
@@ -229,16 +241,56 @@ struct PackBuilder: Sendable {
     }
 }
 
+/// Hands a pack to its upload task, which takes it out, so the plaintext is released once sealed.
+final class PackBox: @unchecked Sendable {
+    private var pack: PackBuilder?
+    let count: Int
+    init(_ pack: PackBuilder) {
+        self.pack = pack
+        count = pack.count
+    }
+    func take() -> PackBuilder {
+        defer { pack = nil }
+        return pack!
+    }
+}
+
+/// CPU-bound work (compressing and sealing packs) on dispatch threads, off the cooperative pool.
+enum CPUWork {
+    static func run<T: Sendable>(_ body: @escaping @Sendable () throws(OffsiteError) -> T) async throws(OffsiteError) -> T {
+        let result: Result<T, OffsiteError> = await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                do throws(OffsiteError) { continuation.resume(returning: .success(try body())) } catch {
+                    continuation.resume(returning: .failure(error))
+                }
+            }
+        }
+        return try result.get()
+    }
+}
+
 extension OffsiteRepository {
-    /// Seals and stores a pack, then its index. Returns the sealed bytes sent.
-    func store(_ pack: PackBuilder) async throws(OffsiteError) -> Int {
+    /// zstd level for whole packs: level 3 over a 16 MiB pack finds what repeats across records.
+    static let packCompressionLevel: Int32 = 3
+
+    /// Compresses and seals a pack (on a dispatch thread; its plaintext is released right
+    /// after), stores it, then its index. Returns the sealed bytes sent.
+    func store(_ box: PackBox) async throws(OffsiteError) -> Int {
         let id = ObjectName.newPackID()
         let name = ObjectName.pack(id)
-        guard let sealedLength = try await put(name, pack.bytes) else {
+        let (sealed, plainLength, entries) = try await CPUWork.run { [self] () throws(OffsiteError) in
+            let pack = box.take()
+            var body: [UInt8] = [1]
+            let compressed = pack.bytes.withUnsafeBytes { Compressor(level: Self.packCompressionLevel).compress($0) }
+            if let compressed { body += compressed } else { body = [0] + pack.bytes }
+            return (try SealedObject.seal(body, name: name, repository: repository, key: key), pack.bytes.count, pack.entries)
+        }
+        guard try await putSealed(name, sealed) else {
             throw OffsiteError(.storage, "\(name) already exists in the bucket: a random name was reused, which should never happen",
                                hint: "check that nothing else writes under the target's prefix")
         }
-        let index = PackIndex(sealedLength: sealedLength, entries: pack.entries).encoded()
+        let sealedLength = sealed.count
+        let index = PackIndex(sealedLength: sealedLength, plainLength: plainLength, entries: entries).encoded()
         guard let indexLength = try await put(ObjectName.index(id), index) else {
             throw OffsiteError(.storage, "\(ObjectName.index(id)) already exists in the bucket", hint: "check that nothing else writes under the target's prefix")
         }

@@ -1,11 +1,15 @@
 import Repository
 
-/// What one pack holds: each record's id, kind and place in the pack's plaintext, and the
-/// sealed size the pack object must have. Written after its pack, so an index that exists
-/// names a pack that was stored completely.
+/// What one pack holds: each record's id, kind and place in the pack's plaintext, the size
+/// of that plaintext and the sealed size the pack object must have. Written after its pack,
+/// so an index that exists names a pack that was stored completely.
 ///
-///     index = "BRGI" | version u8 | pack length u64 | count u32 | entry*
+///     index = "BRGI" | version u8 | sealed length u64 | plain length u64 | count u32 | entry*
 ///     entry = id [32] | kind u8 | compression u8 | offset u32 | stored u32 | raw u32
+///
+/// The pack object is sealed(flag u8 | body): flag 1, body is the plaintext as one zstd frame
+/// (the uploader stores records raw and compresses the pack whole, which finds what repeats
+/// across records); flag 0, body is the plaintext.
 struct PackIndex: Sendable, Equatable {
     struct Entry: Sendable, Equatable {
         var id: BlobID
@@ -22,6 +26,7 @@ struct PackIndex: Sendable, Equatable {
     static let maximumPackLength = 1 << 30
 
     var sealedLength: Int
+    var plainLength: Int
     var entries: [Entry]
 
     func encoded() -> [UInt8] {
@@ -29,6 +34,7 @@ struct PackIndex: Sendable, Equatable {
         writer.raw(Self.magic)
         writer.u8(1)
         writer.u64(UInt64(sealedLength))
+        writer.u64(UInt64(plainLength))
         writer.u32(UInt32(entries.count))
         for entry in entries {
             writer.id(entry.id)
@@ -48,9 +54,11 @@ struct PackIndex: Sendable, Equatable {
                   try reader.u8() == magic[3], try reader.u8() == 1 else {
                 throw OffsiteError(.malformed, "\(what) is not a pack index of version 1")
             }
-            let stated = try reader.u64()
-            guard stated <= UInt64(maximumPackLength) else { throw OffsiteError(.malformed, "\(what) names a pack of \(stated) bytes") }
-            let sealed = Int(stated)
+            let stated = try reader.u64(), statedPlain = try reader.u64()
+            guard stated <= UInt64(maximumPackLength), statedPlain <= UInt64(maximumPackLength) else {
+                throw OffsiteError(.malformed, "\(what) names a pack of \(max(stated, statedPlain)) bytes")
+            }
+            let sealed = Int(stated), plain = Int(statedPlain)
             let count = try reader.count(limit: maximumPackLength / PackFormat.headerLength, minimumElementSize: entryLength)
             var entries: [Entry] = []
             entries.reserveCapacity(count)
@@ -72,10 +80,11 @@ struct PackIndex: Sendable, Equatable {
                 entries.append(entry)
             }
             try reader.expectEnd()
-            guard end + SealedObject.overhead == sealed else {
-                throw OffsiteError(.malformed, "\(what): its records end at \(end), the pack is \(sealed) bytes sealed")
+            guard end == plain, sealed >= SealedObject.overhead + 1,
+                  sealed <= SealedObject.overhead + 1 + max(plain, Decompressor.maximumCompressedLength(rawLength: plain)) else {
+                throw OffsiteError(.malformed, "\(what): its records end at \(end), the pack is \(plain) bytes (\(sealed) sealed)")
             }
-            return PackIndex(sealedLength: sealed, entries: entries)
+            return PackIndex(sealedLength: sealed, plainLength: plain, entries: entries)
         } catch let error as OffsiteError {
             throw error
         } catch {

@@ -77,12 +77,25 @@ extension OffsiteRepository {
     /// A pack's plaintext, checked against its index: sealed size, header, length.
     func fetchPack(_ id: String, _ index: PackIndex) async throws(OffsiteError) -> [UInt8] {
         let name = ObjectName.pack(id)
-        guard let plain = try await get(name, maxLength: index.sealedLength) else {
+        guard let opened = try await get(name, maxLength: index.sealedLength) else {
             throw OffsiteError(.missing, "\(name) is listed by its index but not in the bucket",
                                hint: "run `barge offsite verify \(target.name)`; restore another snapshot")
         }
-        guard plain.count + SealedObject.overhead == index.sealedLength, plain.starts(with: PackFormat.fileMagic) else {
-            throw OffsiteError(.tampered, "\(name) does not have the size or header its index gives")
+        guard opened.count + SealedObject.overhead == index.sealedLength, let flag = opened.first, flag <= 1 else {
+            throw OffsiteError(.tampered, "\(name) does not have the size its index gives")
+        }
+        let plain: [UInt8]
+        if flag == 1 {
+            do {
+                plain = try opened.withUnsafeBytes { try Decompressor().decompress(UnsafeRawBufferPointer(rebasing: $0[1...]), rawLength: index.plainLength) }
+            } catch {
+                throw OffsiteError(.malformed, "\(name) does not decompress to the \(index.plainLength) bytes its index gives", underlying: error)
+            }
+        } else {
+            plain = Array(opened[1...])
+        }
+        guard plain.count == index.plainLength, plain.starts(with: PackFormat.fileMagic) else {
+            throw OffsiteError(.tampered, "\(name) does not have the length or header its index gives")
         }
         return plain
     }

@@ -50,13 +50,16 @@ import Repository
             record.withUnsafeBytes { builder.append(BlobLocation(id: id, kind: .chunk, pack: 1, offset: 0, storedLength: raw.count,
                                                                  rawLength: raw.count, compression: .none), record: $0) }
         }
-        let index = PackIndex(sealedLength: builder.size + SealedObject.overhead, entries: builder.entries)
+        let index = PackIndex(sealedLength: builder.size + SealedObject.overhead + 1, plainLength: builder.size, entries: builder.entries)
         let encoded = index.encoded()
         #expect(try PackIndex.decode(encoded, what: "i") == index)
         for cut in 0..<encoded.count { #expect(throws: OffsiteError.self) { try PackIndex.decode(Array(encoded.prefix(cut)), what: "i") } }
         var lying = index
-        lying.sealedLength += 1
+        lying.plainLength += 1
         #expect(throws: OffsiteError.self) { try PackIndex.decode(lying.encoded(), what: "i") }
+        var huge = index
+        huge.sealedLength = 1 << 29
+        #expect(throws: OffsiteError.self) { try PackIndex.decode(huge.encoded(), what: "i") }
         var overlapping = index
         overlapping.entries[1].offset -= 1
         #expect(throws: OffsiteError.self) { try PackIndex.decode(overlapping.encoded(), what: "i") }
