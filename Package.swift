@@ -79,7 +79,7 @@ let package = Package(
         ]),
         // One file per subcommand.
         .target(name: "BargeCLI", dependencies: [
-            "Snapshots", "Repository", "Retention", "Agent", "AgentConfig", "Control", "Identity", "Offsite",
+            "Snapshots", "Repository", "Retention", "Agent", "AgentConfig", "Control", "Identity", "Offsite", "CLinux",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "barge", dependencies: ["BargeCLI"]),

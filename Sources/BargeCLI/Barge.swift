@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import CLinux
 import Control
 import Identity
 import Offsite
@@ -46,8 +47,16 @@ public enum BargeMain {
         _ = setrlimit(openFiles, &limit)
     }
 
+    /// glibc raises its mmap threshold to the size of each large block freed, after which
+    /// buffers of a pack's size (16 MiB, several threads) come from heap arenas and stay in
+    /// the RSS after use. A fixed threshold keeps them mmapped, so they are returned at once.
+    static func returnLargeBuffers() {
+        _ = barge_fix_mmap_threshold(1 << 20)
+    }
+
     public static func main(_ arguments: [String] = Array(CommandLine.arguments.dropFirst())) -> Never {
         raiseOpenFileLimit()
+        returnLargeBuffers()
         let arguments = GlobalOptions.hoistStateDirectory(arguments)
         do {
             var command = try Barge.parseAsRoot(arguments)

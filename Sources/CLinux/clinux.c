@@ -35,3 +35,4 @@ int barge_spawn_close_from(void *actions, int lowest) {
 }
 
 int barge_limit_malloc_arenas(int count) { return mallopt(M_ARENA_MAX, count); }
+int barge_fix_mmap_threshold(int bytes) { return mallopt(M_MMAP_THRESHOLD, bytes); }

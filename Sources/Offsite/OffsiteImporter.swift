@@ -92,14 +92,15 @@ public final class OffsiteImporter: Sendable {
                     let pack = packs[next]
                     next += 1
                     let index = remote.packs[pack]!
-                    group.addTask { (pack, try await self.repository.fetchPack(pack, index)) }
+                    group.addTask { (pack, try await self.repository.fetchOpened(pack, index)) }
                 }
                 for _ in 0..<repository.target.concurrency { start() }
                 var done = 0
-                while let (pack, plain) = try await group.next() {
+                while let (pack, opened) = try await group.next() {
                     let index = remote.packs[pack]!
                     let entries = byPack[pack]!.map { index.entries[$0] }
-                    try await onDisk { try self.keep(entries, of: plain, base: 0, pack: pack) }
+                    // Decompressed one at a time here, not in the transfers: in flight they stay compressed.
+                    try await onDisk { try self.keep(entries, of: try OffsiteRepository.unpack(opened, pack, index), base: 0, pack: pack) }
                     done += 1
                     report.packsFetched += 1
                     report.blobsFetched += entries.count

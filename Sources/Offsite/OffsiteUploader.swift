@@ -255,11 +255,15 @@ final class PackBox: @unchecked Sendable {
     }
 }
 
-/// CPU-bound work (compressing and sealing packs) on dispatch threads, off the cooperative pool.
+/// Compressing and sealing packs, off the cooperative pool and one pack at a time: each
+/// needs its plaintext, zstd's output and the sealed copy at once (about three pack sizes),
+/// and the uploads in flight then hold only sealed packs.
 enum CPUWork {
+    private static let sealer = DispatchQueue(label: "barge.offsite.sealer")
+
     static func run<T: Sendable>(_ body: @escaping @Sendable () throws(OffsiteError) -> T) async throws(OffsiteError) -> T {
         let result: Result<T, OffsiteError> = await withCheckedContinuation { continuation in
-            DispatchQueue.global().async {
+            sealer.async {
                 do throws(OffsiteError) { continuation.resume(returning: .success(try body())) } catch {
                     continuation.resume(returning: .failure(error))
                 }

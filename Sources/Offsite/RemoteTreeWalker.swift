@@ -76,6 +76,11 @@ struct RemoteTreeWalker {
 extension OffsiteRepository {
     /// A pack's plaintext, checked against its index: sealed size, header, length.
     func fetchPack(_ id: String, _ index: PackIndex) async throws(OffsiteError) -> [UInt8] {
+        try Self.unpack(try await fetchOpened(id, index), id, index)
+    }
+
+    /// A pack as opened (authenticated, still compressed): what transfers hold in flight.
+    func fetchOpened(_ id: String, _ index: PackIndex) async throws(OffsiteError) -> [UInt8] {
         let name = ObjectName.pack(id)
         guard let opened = try await get(name, maxLength: index.sealedLength) else {
             throw OffsiteError(.missing, "\(name) is listed by its index but not in the bucket",
@@ -84,15 +89,21 @@ extension OffsiteRepository {
         guard opened.count + SealedObject.overhead == index.sealedLength, let flag = opened.first, flag <= 1 else {
             throw OffsiteError(.tampered, "\(name) does not have the size its index gives")
         }
+        return opened
+    }
+
+    /// The plaintext of an opened pack, checked against its index.
+    static func unpack(_ opened: [UInt8], _ id: String, _ index: PackIndex) throws(OffsiteError) -> [UInt8] {
+        let name = ObjectName.pack(id)
         let plain: [UInt8]
-        if flag == 1 {
+        if opened.first == 1 {
             do {
                 plain = try opened.withUnsafeBytes { try Decompressor().decompress(UnsafeRawBufferPointer(rebasing: $0[1...]), rawLength: index.plainLength) }
             } catch {
                 throw OffsiteError(.malformed, "\(name) does not decompress to the \(index.plainLength) bytes its index gives", underlying: error)
             }
         } else {
-            plain = Array(opened[1...])
+            plain = Array(opened.dropFirst())
         }
         guard plain.count == index.plainLength, plain.starts(with: PackFormat.fileMagic) else {
             throw OffsiteError(.tampered, "\(name) does not have the length or header its index gives")

@@ -35,4 +35,8 @@ int barge_spawn_close_from(void *actions, int lowest);
 /// mallopt(M_ARENA_MAX): at most `count` malloc arenas for the process.
 int barge_limit_malloc_arenas(int count);
 
+/// mallopt(M_MMAP_THRESHOLD): blocks of at least `bytes` are always mmapped (and so returned
+/// to the system when freed); also stops glibc from raising the threshold by itself.
+int barge_fix_mmap_threshold(int bytes);
+
 #endif
