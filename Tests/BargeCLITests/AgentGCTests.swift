@@ -36,6 +36,13 @@ import TestSupport
         #expect(loop.runs.load(ordering: .relaxed) >= 6, "gc ran on every node while the work went on")
         for node in ["d1", "d2"] { try cluster.waitForStandby(node, snapshot: last) }
 
+        // Retention on the replicas forgot, so their agents collected by themselves.
+        let metrics = try cluster.httpGet("d1", "/metrics")
+        #expect(metrics.contains("barge_gc_runs_total"), "\(metrics.suffix(1500))")
+        let report = try cluster.ok("d0", "gc", "--json").object()
+        #expect(report["bytes_reclaimed"] is Int && report["packs_skipped"] is Int, "\(report)")
+        // The agents stop before the check: their retention would forget snapshots between the listing and the restore.
+        for node in cluster.nodes { _ = cluster.stop(node) }
         for node in cluster.nodes {
             let state = cluster.stateDirectory(node)
             let verify = try cluster.workspace.barge("verify", "--read-data", "--state-dir", state)
@@ -51,11 +58,6 @@ import TestSupport
                 }
             }
         }
-        // Retention on the replicas forgot, so their agents collected by themselves.
-        let metrics = try cluster.httpGet("d1", "/metrics")
-        #expect(metrics.contains("barge_gc_runs_total"), "\(metrics.suffix(1500))")
-        let report = try cluster.ok("d0", "gc", "--json").object()
-        #expect(report["bytes_reclaimed"] is Int && report["packs_skipped"] is Int, "\(report)")
     }
 
     /// Content that recurs every three steps: what one forget leaves dead, a later snapshot or reception reuses.
