@@ -22,25 +22,20 @@ struct DiskQueue: Sendable {
     }
 }
 
-extension PackIndex.Entry {
-    /// This entry's record in `bytes` (a pack's plaintext from byte `base` on), checked as a
-    /// local record is: header against the entry, zstd, SHA-256 of the id. Also the raw bytes.
-    func checkedRecord(in bytes: UnsafeRawBufferPointer, base: Int = 0, pack: String,
-                       decompressor: Decompressor) throws(OffsiteError) -> (record: UnsafeRawBufferPointer, raw: [UInt8]) {
-        let start = offset - base
-        let end = start + PackFormat.headerLength + storedLength
-        guard start >= 0, end <= bytes.count else {
-            throw OffsiteError(.malformed, "\(ObjectName.pack(pack)): \(kind.name) \(id.short) runs past the end")
-        }
-        let record = UnsafeRawBufferPointer(rebasing: bytes[start..<end])
-        do { return (record, try Store.decodeRecord(location, from: record, using: decompressor)) } catch {
-            throw OffsiteError(.tampered, "\(ObjectName.pack(pack)): \(kind.name) \(id.short) fails its check (\(error))",
-                               hint: "nothing from it was used; run `barge offsite verify NAME --read-data`", underlying: error)
-        }
-    }
+/// Compressing and sealing packs, off the cooperative pool and one pack at a time: each
+/// needs its plaintext, zstd's output and the sealed copy at once (about three pack sizes),
+/// and the uploads in flight then hold only sealed packs.
+enum CPUWork {
+    private static let sealer = DispatchQueue(label: "barge.offsite.sealer")
 
-    /// Where the record is, for the local checks (pack 0: not a local pack).
-    var location: BlobLocation {
-        BlobLocation(id: id, kind: kind, pack: 0, offset: offset, storedLength: storedLength, rawLength: rawLength, compression: compression)
+    static func run<T: Sendable>(_ body: @escaping @Sendable () throws(OffsiteError) -> T) async throws(OffsiteError) -> T {
+        let result: Result<T, OffsiteError> = await withCheckedContinuation { continuation in
+            sealer.async {
+                do throws(OffsiteError) { continuation.resume(returning: .success(try body())) } catch {
+                    continuation.resume(returning: .failure(error))
+                }
+            }
+        }
+        return try result.get()
     }
 }

@@ -92,3 +92,26 @@ struct PackIndex: Sendable, Equatable {
         }
     }
 }
+
+extension PackIndex.Entry {
+    /// This entry's record in `bytes` (a pack's plaintext from byte `base` on), checked as a
+    /// local record is: header against the entry, zstd, SHA-256 of the id. Also the raw bytes.
+    func checkedRecord(in bytes: UnsafeRawBufferPointer, base: Int = 0, pack: String,
+                       decompressor: Decompressor) throws(OffsiteError) -> (record: UnsafeRawBufferPointer, raw: [UInt8]) {
+        let start = offset - base
+        let end = start + PackFormat.headerLength + storedLength
+        guard start >= 0, end <= bytes.count else {
+            throw OffsiteError(.malformed, "\(ObjectName.pack(pack)): \(kind.name) \(id.short) runs past the end")
+        }
+        let record = UnsafeRawBufferPointer(rebasing: bytes[start..<end])
+        do { return (record, try Store.decodeRecord(location, from: record, using: decompressor)) } catch {
+            throw OffsiteError(.tampered, "\(ObjectName.pack(pack)): \(kind.name) \(id.short) fails its check (\(error))",
+                               hint: "nothing from it was used; run `barge offsite verify NAME --read-data`", underlying: error)
+        }
+    }
+
+    /// Where the record is, for the local checks (pack 0: not a local pack).
+    var location: BlobLocation {
+        BlobLocation(id: id, kind: kind, pack: 0, offset: offset, storedLength: storedLength, rawLength: rawLength, compression: compression)
+    }
+}

@@ -1,5 +1,6 @@
 import Foundation
 import Repository
+import S3
 
 /// Which blobs the copy holds and in which pack, from every pack index in the bucket.
 struct RemoteBlobs: Sendable {
@@ -86,5 +87,15 @@ extension OffsiteRepository {
             rename(path + ".tmp", path)
         }
         return index
+    }
+}
+
+extension RemoteBlobs {
+    /// Only packs whose data object is listed: after a gc an index may outlive its pack for a moment.
+    func keepingStoredPacks(_ data: [S3Object]) -> RemoteBlobs {
+        let stored = Set(data.compactMap { ObjectName.packID(of: $0.key[...], prefix: ObjectName.dataPrefix) })
+        var kept = RemoteBlobs()
+        for (id, index) in packs where stored.contains(id) { kept.add(pack: id, index: index) }
+        return kept
     }
 }
