@@ -30,12 +30,21 @@ import Glibc
         try workspace.start(arguments, wrapper: ["/usr/bin/env", "-u", "BARGE_STATE_DIR"]).wait()
     }
 
-    @Test func aLiveAgentUploadsAndABareMachineRestoresAHostileTree() throws {
+    @Test func aLiveAgentUploadsAndABareMachineRestoresARealAndAHostileTree() throws {
         let server = try S3TestServer()
         let cluster = try AgentCluster("offsite-agent", nodes: ["d0"], volumes: [.init(name: "v", owner: "d0", replicas: [])])
         let workspace = cluster.workspace
         let source = cluster.volumePath("v", on: "d0")
         try TreeGenerator(seed: 71).build(at: source)
+        // And real files nobody here wrote: the time zone database and the kernel's headers.
+        for real in ["/usr/share/zoneinfo", "/usr/include/linux"] where FileManager.default.fileExists(atPath: real) {
+            let copy = Process()
+            copy.executableURL = URL(fileURLWithPath: "/bin/cp")
+            copy.arguments = ["-a", real, source + "/real-" + (real as NSString).lastPathComponent]
+            try copy.run()
+            copy.waitUntilExit()
+            try #require(copy.terminationStatus == 0, "cp -a \(real)")
+        }
         try server.writeCredentials(to: workspace.path("s3.credentials"))
         try workspace.ok("offsite", "keygen", workspace.path("offsite.key"))
         let table = Self.table(server, bucket: "agent-copy", key: workspace.path("offsite.key"), credentials: workspace.path("s3.credentials"),
@@ -60,6 +69,7 @@ import Glibc
                                                  "--snapshot", String(first.prefix(10)), "--target", target, "--json"])
         try #require(restored.status == 0, "\(restored)")
         try expectSameTree(expected, target, "the first snapshot, restored from the bucket alone")
+        #expect(workspace.list(target).contains("real-zoneinfo"))
         #expect(!workspace.exists(target + ".barge-import"), "the scratch store is removed after the restore")
         let verify = try Self.bare(workspace, ["offsite", "verify", "s3", "--read-data", "--config", workspace.path("bare.toml"), "--json"])
         #expect(verify.status == 0 && (try? verify.object()["clean"] as? Bool) == true, "\(verify)")
