@@ -42,19 +42,20 @@ public final class OffsiteVerifier: Sendable {
                 report.problems.append("\(ObjectName.pack(id)) is \(size) bytes, its index says \(index.sealedLength)")
             }
         }
+        // One walker for all snapshots: each tree pack is fetched once, however many share it.
+        var walker = RemoteTreeWalker(repository: repository, remote: remote)
         for snapshot in catalog.snapshots {
-            var walker = RemoteTreeWalker(repository: repository, remote: remote)
             do {
                 let reached = try await walker.reachable(from: [snapshot.record.root])
                 for id in reached where !remote.contains(id) {
                     report.problems.append("snapshot \(snapshot.id.short) of \(snapshot.record.volume) needs chunk \(id.short), which no index lists")
                 }
                 report.blobsChecked += reached.count
-                report.bytesRead += walker.bytesFetched
             } catch {
                 report.problems.append("snapshot \(snapshot.id.short) of \(snapshot.record.volume): \(error.message)")
             }
         }
+        report.bytesRead += walker.bytesFetched
         if readData {
             let decompressor = Decompressor()
             var done = 0

@@ -34,16 +34,6 @@ extension S3Client {
         return response.status == 404 ? nil : response.body
     }
 
-    /// The object's size, or nil if there is none.
-    public func size(of key: String) async throws(S3Error) -> Int? {
-        let (response, _) = try await send(.HEAD, key: key, accepted: [200, 404])
-        guard response.status == 200 else { return nil }
-        guard let length = response.header("Content-Length").flatMap(Int.init) else {
-            throw S3Error(.malformedResponse, "HEAD \(key): no Content-Length in the answer")
-        }
-        return length
-    }
-
     /// Deletes an object; deleting one that is not there is not an error (S3 answers 204 either way).
     public func delete(_ key: String) async throws(S3Error) {
         _ = try await send(.DELETE, key: key, accepted: [200, 204, 404])
