@@ -183,6 +183,19 @@ import Snapshots
         let late = try fixture.snapshot()
         try await fixture.upload(late)
         #expect(try contents(of: try await fixture.restoreOnBareMachine(late, label: "late")) == contents(of: fixture.volume))
+
+        // A pack whose index never came (an upload killed between the two puts) goes at the
+        // second gc that finds it so, never at the first (an upload may be between them).
+        let orphan = ObjectName.pack(ObjectName.newPackID())
+        try await fixture.rawPut(orphan, randomBytes(1000, seed: 4))
+        let first = try await collector.collect()
+        let afterFirst = try await fixture.objects(orphan)
+        #expect(first.orphansDeleted == 0 && afterFirst.count == 1, "\(first)")
+        let second = try await collector.collect()
+        let afterSecond = try await fixture.objects(orphan)
+        #expect(second.orphansDeleted == 1 && afterSecond.isEmpty, "\(second)")
+        let clean = try await OffsiteVerifier(repository: repository, cache: nil).verify(readData: true).isClean
+        #expect(clean)
     }
 
     @Test func anUploadThatReusedBlobsAGCDeletedSendsThemAgain() async throws {
