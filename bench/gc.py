@@ -130,16 +130,6 @@ def generate_extra(root, gib):
     return files
 
 
-def cold():
-    """Page cache dropped when allowed; returns the cache mode."""
-    try:
-        realfiles.drop_caches()
-        return "cold"
-    except OSError:
-        run(["sync"])
-        return "warm"
-
-
 def timed(cmd, env=None):
     """Wall seconds until durable (a trailing sync), peak RSS (KiB) and stdout of one command."""
     t0 = time.monotonic()
@@ -430,7 +420,7 @@ def main():
         # ---------------------------------------------------------------- gc alone vs restic prune
         remove(spare)
         run(["cp", "-a", state, spare])
-        mode = cold()
+        mode = realfiles.cold()
         seconds, rss, stdout = timed([barge, "--state-dir", spare, "gc", "--json"])
         report = json.loads(stdout)
         doc = {"name": "gc_offline", "tool": "barge", "seconds": seconds, "rss_kib": rss, "cache": mode, "report": report,
@@ -441,7 +431,7 @@ def main():
             "%.0f MB copied" % (mode, seconds, report["seconds"], rss, barge_before["state"] / 1e6, doc["state_after"] / 1e6,
                                 report["packs_deleted"], report["packs_rewritten"], report["bytes_copied"] / 1e6))
         remove(spare)
-        mode = cold()
+        mode = realfiles.cold()
         seconds, rss, _ = timed(["restic", "-q", "-r", repo, "prune"], env=env)
         restic_after = tree_bytes(repo)
         emit({"name": "gc_restic_prune", "tool": "restic", "seconds": seconds, "rss_kib": rss, "cache": mode,
@@ -459,7 +449,7 @@ def main():
         rounds.call("replicate")
         if rounds.failures:
             raise RuntimeError("first snapshot/replication of small failed: %s" % rounds.failures[0])
-        cold()
+        realfiles.cold()
         rounds.one()   # untimed: binaries and `small` back in the page cache
         base = []
         for _ in range(args.rounds):
@@ -469,7 +459,7 @@ def main():
             args.rounds, bl["snapshot"]["p50"], bl["snapshot"]["max"], bl["replicate"]["p50"], bl["replicate"]["max"]))
 
         before = {"packs": packs(state), "state": tree_bytes(state)}
-        mode = cold()
+        mode = realfiles.cold()
         rounds.one()   # untimed, as before the baseline: only the store's packs stay cold
         gc_out = {}
 

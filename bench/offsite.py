@@ -80,16 +80,6 @@ def remove(path):
         shutil.rmtree(path, ignore_errors=True)
 
 
-def cold():
-    """Page cache dropped when allowed; returns the cache mode."""
-    try:
-        realfiles.drop_caches()
-        return "cold"
-    except OSError:
-        run(["sync"])
-        return "warm"
-
-
 def timed(cmd, env=None, cwd=None):
     """Wall seconds until durable (a trailing sync), peak RSS (KiB) and stdout of one command."""
     t0 = time.monotonic()
@@ -374,7 +364,7 @@ def main():
             def upload(label):
                 """barge snapshot, push at once; restic backup: times, RSS, bucket growth."""
                 b0, r0 = server.bucket(BARGE_BUCKET), server.bucket(RESTIC_BUCKET)
-                d = {"cache": cold()}
+                d = {"cache": realfiles.cold()}
                 d["barge_snapshot_s"], d["barge_snapshot_rss_kib"], o = timed([barge, "--state-dir", state, "snapshot", "v", "--json"])
                 snap = json.loads(o)
                 d["barge_push_s"], d["barge_push_rss_kib"], o = timed(
@@ -382,7 +372,7 @@ def main():
                 push = json.loads(o)
                 d["barge_s"] = d["barge_snapshot_s"] + d["barge_push_s"]
                 b1 = server.bucket(BARGE_BUCKET)
-                cold()
+                realfiles.cold()
                 d["restic_s"], d["restic_rss_kib"], o = timed(["restic", "-r", repo, "backup", "--json", data], env=renv)
                 summary = restic_summary(o)
                 r1 = server.bucket(RESTIC_BUCKET)
@@ -412,14 +402,14 @@ def main():
                 d = {}
                 remove(target_b)
                 remove(target_r)
-                d["cache"] = cold()
+                d["cache"] = realfiles.cold()
                 d["barge_s"], d["barge_rss_kib"], o = timed(
                     ["env", "-u", "BARGE_STATE_DIR", barge, "restore", "v", "--offsite", "s3", "--config", cfg, "--target", target_b, "--json"],
                     env=bare)
                 rest = json.loads(o)
                 d["barge_bytes_downloaded"] = (rest.get("offsite") or {}).get("bytes_downloaded")
                 d["barge_bytes_written"] = rest.get("bytes_written")
-                cold()
+                realfiles.cold()
                 d["restic_s"], d["restic_rss_kib"], _ = timed(["restic", "-q", "-r", repo, "restore", "latest", "--target", target_r],
                                                               env=dict(renv, RESTIC_CACHE_DIR=rcache_restore))
                 if r == 0:   # both restored trees against the (changed) source, the two comparisons side by side

@@ -97,6 +97,16 @@ def drop_caches():
         f.write("3\n")
 
 
+def cold():
+    """Page cache dropped when allowed (root); returns the cache mode."""
+    try:
+        drop_caches()
+        return "cold"
+    except OSError:
+        run(["sync"])
+        return "warm"
+
+
 def timed(cmd, env=None, cwd=None):
     """Wall seconds until durable and peak RSS (KiB) of one command."""
     t0 = time.monotonic()
