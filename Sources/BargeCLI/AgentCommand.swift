@@ -2,7 +2,6 @@ import Agent
 import AgentConfig
 import ArgumentParser
 import Foundation
-import Synchronization
 
 struct AgentCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -12,15 +11,8 @@ struct AgentCommand: ParsableCommand {
     @Option(help: "The config file.") var config: String = AgentConfiguration.defaultPath
 
     func run() throws {
-        let failure = Mutex<(any Error)?>(nil)
-        let done = DispatchSemaphore(value: 0)
         let path = config
-        Task {
-            do { try await Agent.run(configPath: path) } catch { failure.withLock { $0 = error } }
-            done.signal()
-        }
-        done.wait()
-        if let error = failure.withLock({ $0 }) {
+        do { try AsyncBridge.wait { try await Agent.run(configPath: path) } } catch {
             Terminal.error("agent: \(error)")
             throw ExitCode((error as? AgentError)?.exitCode ?? ExitStatus.error.rawValue)
         }

@@ -1,7 +1,6 @@
 import Agent
 import ArgumentParser
 import Foundation
-import Synchronization
 
 /// Started by the agent beside each container under `[cluster]`; not for people.
 struct GuardCommand: ParsableCommand {
@@ -17,16 +16,10 @@ struct GuardCommand: ParsableCommand {
     @Option var stop: String
 
     func run() throws {
-        let status = Mutex<Int32>(0)
-        let done = DispatchSemaphore(value: 0)
         let (file, volume, path, epoch, timeout, stop) = (deadlineFile, volume, path, epoch, timeout, stop)
-        Task {
-            let code = await GuardProcess.run(deadlineFile: file, volume: volume, path: path, epoch: epoch, timeout: timeout, stop: stop)
-            status.withLock { $0 = code }
-            done.signal()
+        let code = try AsyncBridge.wait {
+            await GuardProcess.run(deadlineFile: file, volume: volume, path: path, epoch: epoch, timeout: timeout, stop: stop)
         }
-        done.wait()
-        let code = status.withLock { $0 }
         if code != 0 { throw ExitCode(code) }
     }
 }

@@ -5,7 +5,6 @@ import Foundation
 import Offsite
 import Repository
 import Snapshots
-import Synchronization
 
 /// `barge offsite ...`: encrypted copies of volumes' history in an S3-compatible bucket.
 struct OffsiteCommand: ParsableCommand {
@@ -40,22 +39,6 @@ struct OffsiteSource {
     func open(_ name: String, memory: String? = nil) throws -> OffsiteRepository {
         let target = try OffsiteTargets.resolve(try settings(name))
         return try AsyncBridge.wait { () async throws(OffsiteError) in try await OffsiteRepository.open(target, memory: memory) }
-    }
-}
-
-/// Runs async work from a synchronous command and waits for it.
-enum AsyncBridge {
-    static func wait<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
-        let result = Mutex<Result<T, any Error>?>(nil)
-        let done = DispatchSemaphore(value: 0)
-        Task {
-            let outcome: Result<T, any Error>
-            do { outcome = .success(try await body()) } catch { outcome = .failure(error) }
-            result.withLock { $0 = outcome }
-            done.signal()
-        }
-        done.wait()
-        return try result.withLock { $0! }.get()
     }
 }
 
