@@ -138,6 +138,36 @@ import Snapshots
         #expect(try await fixture.open().snapshots(volume: "v").count == 1)
     }
 
+    /// A gc that raised its flag and died must not stop uploads for good; gc keeps the newest
+    /// catalog generations only (both stated in design.md).
+    @Test(.timeLimit(.minutes(1)))
+    func aGCThatDiedStopsNoUploadAndOldCatalogsGo() async throws {
+        let fixture = try await OffsiteFixture("staleflag")
+        try fixture.write("a", randomBytes(10_000, seed: 1))
+        try await fixture.upload(try fixture.snapshot())
+        let repository = try await fixture.open()
+        var dead = try await repository.latestCatalog()
+        dead.generation += 1
+        dead.collections += 1
+        dead.collectingSince = Clock.wallNanoseconds() - Catalog.staleCollection - 3_600_000_000_000
+        #expect(try await repository.commit(dead))
+        try fixture.write("a", randomBytes(10_000, seed: 2))
+        let second = try fixture.snapshot()
+        try await fixture.upload(second)
+        #expect(try await repository.latestCatalog().snapshots.contains { $0.id == second.id })
+
+        for _ in 0..<10 {
+            var next = try await repository.latestCatalog()
+            next.generation += 1
+            #expect(try await repository.commit(next))
+        }
+        _ = try await OffsiteCollector(repository: repository, cache: nil).collect()
+        let generations = try await repository.catalogGenerations()
+        #expect(generations.count == OffsiteCollector.catalogsKept + 1, "the newest 8 and the one that lowered the flag: \(generations)")
+        #expect(try await repository.latestCatalog().collecting == false)
+        #expect(try contents(of: try await fixture.restoreOnBareMachine(second, label: "s")) == contents(of: fixture.volume))
+    }
+
     @Test func aWrongKeyOrSecretIsAClearError() async throws {
         let fixture = try await OffsiteFixture("keys")
         _ = try OffsiteKey.generate(path: fixture.root + "/other")
