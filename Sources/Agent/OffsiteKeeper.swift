@@ -19,16 +19,16 @@ struct OffsiteKeeper: Service {
             var backoff: [String: Double] = [:]
             var uploaded: [String: BlobID] = [:]
             while !Task.isCancelled {
-                try? await Task.sleep(for: .milliseconds(500))
+                try? await Task.sleep(for: .seconds(1))
                 for target in core.config.offsite {
                     for volume in target.volumes {
                         if Task.isCancelled { return }
+                        let key = target.name + "/" + volume
+                        // The time gate first: the index is asked only when an upload may be due.
+                        if let last = lastTry[key], Date().timeIntervalSince(last) < backoff[key] ?? target.intervalSeconds { continue }
                         guard (try? core.ownership(volume))?.owner == core.node,
                               let latest = try? core.store.snapshots(volume: volume).last(where: { $0.record.state == "complete" }),
-                              uploaded[target.name + "/" + volume] != latest.id else { continue }
-                        let key = target.name + "/" + volume
-                        let wait = backoff[key] ?? target.intervalSeconds
-                        if let last = lastTry[key], Date().timeIntervalSince(last) < wait { continue }
+                              uploaded[key] != latest.id else { continue }
                         lastTry[key] = Date()
                         if await Self.upload(core, target, volume, latest) {
                             uploaded[key] = latest.id
