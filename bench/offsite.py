@@ -139,14 +139,7 @@ class Change:
     """The small change: a fixed sample of ~1% of the regular files; apply() and undo()."""
 
     def __init__(self, data, saved):
-        files = []
-        for root, ds, fs in os.walk(data):
-            ds.sort()
-            for f in sorted(fs):
-                p = os.path.join(root, f)
-                st = os.lstat(p)
-                if os.path.isfile(p) and not os.path.islink(p):
-                    files.append((os.path.relpath(p, data), st.st_size))
+        files = realfiles.regular_files(data)
         n = max(1, round(CHANGE_SHARE * len(files)))
         self.picks = sorted(random.Random(CHANGE_SEED).sample(files, n))
         self.data, self.saved, self.applied = data, saved, False

@@ -97,6 +97,19 @@ def drop_caches():
         f.write("3\n")
 
 
+def regular_files(root):
+    """(relative path, size) of every regular file under root, in a stable order."""
+    out = []
+    for base, dirs, files in os.walk(root):
+        dirs.sort()
+        for name in sorted(files):
+            path = os.path.join(base, name)
+            st = os.lstat(path)
+            if os.path.isfile(path) and not os.path.islink(path):
+                out.append((os.path.relpath(path, root), st.st_size))
+    return out
+
+
 def cold():
     """Page cache dropped when allowed (root); returns the cache mode."""
     try:

@@ -104,6 +104,14 @@ class Results:
 
 # ------------------------------------------------------------------ formatting
 
+def table(cols, rows, keys):
+    """Markdown lines: a header of `cols`, then each row's `keys` (a | in a cell escaped)."""
+    lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
+    for r in rows:
+        lines.append("| " + " | ".join(str(r[k]).replace("|", "\\|") for k in keys) + " |")
+    return lines
+
+
 def fmt_rate(v):
     return NA if v is None else "%.1f MB/s" % v
 
@@ -964,11 +972,7 @@ def markdown_moves(rows, notes):
         out.append("- " + n)
     out.append("")
     cols = ["measure", "barge", "details", "target", "pass/fail"]
-    out.append("| " + " | ".join(cols) + " |")
-    out.append("|" + "|".join("---" for _ in cols) + "|")
-    for r in rows:
-        cells = [r["measure"], r["barge"], r["details"], r["target"], r["result"]]
-        out.append("| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |")
+    out += table(cols, rows, ["measure", "barge", "details", "target", "result"])
     return "\n".join(out) + "\n"
 
 
@@ -980,11 +984,7 @@ def markdown_repl(rows, notes):
         out.append("- " + n)
     out.append("")
     cols = ["measure", "barge", "rsync", "casync", "ratio", "target", "pass/fail"]
-    out.append("| " + " | ".join(cols) + " |")
-    out.append("|" + "|".join("---" for _ in cols) + "|")
-    for r in rows:
-        cells = [r["measure"], r["barge"], r["rsync"], r["casync"], r["ratio"], r["target"], r["result"]]
-        out.append("| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |")
+    out += table(cols, rows, ["measure", "barge", "rsync", "casync", "ratio", "target", "result"])
     return "\n".join(out) + "\n"
 
 
@@ -1039,11 +1039,7 @@ def markdown_failover(rows, notes):
         return ""
     out = ["", "## Automatic failover on etcd", ""] + ["- " + n for n in notes] + [""]
     cols = ["measure", "barge", "Patroni default", "Kubernetes default", "target", "pass/fail"]
-    out.append("| " + " | ".join(cols) + " |")
-    out.append("|" + "|".join("---" for _ in cols) + "|")
-    for r in rows:
-        cells = [r["measure"], r["barge"], r["patroni"], r["kubernetes"], r["target"], r["result"]]
-        out.append("| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |")
+    out += table(cols, rows, ["measure", "barge", "patroni", "kubernetes", "target", "result"])
     return "\n".join(out) + "\n"
 
 
@@ -1054,11 +1050,7 @@ def markdown(rows, notes, cfg):
         out.append("- " + n)
     out.append("")
     cols = ["measure", "barge", "restic", "rsync", "ratio", "target", "pass/fail"]
-    out.append("| " + " | ".join(cols) + " |")
-    out.append("|" + "|".join("---" for _ in cols) + "|")
-    for r in rows:
-        cells = [r["measure"], r["barge"], r["restic"], r["rsync"], r["ratio"], r["target"], r["result"]]
-        out.append("| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |")
+    out += table(cols, rows, ["measure", "barge", "restic", "rsync", "ratio", "target", "result"])
     return "\n".join(out) + "\n"
 
 
@@ -1130,11 +1122,7 @@ def markdown_realfiles(rows, notes):
         return ""
     out = ["", "## Real files", ""] + ["- " + n for n in notes] + [""]
     cols = ["measure", "barge", "restic", "borg", "floors", "ratio", "target", "pass/fail"]
-    out.append("| " + " | ".join(cols) + " |")
-    out.append("|" + "|".join("---" for _ in cols) + "|")
-    for r in rows:
-        cells = [r["measure"], r["barge"], r["restic"], r["borg"], r["floor"], r["ratio"], r["target"], r["result"]]
-        out.append("| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |")
+    out += table(cols, rows, ["measure", "barge", "restic", "borg", "floor", "ratio", "target", "result"])
     return "\n".join(out) + "\n"
 
 
@@ -1271,11 +1259,7 @@ def markdown_gc(rows, notes):
         return ""
     out = ["", "## Retention, garbage collection and roll-back (issue 9)", ""] + ["- " + n for n in notes] + [""]
     cols = ["measure", "barge", "restic 0.14", "ratio", "target", "pass/fail"]
-    out.append("| " + " | ".join(cols) + " |")
-    out.append("|" + "|".join("---" for _ in cols) + "|")
-    for r in rows:
-        cells = [r["measure"], r["barge"], r["restic"], r["ratio"], r["target"], r["result"]]
-        out.append("| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |")
+    out += table(cols, rows, ["measure", "barge", "restic", "ratio", "target", "result"])
     return "\n".join(out) + "\n"
 
 
@@ -1373,11 +1357,7 @@ def markdown_offsite(rows, notes):
     if not rows:
         return "\n".join(out) + "\n"
     cols = ["measure", "barge", "restic 0.14", "ratio", "target", "pass/fail"]
-    out.append("| " + " | ".join(cols) + " |")
-    out.append("|" + "|".join("---" for _ in cols) + "|")
-    for r in rows:
-        cells = [r["measure"], r["barge"], r["restic"], r["ratio"], r["target"], r["result"]]
-        out.append("| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |")
+    out += table(cols, rows, ["measure", "barge", "restic", "ratio", "target", "result"])
     return "\n".join(out) + "\n"
 
 

@@ -26,18 +26,6 @@ import realfiles  # noqa: E402  (build, tree_bytes)
 POLICY = ["--keep-hourly", "24", "--keep-daily", "7", "--keep-weekly", "4"]
 
 
-def regular_files(root):
-    out = []
-    for base, dirs, files in os.walk(root):
-        dirs.sort()
-        for name in sorted(files):
-            path = os.path.join(base, name)
-            st = os.lstat(path)
-            if os.path.isfile(path) and not os.path.islink(path):
-                out.append((os.path.relpath(path, root), st.st_size))
-    return out
-
-
 def timed(cmd, env=None, cwd=None):
     started = time.monotonic()
     r = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=cwd)
@@ -69,7 +57,7 @@ def main():
     if not os.path.isdir(data):
         realfiles.build(data, args.cache or os.path.join(work, "cache"))
         built_here = True
-    files = regular_files(data)
+    files = realfiles.regular_files(data)
     live, reserve, total = [], [], 0
     for rel, size in files:
         if total < args.volume_mib << 20:
