@@ -27,7 +27,7 @@ same trees. Timings: medians over the runs; bytes from the first run (all runs a
 
 moto 5.x rebuilds the request's URL through werkzeug, which decodes a %2F in the query: a listing
 whose prefix holds a "/" (restic's keys/, data/, ...) then fails the signature check. The server is
-started with bench/offsite_moto on PYTHONPATH, whose sitecustomize.py puts the query back in
+started by scripts/s3-test-server.py with s3-test-server.d/sitecustomize.py, which puts the query back in
 SigV4's canonical encoding before moto checks it (the check stays on, for both tools).
 
 usage: offsite.py --barge BIN --work DIR --results FILE [--data DIR] [--cache DIR] [--runs 3] [--fraction 1]
@@ -53,7 +53,6 @@ import realfiles  # noqa: E402  (build, drop_caches, tree_bytes)
 
 BENCH = os.path.dirname(os.path.abspath(__file__))
 SERVER = os.path.join(os.path.dirname(BENCH), "scripts", "s3-test-server.py")
-MOTO_FIX = os.path.join(BENCH, "offsite_moto")   # sitecustomize.py: the query-encoding fix (see above)
 BARGE_BUCKET, BARGE_PREFIX, RESTIC_BUCKET = "barge-bench", "b.", "restic-bench"
 CHANGE_SHARE = 0.01       # share of the regular files the small change touches
 CHANGE_SEED = 20261210
@@ -188,7 +187,6 @@ class S3Server:
 
     def __init__(self, log_path):
         env = dict(os.environ)
-        env["PYTHONPATH"] = MOTO_FIX + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
         self.log = open(log_path, "a")
         self.info, self.moto_pid = None, None
         self.proc = subprocess.Popen([sys.executable, SERVER], stdout=subprocess.PIPE, stderr=self.log, env=env, text=True)

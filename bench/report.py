@@ -1338,7 +1338,7 @@ def build_offsite(res):
                         ", fraction %s" % data.get("fraction") if (data.get("fraction") or 1) < 1 else "",
                         ch.get("files_changed", data.get("change_files", 0)), 100 * (data.get("change_share") or 0),
                         fmt_bytes(ch.get("bytes_changed")), fmt_bytes(ch.get("bytes_of_changed_files"))))
-        notes.append("server: moto %s on loopback, SigV4 signatures checked (scripts/s3-test-server.py, with bench/offsite_moto's fix of "
+        notes.append("server: moto %s on loopback, SigV4 signatures checked (scripts/s3-test-server.py, with its fix of "
                      "moto's query encoding so that restic's listings pass the check), a fresh server per run, a bucket per tool. "
                      "%s, repository v2, default compression; both encrypt. barge: %s." % (
                          v.get("moto", "?"), v.get("restic", "restic ?"), data.get("barge")))

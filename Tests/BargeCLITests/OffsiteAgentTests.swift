@@ -17,7 +17,7 @@ import Glibc
         name = "s3"
         endpoint = "\(server.endpoint)"
         bucket = "\(bucket)"
-        prefix = "barge."
+        prefix = "cluster-a/"
         credentials_file = "\(credentials)"
         key_file = "\(key)"
         \(extra)

@@ -35,7 +35,7 @@ final class OffsiteFixture: @unchecked Sendable {
         _ = try OffsiteKey.generate(path: root + "/key")
         let bucket = "t-\(label.lowercased())-\(UUID().uuidString.prefix(8).lowercased())"
         let credentials = S3Credentials(accessKeyID: server.accessKeyID, secretAccessKey: server.secretAccessKey)
-        target = OffsiteTarget(name: "s3", endpoint: server.endpoint, region: server.region, bucket: bucket, prefix: "c1.",
+        target = OffsiteTarget(name: "s3", endpoint: server.endpoint, region: server.region, bucket: bucket, prefix: "site-a/c1/",
                                credentials: credentials, keyFile: root + "/key", packSize: packSize, partSize: partSize, concurrency: 2)
         raw = try S3Client(endpoint: S3Endpoint(server.endpoint), region: server.region, bucket: bucket, credentials: credentials)
         _ = try await OffsiteRepository.initialize(target)

@@ -1,10 +1,10 @@
-"""Loaded (via PYTHONPATH) into the moto server that bench/offsite.py starts with
-scripts/s3-test-server.py; nowhere else.
+"""Loaded (via PYTHONPATH) into the moto server that scripts/s3-test-server.py starts (for the
+tests and the benchmark); nowhere else.
 
 moto (5.x) checks SigV4 signatures against the URL werkzeug rebuilds for the request, and
 werkzeug turns an encoded %2F (and a few more) in the query back into "/". A listing whose
 prefix holds a "/" (restic's keys/, data/, snapshots/, ...) then never matches what the client
-signed ("SignatureDoesNotMatch"). barge's object names are flat for that reason; restic's are not.
+signed ("SignatureDoesNotMatch"): a target prefix like "site-a/", and restic's keys/, data/, ...
 This puts the query back in SigV4's canonical form (every name and value percent-encoded except
 A-Z a-z 0-9 - _ . ~) before moto computes the signature: the check stays on, for both tools.
 """
