@@ -50,7 +50,7 @@ public final class Store: Sendable {
         packs = PackFiles(directory: directory + "/packs")
         // Bytes past a pack's committed size (a writer died before its
         // transaction) are never truncated here: no row points at them, no
-        // writer appends after them, and gc reclaims them with the pack.
+        // writer appends after them, and gc (which holds the pack's claim) cuts them off.
     }
 
     // MARK: reading

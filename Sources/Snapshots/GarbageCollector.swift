@@ -96,7 +96,14 @@ public final class GarbageCollector {
             guard !unreadKeeper, !deadRows.isEmpty || tail > 0 || emptyRow || isDirty else { continue }
             let deadBytes = deadRows.reduce(tail) { $0 + PackFormat.headerLength + $1.storedLength }
             let worthIt = liveRows.isEmpty || isDirty || Double(deadBytes) / Double(max(1, fileSize)) >= Self.rewriteThreshold
-            guard worthIt else { continue }
+            guard worthIt else {
+                // Not worth a rewrite, but a tail is never read nor appended after: cut it off.
+                if tail > 0 {
+                    try cutTail(of: pack, at: committed)
+                    report.bytesReclaimed += tail
+                }
+                continue
+            }
             let copied = try relocate(pack, live: liveRows, dead: deadRows, with: writer, report: &report)
             try remove(pack)
             if copied == 0 {
@@ -213,6 +220,17 @@ public final class GarbageCollector {
                               payload: UnsafeRawBufferPointer(rebasing: bytes[PackFormat.headerLength...]))
         }
         return PackFormat.headerLength + location.storedLength
+    }
+
+    /// Truncates a claimed pack to its committed size: no row points past it,
+    /// and writers append only to packs whose file ends there.
+    private func cutTail(of pack: Int64, at committed: Int) throws {
+        let path = store.packPath(pack)
+        let descriptor = open(path, O_WRONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw RepositoryError.system("open", path: path) }
+        defer { close(descriptor) }
+        guard ftruncate(descriptor, off_t(committed)) == 0 else { throw RepositoryError.system("ftruncate", path: path) }
+        guard fsync(descriptor) == 0 else { throw RepositoryError.system("fsync", path: path) }
     }
 
     /// Unlinks a doomed pack. The descriptor cache is emptied before and after,

@@ -101,6 +101,36 @@ import Retention
         _ = try fixture.engine.restore(volume: "v", .id(kept.id.hex), subpath: nil, target: fixture.root + "/r")
         #expect(fixture.read(fixture.root + "/r/f") == randomBytes(300_000, seed: 3))
     }
+
+    /// A killed gc leaves its copies past the committed size of a pack that is
+    /// otherwise live and too full to be worth a rewrite: the tail is cut off.
+    @Test func tailBehindAMostlyLivePackIsCutOff() throws {
+        let fixture = try Fixture()
+        try fixture.write("f", randomBytes(8 << 20, seed: 5))
+        let kept = try fixture.engine.snapshot(volume: "v")
+        let (path, committed) = try { () throws -> (String, Int) in
+            let store = try Store(at: fixture.state, access: .read)
+            let (last, size) = try #require(try store.index.packSizes().max { $0.key < $1.key })
+            let handle = try #require(FileHandle(forWritingAtPath: store.packPath(last)))
+            try handle.seekToEnd()
+            handle.write(Data(randomBytes(1 << 20, seed: 6)))
+            try handle.close()
+            return (store.packPath(last), size)
+        }()
+        #expect(committed > 7 << 20, "the tail is under the rewrite threshold")
+        let report = try fixture.engine.collectGarbage()
+        #expect(report.packsRewritten == 0 && report.packsDeleted == 0)
+        #expect(report.bytesReclaimed == 1 << 20)
+        let size = try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int
+        #expect(size == committed)
+        #expect(try fixture.engine.verify(readData: true).ok)
+        // The pack is whole again: the next snapshot may append to it.
+        try fixture.write("g", randomBytes(100_000, seed: 7))
+        _ = try fixture.engine.snapshot(volume: "v")
+        #expect(try fixture.engine.verify(readData: true).ok)
+        _ = try fixture.engine.restore(volume: "v", .id(kept.id.hex), subpath: nil, target: fixture.root + "/r")
+        #expect(fixture.read(fixture.root + "/r/f") == randomBytes(8 << 20, seed: 5))
+    }
 }
 
 @Suite struct GarbageCollectorKeepsEvidenceTests {
