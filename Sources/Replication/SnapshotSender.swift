@@ -42,12 +42,18 @@ public final class SnapshotSender {
             switch try await channel.expectMessage() {
             case let .wantTrees(requests):
                 for batch in Self.batches(requests) {
-                    let blobs = try await OffPool.run { [encoder] in try batch.map { try encoder.tree($0) } }
+                    let blobs = try await OffPool.run { [encoder] in
+                        try encoder.prefetch(batch.map(\.id))
+                        return try batch.map { try encoder.tree($0) }
+                    }
                     for blob in blobs { try await emit(.blob(blob), on: channel) }
                 }
             case let .wantChunks(requests):
                 for batch in Self.batches(requests) {
-                    let answers = try await OffPool.run { [encoder] in try batch.map { try encoder.chunk($0) } }
+                    let answers = try await OffPool.run { [encoder] in
+                        try encoder.prefetch(batch.map(\.id))
+                        return try batch.map { try encoder.chunk($0) }
+                    }
                     for (request, answer) in zip(batch, answers) {
                         switch answer {
                         case let .blob(blob): try await emit(.blob(blob), on: channel)

@@ -174,22 +174,27 @@ public final class Index: Sendable {
     public func location(of id: BlobID) throws -> BlobLocation? {
         try run("looking up blob \(id.short)") {
             try pool.read { db in
-                try Row.fetchOne(db, sql: "SELECT \(Self.blobColumns) FROM blob WHERE id = ?", arguments: [id.data]).flatMap(Self.location)
+                // Cached: compiling the statement cost more than the lookup (GRDB's authorizer runs on every prepare).
+                let select = try db.cachedStatement(sql: "SELECT \(Self.blobColumns) FROM blob WHERE id = ?")
+                return try Row.fetchOne(select, arguments: [id.data]).flatMap(Self.location)
             }
         }
     }
 
-    /// Which of `ids` the index knows, in one query per 500 ids.
+    /// Which of `ids` the index knows, in one query per 512 ids.
     public func locations(of ids: [BlobID]) throws -> [BlobID: BlobLocation] {
         try run("looking up \(ids.count) blobs") {
             try pool.read { db in
                 var found: [BlobID: BlobLocation] = [:]
                 var start = 0
                 while start < ids.count {
-                    let batch = ids[start..<min(ids.count, start + 500)]
-                    let marks = Array(repeating: "?", count: batch.count).joined(separator: ",")
-                    let rows = try Row.fetchAll(db, sql: "SELECT \(Self.blobColumns) FROM blob WHERE id IN (\(marks))",
-                                                arguments: StatementArguments(batch.map { $0.data }))
+                    let batch = ids[start..<min(ids.count, start + 512)]
+                    // Padded to a power of two (repeating the last id), so at most ten statements are cached.
+                    let width = 1 << (Int.bitWidth - (batch.count - 1).leadingZeroBitCount)
+                    let marks = Array(repeating: "?", count: width).joined(separator: ",")
+                    let select = try db.cachedStatement(sql: "SELECT \(Self.blobColumns) FROM blob WHERE id IN (\(marks))")
+                    let padded = batch.map(\.data) + Array(repeating: batch.last!.data, count: width - batch.count)
+                    let rows = try Row.fetchAll(select, arguments: StatementArguments(padded))
                     for row in rows { if let location = Self.location(row) { found[location.id] = location } }
                     start += batch.count
                 }
