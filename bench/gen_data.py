@@ -11,7 +11,7 @@ The SQLite file itself also depends on the SQLite library version (header, layou
   gen_data.py mutate-big OUT [--seed 42]                (8 x 4 KiB in the largest file)
   gen_data.py sqlite OUT.db [--size-mib 1024] [--seed 42]
   gen_data.py mutate-sqlite OUT.db [--percent 1] [--seed 42]
-  gen_data.py manyfiles OUT [--files 100000] [--seed 42]   (small files, ~files/50 dirs)
+  gen_data.py manyfiles OUT [--files 100000] [--dirs N] [--seed 42]   (small files, N or ~files/50 dirs)
   gen_data.py mutate-manyfiles OUT [--seed 42]          (~0.1% edited, 20 added, 20 deleted)
   gen_data.py change-tree OUT [--mib 10] [--seed 42] [--round 0]
                                                         (N MiB: half overwritten in medium files, half new files)
@@ -724,11 +724,11 @@ MANY_EXT = [".swift", ".c", ".h", ".py", ".txt", ".md", ".json", ".yaml", ".cfg"
 MANY_BIN_EXT = [".bin", ".o", ".dat"]
 
 
-def plan_manyfiles(n_files, seed):
+def plan_manyfiles(n_files, seed, n_dirs=None):
     """Deterministic plan of a walk-dominated tree: n_files small files (0-4 KiB; ~6% empty,
-    ~10% incompressible, the rest text-like) in about n_files/50 directories, depth <= 4."""
+    ~10% incompressible, the rest text-like) in about n_dirs (default n_files/50) directories, depth <= 4."""
     r = Rng("%d:many-plan:%d" % (seed, n_files))
-    n_dirs = max(4, n_files // 50)
+    n_dirs = max(4, n_files // 50) if n_dirs is None else max(4, n_dirs)
     dirs = plan_dirs(r, n_dirs)
     files = []
     for i in range(n_files):
@@ -753,7 +753,7 @@ def cmd_manyfiles(args):
     out = os.path.abspath(args.out)
     if os.path.exists(out) and os.listdir(out):
         sys.exit("gen_data: %s exists and is not empty" % out)
-    dirs, files = plan_manyfiles(args.files, args.seed)
+    dirs, files = plan_manyfiles(args.files, args.seed, args.dirs)
     os.makedirs(out, exist_ok=True)
     for d, _ in dirs[1:]:
         os.makedirs(os.path.join(out, d), exist_ok=True)
@@ -869,6 +869,7 @@ def main():
     p = sub.add_parser("manyfiles")
     p.add_argument("out")
     p.add_argument("--files", type=int, default=100000)
+    p.add_argument("--dirs", type=int, default=None, help="directories (default files/50)")
     p.add_argument("--seed", type=int, default=42)
     p = sub.add_parser("mutate-manyfiles")
     p.add_argument("out")

@@ -13,10 +13,17 @@ On it, RUNS times each, cold page cache (snapshots also warm), every step timed 
   floors:   a parallel read of every file (2 readers; what no snapshot can beat),
             `cp -a` and `rsync -a --whole-file` of the tree (what no restore needs to lose to);
   snapshot: barge (a new store each run), restic 0.14 (default compression), borg 1.2 (lz4);
-  restore:  of each tool's snapshot into an empty directory.
+  restore:  of each tool's snapshot into an empty directory;
+  first replication (realrepl.py; --replication 0 skips it): three barge agents over mutual TLS on
+            loopback, fresh agents and empty stores each run, `barge snapshot` through the owner,
+            then cold: `barge replicate` to one replica (--to d1), and to two at once, each timed
+            from the command's start until the replicas' status shows the standby copy at the
+            snapshot (compared with the rsync --whole-file copy; each copy checked with treecmp.py),
+            and the agents' peak RSS (VmHWM).
 Medians of the runs, ratios against restic, borg and the floors. Peak RSS via /usr/bin/time.
 
-usage: realfiles.py --barge BIN --work DIR --results FILE [--runs 3] [--cache DIR]
+usage: realfiles.py --barge BIN --work DIR --results FILE [--runs 3] [--cache DIR] [--replication 1]
+                    [--repl-port 27800]
 Appends JSON lines to FILE (name=real_...); prints a summary. Python standard library only.
 """
 import argparse
@@ -27,6 +34,8 @@ import subprocess
 import sys
 import time
 import urllib.parse
+
+import realrepl
 
 PACKAGES = [
     "golang-1.19-src", "emacs-common", "libpython3.11-stdlib", "perl-modules-5.36", "manpages-dev",
@@ -146,6 +155,9 @@ def main():
     ap.add_argument("--results", required=True)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--cache", help="where the .deb files are kept (default WORK/cache)")
+    ap.add_argument("--replication", type=int, choices=(0, 1), default=1,
+                    help="1 (default): also the first-replication rows (realrepl.py); 0: skip them")
+    ap.add_argument("--repl-port", type=int, default=27800, help="the replication agents' peer port (the next free one)")
     args = ap.parse_args()
     for tool in ("restic", "borg", "rsync", "apt-get", "dpkg-deb", "/usr/bin/time"):
         if shutil.which(tool) is None:
@@ -189,7 +201,7 @@ def main():
     try:
         step("floor_read", "read", nothing, read_all)
         step("floor_copy", "cp", nothing, ["cp", "-a", data, target])
-        step("floor_copy", "rsync", nothing, ["rsync", "-a", "--whole-file", data + "/", target + "/"])
+        rsync_copy = step("floor_copy", "rsync", nothing, ["rsync", "-a", "--whole-file", data + "/", target + "/"])
 
         def fresh_barge():
             remove(store, settle=False)   # a snapshot creates a few pack files, not a tree
@@ -214,6 +226,11 @@ def main():
         step("snapshot", "borg", fresh_borg, ["borg", "create", "--compression", "lz4", store + "::a", data])
         step("snapshot_warm", "borg", fresh_borg, ["borg", "create", "--compression", "lz4", store + "::a", data], cold=False)
         step("restore", "borg", lambda: os.makedirs(target), ["borg", "extract", store + "::a"], cwd=target)
+        if args.replication:
+            remove(target)   # the replicas create two trees' worth of inodes next
+            remove(store, settle=False)
+            realrepl.measure(args.barge, data, os.path.join(work, "repl"), out, args.runs, remove, drop_caches,
+                             port=args.repl_port, floor_s=rsync_copy["median_s"])
     finally:
         remove(target)
         remove(store)

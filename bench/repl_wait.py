@@ -8,13 +8,18 @@ Starts `BARGE replicate VOLUME --socket OWNER_SOCKET --json` and, from the same 
 `BARGE status --socket REPLICA_SOCKET --json` every --interval seconds (start to start) until the
 replica reports VOLUME's `standby_snapshot` == SNAPSHOT_ID (and not `standby_updating`), and the
 replicate command has exited (--to NODE: `replicate VOLUME --to NODE`, that replica only).
+REPLICA_SOCKET may be a comma-separated list (several replicas): each round polls every replica
+not yet there, one after the other, and the standby counts as reached when ALL of them showed it.
 --via socket sends status's request on the control socket itself (no process per poll: the
 polls cost ~1 ms of CPU instead of ~9 ms). Prints one JSON document:
   replicate_s  start -> replicate command exited (its own wall time)
-  standby_s    start -> the first status that showed the standby at SNAPSHOT_ID
+  standby_s    start -> the first status that showed the standby at SNAPSHOT_ID (several replica
+               sockets: the last of them to show it)
+  standby_each_s  (several replica sockets only) the same per socket, in the order given
   polls, poll_s_mean (wall time of one status call), replicate (its --json), standby (the volume's
-  status at the end), agent_cpu_s (CPU seconds of the --pids processes over the run), client_cpu_s
-  (CPU seconds of the replicate client and the status polls), rc
+  status at the end; several replica sockets: a list of them, in order), agent_cpu_s (CPU seconds
+  of the --pids processes over the run), client_cpu_s (CPU seconds of the replicate client and the
+  status polls), rc
 Exit 0 when both happened, 1 otherwise (replicate failed, timeout, standby never reached).
 python3 standard library only.
 """
@@ -73,7 +78,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("barge")
     ap.add_argument("owner_socket")
-    ap.add_argument("replica_socket")
+    ap.add_argument("replica_socket", help="the replica's control socket; several: comma-separated")
     ap.add_argument("volume")
     ap.add_argument("snapshot")
     ap.add_argument("--interval", type=float, default=0.02)
@@ -104,10 +109,12 @@ def main():
     th = threading.Thread(target=waiter, daemon=True)
     th.start()
 
+    sockets = [s for s in a.replica_socket.split(",") if s]
     polls = 0
     poll_time = 0.0
     standby_s = None
-    last = None
+    each_s = [None] * len(sockets)   # per replica socket: when it first showed the standby
+    last = [None] * len(sockets)
     status_errors = 0
     nxt = t0
     while True:
@@ -119,19 +126,24 @@ def main():
             if now < nxt:
                 time.sleep(nxt - now)
             nxt += a.interval
-            p0 = time.monotonic()
-            st = status_cli(a.barge, a.replica_socket) if a.via == "cli" else status_socket(a.replica_socket)
-            p1 = time.monotonic()
-            polls += 1
-            poll_time += p1 - p0
-            if st is not None:
-                vol = next((v for v in st.get("volumes", []) if v.get("name") == a.volume), None)
-                last = vol
-                if vol and vol.get("standby_snapshot") == a.snapshot and not vol.get("standby_updating"):
-                    # seen at p1 at the latest; the state changed between the previous poll and p1
-                    standby_s = p1 - t0
-            else:
-                status_errors += 1
+            for i, sock in enumerate(sockets):
+                if each_s[i] is not None:
+                    continue
+                p0 = time.monotonic()
+                st = status_cli(a.barge, sock) if a.via == "cli" else status_socket(sock)
+                p1 = time.monotonic()
+                polls += 1
+                poll_time += p1 - p0
+                if st is not None:
+                    vol = next((v for v in st.get("volumes", []) if v.get("name") == a.volume), None)
+                    last[i] = vol
+                    if vol and vol.get("standby_snapshot") == a.snapshot and not vol.get("standby_updating"):
+                        # seen at p1 at the latest; the state changed between the previous poll and p1
+                        each_s[i] = p1 - t0
+                else:
+                    status_errors += 1
+            if all(e is not None for e in each_s):
+                standby_s = max(each_s)
         if standby_s is not None and "t" in done:
             break
         if "t" in done and done["rc"] != 0:
@@ -152,6 +164,8 @@ def main():
     out["client_cpu_s"] = round(ru.ru_utime + ru.ru_stime, 3)
     out["replicate_s"] = done.get("t")
     out["standby_s"] = standby_s
+    if len(sockets) > 1:
+        out["standby_each_s"] = each_s
     out["polls"] = polls
     out["status_errors"] = status_errors
     out["poll_s_mean"] = poll_time / polls if polls else None
@@ -163,7 +177,7 @@ def main():
         out["replicate_stdout"] = done.get("stdout")
     if done.get("stderr"):
         out["replicate_stderr"] = done["stderr"][-2000:]
-    out["standby"] = last
+    out["standby"] = last[0] if len(sockets) == 1 else last
     ok = "error" not in out and standby_s is not None and done.get("rc") == 0
     out["ok"] = ok
     print(json.dumps(out))

@@ -1055,7 +1055,8 @@ def markdown(rows, notes, cfg):
 
 
 def build_realfiles(res):
-    """Real files (bench/realfiles.py): snapshot and restore against restic, borg and the floors."""
+    """Real files (bench/realfiles.py): snapshot and restore against restic, borg and the floors; first replication
+    (bench/realrepl.py) against the rsync copy floor."""
     rows, notes = [], []
     data = res.rec("real_data")
     if not data:
@@ -1114,6 +1115,30 @@ def build_realfiles(res):
                  % (", ".join("%s %s" % kv for kv in sorted((data.get("packages") or {}).items())),
                     "copies of the bare git repositories in /opt/swift-packages" if data.get("git_repositories") else "no git repositories",
                     (res.rec("real_snapshot_barge") or {}).get("runs")))
+    if res.rec("real_repl_config"):   # realrepl.py ran (not BENCH_REAL_REPL=0); missing records are n/a
+        one, _ = med("repl1", "barge")
+        two, _ = med("repl2", "barge")
+        x_rsync = ratio(one, rsync_copy)
+        rows.append({"measure": "first replication to one peer, cold, until its standby copy is ready",
+                     "barge": cell("repl1", "barge"), "restic": "", "borg": "",
+                     "floor": "rsync --whole-file: %s" % cell("floor_copy", "rsync"),
+                     "ratio": NA if x_rsync is None else "%.2fx rsync" % x_rsync,
+                     "target": ">= 0.7x rsync", "result": verdict(None if x_rsync is None else x_rsync >= 0.7)})
+        x_one = div(two, one)
+        rows.append({"measure": "first replication to two peers, cold, until both standby copies are ready",
+                     "barge": cell("repl2", "barge"), "restic": "", "borg": "", "floor": "",
+                     "ratio": NA if x_one is None else "%.2fx the one-peer time" % x_one,
+                     "target": "<= 1.3x one peer", "result": verdict(None if x_one is None else x_one <= 1.3)})
+        hwm = (res.rec("real_repl_rss") or {}).get("vmhwm_kib") or {}
+        rows.append({"measure": "peak RSS (VmHWM) of each agent over the replication runs (snapshot through the owner included)",
+                     "barge": " / ".join("%s %s" % (n, fmt_mib(k)) for n, k in sorted(hwm.items())) or NA,
+                     "restic": "", "borg": "", "floor": "", "ratio": "", "target": "<= 150 MiB per agent",
+                     "result": verdict(all(k is not None and k <= 150 * 1024 for k in hwm.values()) if hwm else None)})
+        notes.append("first replication: three agents (d0 owner, d1 and d2 replicas) over mutual TLS on loopback, fresh agents and empty "
+                     "stores each run; `barge snapshot` through d0, page cache dropped, then timed from the start of `barge replicate real "
+                     "--to d1` (one peer) or `barge replicate real` (two) until the replicas' status (polled every 20 ms) shows the standby "
+                     "copy at the snapshot; every standby copy compared with the data (treecmp); medians of %s runs [min-max]."
+                     % (res.rec("real_repl1_barge") or {}).get("runs", NA))
     return rows, notes
 
 

@@ -31,6 +31,8 @@
 #                      of the real files to a local S3 server (moto) and restore from it, vs restic)
 #   BENCH_FAILOVER_RUNS runs per failover measurement (default 3 alone, 1 inside all)
 #   BENCH_REAL_RUNS    runs per real-files measurement (default 3)
+#   BENCH_REAL_REPL    1 (default): the real-files part also times the first replication to one and
+#                      to two peers (bench/realrepl.py, agents on 127.0.0.1-3:27800); 0: skip it
 #   BENCH_REAL_CACHE   where the real-files (and gc) part keeps its .deb files (default $BENCH_DIR/realfiles-cache)
 #   BENCH_GC_ROUNDS    baseline rounds (snapshot + replicate) of the gc part (default 20)
 #   BENCH_GC_FRACTION  share of the real-files bytes the gc part uses (default 1: all; quick runs)
@@ -405,10 +407,11 @@ run_failover() {
 run_realfiles() {
   [[ $HAVE_BARGE == 1 ]] || return 0
   ensure borg borgbackup
-  log "real files: Debian packages and bare git repositories, ${BENCH_REAL_RUNS:-3} runs each of barge, restic, borg and the floors"
+  log "real files: Debian packages and bare git repositories, ${BENCH_REAL_RUNS:-3} runs each of barge, restic, borg and the floors$([[ ${BENCH_REAL_REPL:-1} == 0 ]] || echo "; then barge's first replication to one and two peers")"
   local ok=1
   if ! python3 "$BENCH_SRC/realfiles.py" --barge "$BARGE" --work "$BENCH_DIR/realfiles" --results "$RESULTS" \
-      --cache "${BENCH_REAL_CACHE:-$BENCH_DIR/realfiles-cache}" --runs "${BENCH_REAL_RUNS:-3}" >"$LOGS/realfiles.log" 2>&1; then
+      --cache "${BENCH_REAL_CACHE:-$BENCH_DIR/realfiles-cache}" --runs "${BENCH_REAL_RUNS:-3}" \
+      --replication "${BENCH_REAL_REPL:-1}" >"$LOGS/realfiles.log" 2>&1; then
     BARGE_ERRORS+=("real-files part (see $LOGS/realfiles.log)")
     ok=0
   fi
