@@ -46,6 +46,7 @@ extension AgentCore {
             }
             try Self.ensureVolumeRow(volume, record: record, in: store)
             let receiver = SnapshotReceiver(store: store, node: node, peer: peerName, policy: policy)
+            if asReplica { receiver.onTransfer = { [self] target, arrivals in beginEarlyStandby(target, arrivals: arrivals) } }
             let outcome = try await locks.withLock(volume) { try await receiver.receive(offer: offer, on: channel) }
             return (outcome, channel.bytesReceived)
         }

@@ -26,6 +26,7 @@ final class AgentCore: Sendable {
     /// The last failed transfer per volume and replica, until one succeeds.
     private let transferFailures = Mutex<[String: [String: TransferFailure]]>([:])
     let standby: StandbyKeeper
+    let earlyStandby = EarlyStandbys()
     let containers = Containers()
     /// Volumes whose owner (this node) stopped its container because it lost its lease.
     let suspended = Mutex<Set<String>>([])

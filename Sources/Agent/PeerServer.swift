@@ -108,6 +108,7 @@ struct PeerSession {
         try await channel.send(.hello(version: WireLimits.protocolVersion, node: core.node))
         let policy = ReplicaPolicy(node: core.node, config: core.config, index: core.store.index, logger: logger)
         let receiver = SnapshotReceiver(store: core.store, node: core.node, peer: name, policy: policy)
+        receiver.onTransfer = { [core] target, arrivals in core.beginEarlyStandby(target, arrivals: arrivals) }
         while true {
             let message: Message
             do { message = try await channel.expectMessage() } catch is PeerChannelClosed { return }

@@ -38,13 +38,38 @@ extension AgentCore {
     /// The caller holds the volume's lock. Returns whether the copy is complete afterwards.
     @discardableResult
     func updateStandbyLocked(_ volume: String) async -> Bool {
-        guard let settings = config.volume(named: volume), (try? ownership(volume))?.owner != node else { return false }
+        // A copy built while its snapshot arrived: installed below if it is still the one to have.
+        var early: (snapshot: BlobID, staging: String, statistics: StandbyStatistics)?
+        if let build = earlyStandby.take(volume) {
+            do {
+                let (staging, statistics) = try await build.result.value
+                early = (build.snapshot, staging, statistics)
+            } catch {
+                logger.info("the standby copy built during the transfer was not finished; building it from the store",
+                            metadata: ["volume": "\(volume)", "cause": "\(error)"])
+            }
+        }
+        guard let settings = config.volume(named: volume), (try? ownership(volume))?.owner != node else {
+            if let early { StandbySync.discard(early.staging) }
+            return false
+        }
         let path = Self.standbyPath(for: settings)
         let store = self.store
+        let built = early
         do {
             let result = try await Blocking.run { () -> (BlobID, StandbyStatistics, Double)? in
+                let early = built
+                var unused = early?.staging
+                defer { if let unused { StandbySync.discard(unused) } }
                 guard let target = try store.snapshots(volume: volume).last(where: { $0.record.state == "complete" }) else { return nil }
                 let state = try store.index.standby(of: volume)
+                if let early, early.snapshot == target.id, state?.updating == target.id, state?.path == path {
+                    let started = Date()
+                    unused = nil
+                    try StandbySync.install(early.staging, at: path)
+                    try store.index.setStandby(volume: volume, path: path, snapshot: target.id, updating: nil)
+                    return (target.id, early.statistics, Date().timeIntervalSince(started))
+                }
                 if state?.snapshot == target.id, state?.updating == nil, state?.path == path { return nil }
                 let current = state?.updating == nil && state?.path == path ? try state?.snapshot.flatMap { try store.index.snapshot($0) } : nil
                 let started = Date()

@@ -31,6 +31,11 @@ public final class SnapshotReceiver {
 
     public static let checkpointBytes = 8 << 20
 
+    /// Called when blobs start to move, with what they make readable as they
+    /// arrive: a replica builds its first standby copy meanwhile. The reception
+    /// ends `arrivals` (finished after the commit, failed otherwise) in every case.
+    public var onTransfer: ((StoredSnapshot, BlobArrivals) -> Void)?
+
     public init(store: Store, node: String, peer: String, policy: OfferPolicy) {
         self.store = store
         self.node = node
@@ -71,10 +76,15 @@ public final class SnapshotReceiver {
 
         // Small checkpoints: what a killed transfer committed is not sent again.
         let writer = BlobWriter(store: store, checkpointBytes: Self.checkpointBytes)
-        let basisRoot = try store.snapshots(volume: volume).last?.record.root
-        let plan = try TransferPlan(writer: writer, root: record.root, basisRoot: basisRoot)
+        let arrivals = onTransfer.map { _ in BlobArrivals() }
+        if let arrivals {
+            writer.afterCommit = { arrivals.checkpointed() }
+            onTransfer?(StoredSnapshot(id: snapshotID, record: record), arrivals)
+        }
         var received = 0
         do {
+            let basisRoot = try store.snapshots(volume: volume).last?.record.root
+            let plan = try TransferPlan(writer: writer, root: record.root, basisRoot: basisRoot, arrivals: arrivals)
             while !plan.isComplete {
                 for request in plan.nextRequests() { try await channel.send(request) }
                 guard plan.outstanding > 0 else {
@@ -96,12 +106,19 @@ public final class SnapshotReceiver {
             // Everything appended was verified, and trees only follow their
             // contents: keep it, so the next attempt resumes instead of resending.
             try? writer.checkpoint()
+            arrivals?.fail(RepositoryError(.io, "the transfer of snapshot \(snapshotID.short) of \(volume) stopped: \(error)"))
             throw error
         }
-        let committed = try await OffPool.run { try writer.commit(record, compressor: Compressor()) }
-        guard committed == snapshotID else {
-            throw ReplicationError.fail(.internalError, "snapshot \(snapshotID.short) re-encoded as \(committed.short)")
+        do {
+            let committed = try await OffPool.run { try writer.commit(record, compressor: Compressor()) }
+            guard committed == snapshotID else {
+                throw ReplicationError.fail(.internalError, "snapshot \(snapshotID.short) re-encoded as \(committed.short)")
+            }
+        } catch {
+            arrivals?.fail(RepositoryError(.io, "snapshot \(snapshotID.short) of \(volume) was not committed: \(error)"))
+            throw error
         }
+        arrivals?.finish()
         try await channel.send(.ack(snapshot: wireID))
         return ReceiveOutcome(volume: volume, snapshot: snapshotID, alreadyHad: false, blobsReceived: received,
                               seconds: Date().timeIntervalSince(started))

@@ -36,8 +36,12 @@ final class TransferPlan {
     private var plainTrees: Set<BlobID> = []
     private(set) var outstanding = 0
 
-    init(writer: BlobWriter, root: BlobID, basisRoot: BlobID?) throws {
+    /// Told about verified trees, for a standby copy built while they arrive.
+    private let arrivals: BlobArrivals?
+
+    init(writer: BlobWriter, root: BlobID, basisRoot: BlobID?, arrivals: BlobArrivals? = nil) throws {
         self.writer = writer
+        self.arrivals = arrivals
         self.store = writer.store
         self.root = root
         if try writer.known([root]).isEmpty {
@@ -89,6 +93,7 @@ final class TransferPlan {
         do { tree = try Tree.decode(verified.raw) } catch {
             throw ReplicationError.fail(.corruptData, "tree \(verified.id.short) does not decode: \(error)")
         }
+        arrivals?.publish(tree: verified.id, raw: verified.raw)
         let old = try basis.map { try Tree.decode(try store.read($0, kind: .tree, using: decompressor)) }
         var references: [BlobID] = []
         for entry in tree.entries {
@@ -159,6 +164,7 @@ final class TransferPlan {
             try writer.append(id: verified.id, kind: kind, rawLength: verified.raw.count,
                               compression: verified.compression, payload: payload)
         }
+        if kind == .tree { arrivals?.appended(tree: verified.id) }
         wanted.remove(verified.id)
         if verified.id == root { isComplete = true }
         for parent in waiters.removeValue(forKey: verified.id) ?? [] {

@@ -27,6 +27,9 @@ public final class BlobWriter {
     /// This writer's registration with the store's gate (gc waits for writers older than itself).
     private let ticket: UInt64
 
+    /// Called after each commit of rows (checkpoints included): readers may look again.
+    public var afterCommit: (() -> Void)?
+
     public init(store: Store, checkpointBytes: Int = 64 * 1024 * 1024, appendsToExistingPacks: Bool = true) {
         self.store = store
         self.checkpointBytes = checkpointBytes
@@ -165,6 +168,7 @@ public final class BlobWriter {
         pending.removeAll(keepingCapacity: true)
         pendingIDs.removeAll(keepingCapacity: true)
         bytesSinceCheckpoint = 0
+        afterCommit?()
     }
 
     private static func fileSize(_ path: String) -> Int? {

@@ -52,8 +52,11 @@ final class RestoreSink: @unchecked Sendable {
 
     var bytesWritten: UInt64 { written.load(ordering: .relaxed) }
 
-    init(store: Store, workers: Int, metadata: MetadataWriter) {
+    private let arrivals: BlobArrivals?
+
+    init(store: Store, workers: Int, metadata: MetadataWriter, arrivals: BlobArrivals? = nil) {
         self.store = store
+        self.arrivals = arrivals
         self.workers = max(1, workers)
         self.decompressors = (0..<max(1, workers)).map { _ in Decompressor() }
         self.metadata = metadata
@@ -144,7 +147,14 @@ final class RestoreSink: @unchecked Sendable {
 
     private func decode(_ batch: [Task]) throws -> [BlobID: [UInt8]] {
         let unique = Array(Set(batch.lazy.filter { $0.chunk.length > 0 }.map(\.chunk.id)))
-        let locations = try store.index.locations(of: unique)
+        var locations = try store.index.locations(of: unique)
+        if let arrivals, locations.count < unique.count {
+            // Still being received: wait until every chunk of the batch is committed.
+            locations = try arrivals.wait(for: "a chunk of \(TreeEntry.display(batch[0].file.path))") {
+                let found = try self.store.index.locations(of: unique)
+                return found.count == unique.count ? found : nil
+            }
+        }
         store.prefetch(locations.values, ahead: Self.batchLimit)
         // Records stored one after another are read with one pread per run.
         let found = locations.values.filter { $0.kind == .chunk }.sorted { ($0.pack, $0.offset) < ($1.pack, $1.offset) }

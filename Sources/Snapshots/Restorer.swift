@@ -44,10 +44,14 @@ public final class Restorer {
     private var root: Int32 = -1
     private var sink: RestoreSink!
     private var metadata: MetadataWriter!
+    /// Set while the snapshot is still being received: blobs not yet readable are waited for.
+    private let arrivals: BlobArrivals?
 
-    public init(store: Store, options: RestoreOptions = RestoreOptions(), progress: ((RestoreStatistics, String) -> Void)? = nil) {
+    public init(store: Store, options: RestoreOptions = RestoreOptions(), arrivals: BlobArrivals? = nil,
+                progress: ((RestoreStatistics, String) -> Void)? = nil) {
         self.store = store
         self.options = options
+        self.arrivals = arrivals
         self.progress = progress
     }
 
@@ -97,7 +101,7 @@ public final class Restorer {
     func restore(entries: [TreeEntry], intoEmptyDirectory directory: Int32, rootIsDirectory: Bool = false, syncing: Bool) throws {
         root = directory
         metadata = MetadataWriter(applyOwnership: options.applyOwnership, stagingRoot: FileSystem.bytes("/proc/self/fd/\(directory)"))
-        sink = RestoreSink(store: store, workers: options.workers, metadata: metadata)
+        sink = RestoreSink(store: store, workers: options.workers, metadata: metadata, arrivals: arrivals)
         do {
             if rootIsDirectory, let subtree = entries.first?.subtree {
                 try restoreTree(subtree, into: root, relative: [])
@@ -144,7 +148,13 @@ public final class Restorer {
     }
 
     func loadTree(_ id: BlobID) throws -> Tree {
-        try Tree.decode(try store.read(id, kind: .tree, using: decompressor))
+        guard let arrivals else { return try Tree.decode(try store.read(id, kind: .tree, using: decompressor)) }
+        // Verified on receipt when it comes from `arrivals`; checked against its id when read from the store.
+        return try Tree.decode(try arrivals.wait(for: "tree \(id.short)") { () throws -> [UInt8]? in
+            if let raw = arrivals.tree(id) { return raw }
+            guard let location = try store.index.location(of: id), location.kind == .tree else { return nil }
+            return try store.read(location, using: decompressor)
+        })
     }
 
     private func restoreTree(_ id: BlobID, into directory: Int32, relative: [UInt8]) throws {

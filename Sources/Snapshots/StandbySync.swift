@@ -67,13 +67,35 @@ public final class StandbySync {
     private enum StandbyRebuild: Error { case hardLinks }
 
     private func rebuild(_ directory: String, _ target: StoredSnapshot) throws {
+        let staging = try buildStaging(beside: directory, target)
+        try Self.install(staging, at: directory)
+    }
+
+    /// Writes a complete copy of `target` (synced) into a new staging directory
+    /// beside `directory` and returns its path; `install` moves it into place.
+    /// With `arrivals`, `target` is still being received: the copy is written
+    /// as its blobs become readable. Nothing is left behind when it throws.
+    public func buildStaging(beside directory: String, _ target: StoredSnapshot, arrivals: BlobArrivals? = nil) throws -> String {
         statistics = StandbyStatistics()
         statistics.rebuilt = true
         let staging = try Paths.makeStaging(beside: directory, purpose: "standby")
         do {
-            let restorer = Restorer(store: store, options: options)
+            let restorer = Restorer(store: store, options: options, arrivals: arrivals)
             try restorer.restore(target, subpath: nil, intoEmpty: staging)
             statistics.bytesWritten = restorer.lastResult.statistics.bytesWritten
+        } catch {
+            Paths.removeTree(staging)
+            throw error
+        }
+        return staging
+    }
+
+    /// What the last `update` or `buildStaging` did.
+    public var lastStatistics: StandbyStatistics { statistics }
+
+    /// Puts a staging copy from `buildStaging` at `directory`, replacing what is there.
+    public static func install(_ staging: String, at directory: String) throws {
+        do {
             let parent = Paths.parent(directory), name = (directory as NSString).lastPathComponent
             let stagingName = (staging as NSString).lastPathComponent
             let parentFD = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
@@ -87,6 +109,9 @@ public final class StandbySync {
             throw error
         }
     }
+
+    /// Removes a staging copy that will not be installed.
+    public static func discard(_ staging: String) { Paths.removeTree(staging) }
 
     private var entryMetadata: MetadataWriter { MetadataWriter(applyOwnership: options.applyOwnership, stagingRoot: []) }
 

@@ -86,7 +86,8 @@ final class StorePair {
 
     /// Runs a sender on `a` and a receiver on `b` until one of them stops.
     func replicate(_ snapshot: StoredSnapshot, policy: OfferPolicy = AdmitAll(),
-                   configure: (MemoryChannel, MemoryChannel) -> Void = { _, _ in }) async -> (Result<SendOutcome, Error>, Result<ReceiveOutcome, Error>) {
+                   configure: (MemoryChannel, MemoryChannel) -> Void = { _, _ in },
+                   onTransfer: (@Sendable (StoredSnapshot, BlobArrivals) -> Void)? = nil) async -> (Result<SendOutcome, Error>, Result<ReceiveOutcome, Error>) {
         let (senderEnd, receiverEnd) = MemoryChannel.pair()
         configure(senderEnd, receiverEnd)
         let b = self.b
@@ -94,7 +95,9 @@ final class StorePair {
             defer { receiverEnd.close() }
             do {
                 let offer = try await receiverEnd.receive()
-                return .success(try await SnapshotReceiver(store: b, node: "b", peer: "a", policy: policy).receive(offer: offer, on: receiverEnd))
+                let receiver = SnapshotReceiver(store: b, node: "b", peer: "a", policy: policy)
+                receiver.onTransfer = onTransfer
+                return .success(try await receiver.receive(offer: offer, on: receiverEnd))
             } catch let error as ReplicationError {
                 if case let .local(wire) = error { try? await receiverEnd.send(.error(wire)) }
                 return .failure(error)

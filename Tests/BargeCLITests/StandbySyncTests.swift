@@ -173,6 +173,6 @@ import Glibc
     }
 }
 
-private enum TreeEntryName {
+enum TreeEntryName {
     static func isStaging(_ name: [UInt8]) -> Bool { name.starts(with: Array(".barge-".utf8)) }
 }

@@ -1,0 +1,83 @@
+import Foundation
+
+/// What a reception in progress has made readable so far, for a reader that
+/// builds from the same snapshot at the same time (a replica's first standby
+/// copy, written while the chunks arrive instead of after the commit).
+///
+/// A blob is readable once its row is committed (the receiver's checkpoints),
+/// and a tree also from the moment it was verified until it is appended to a
+/// pack (`publish` / `appended`): trees are stored only after their contents,
+/// so a reader walking from the root would otherwise wait for the end.
+/// Readers retry after each piece of news and fail when the reception ends
+/// without what they wait for.
+public final class BlobArrivals: @unchecked Sendable {
+    private enum State {
+        case open
+        case finished
+        case failed(RepositoryError)
+    }
+
+    private let condition = NSCondition()
+    private var generation = 0
+    private var state = State.open
+    private var trees: [BlobID: [UInt8]] = [:]
+
+    public init() {}
+
+    /// A verified tree, raw: readable from here until it is in the store.
+    public func publish(tree id: BlobID, raw: [UInt8]) {
+        news { trees[id] = raw }
+    }
+
+    /// The tree was appended to a pack: the next checkpoint makes it readable there.
+    public func appended(tree id: BlobID) {
+        condition.lock()
+        trees[id] = nil
+        condition.unlock()
+    }
+
+    /// Rows committed: blobs appended so far are readable from the store.
+    public func checkpointed() { news {} }
+
+    /// The reception committed its snapshot: everything is in the store.
+    public func finish() { news { if case .open = state { state = .finished } } }
+
+    /// The reception failed: waiting readers give up with `error`.
+    public func fail(_ error: RepositoryError) { news { if case .open = state { state = .failed(error) } } }
+
+    public func tree(_ id: BlobID) -> [UInt8]? {
+        condition.lock()
+        defer { condition.unlock() }
+        return trees[id]
+    }
+
+    /// Calls `attempt` until it returns a value, waiting for news between
+    /// tries. Throws when the reception failed, or ended without it.
+    public func wait<T>(for what: @autoclosure () -> String, _ attempt: () throws -> T?) throws -> T {
+        while true {
+            condition.lock()
+            let seen = generation
+            let ended = state
+            condition.unlock()
+            if let value = try attempt() { return value }
+            switch ended {
+            case .failed(let error): throw error
+            case .finished:
+                throw RepositoryError(.missing, "\(what()) is not in the snapshot just received",
+                                      hint: "the standby copy is built again from the store; run `barge verify` if this repeats")
+            case .open: break
+            }
+            condition.lock()
+            while generation == seen { condition.wait() }
+            condition.unlock()
+        }
+    }
+
+    private func news(_ change: () -> Void) {
+        condition.lock()
+        change()
+        generation += 1
+        condition.broadcast()
+        condition.unlock()
+    }
+}
