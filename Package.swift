@@ -116,6 +116,7 @@ let package = Package(
         .testTarget(name: "ClusterTests", dependencies: ["Cluster"]),
         .testTarget(name: "OwnershipTests", dependencies: ["Ownership", "TestSupport", "Chunking"]),
         .testTarget(name: "WireTests", dependencies: ["Wire", "TestSupport"]),
+        .testTarget(name: "ReplicationTests", dependencies: ["Replication"]),
         .testTarget(name: "EtcdTests", dependencies: ["Etcd", "TestSupport", .product(name: "NIOSSL", package: "swift-nio-ssl")]),
         .testTarget(name: "S3Tests", dependencies: ["S3", "TestSupport"]),
         .testTarget(name: "OffsiteTests", dependencies: ["Offsite", "S3", "Repository", "Snapshots", "TestSupport"]),

@@ -20,8 +20,18 @@ final class TransferPlan {
     private let root: BlobID
     private(set) var isComplete = false
 
-    private var treeQueue: [(id: BlobID, basis: BlobID?)] = []
-    private var chunkQueue: [ChunkRequest] = []
+    private struct PendingTree {
+        var id: BlobID
+        var basis: BlobID?
+    }
+
+    /// Trees and chunks are asked for in depth-first order (trees ahead of
+    /// the chunks), so they arrive in the order a standby copy written
+    /// meanwhile needs them: breadth first, it waited seconds for directories.
+    private var treeQueue = DepthFirstQueue<PendingTree>()
+    /// Positions of trees asked for, for their subtrees' positions.
+    private var positions: [BlobID: [Int32]] = [:]
+    private var chunkQueue = DepthFirstQueue<ChunkRequest>()
     /// Requested or queued, not yet stored: never asked for twice.
     private var wanted: Set<BlobID> = []
     /// For each awaited blob, the waiting trees (once per reference).
@@ -46,7 +56,7 @@ final class TransferPlan {
         self.root = root
         if try writer.known([root]).isEmpty {
             wanted.insert(root)
-            treeQueue.append((root, basisRoot))
+            treeQueue.insert([PendingTree(id: root, basis: basisRoot)], at: [])
         } else {
             isComplete = true
         }
@@ -54,31 +64,35 @@ final class TransferPlan {
 
     var hasQueuedWork: Bool { !treeQueue.isEmpty || !chunkQueue.isEmpty }
 
+    /// Chunks queued beyond which trees wait (unless one comes first in
+    /// depth-first order): bounds the queue.
+    static let chunksAhead = 4096
+
     /// The next requests to send while fewer than the window are in flight.
-    /// Trees wait while many chunks are queued, which bounds the queue.
     func nextRequests() -> [Message] {
         var messages: [Message] = []
         while outstanding < WireLimits.maxOutstandingBlobs {
             let room = WireLimits.maxOutstandingBlobs - outstanding
-            if !chunkQueue.isEmpty {
-                let batch = Array(chunkQueue.prefix(min(room, WireLimits.maxChunksPerRequest)))
-                chunkQueue.removeFirst(batch.count)
-                for request in batch { requested[BlobID(request.id)] = request }
-                outstanding += batch.count
-                messages.append(.wantChunks(batch))
-            } else if !treeQueue.isEmpty {
-                let batch = Array(treeQueue.prefix(min(room, WireLimits.maxTreesPerRequest, 64)))
-                treeQueue.removeFirst(batch.count)
-                for item in batch { basisTree.updateValue(item.basis, forKey: item.id) }
-                outstanding += batch.count
-                messages.append(.wantTrees(batch.map { item in
+            if let tree = treeQueue.nextPosition,
+               chunkQueue.count < Self.chunksAhead || chunkQueue.nextPosition.map({ tree.lexicographicallyPrecedes($0) }) ?? true {
+                let positioned = treeQueue.popPositioned(min(room, WireLimits.maxTreesPerRequest, 64))
+                for (item, position) in positioned {
+                    basisTree.updateValue(item.basis, forKey: item.id)
+                    positions[item.id] = position
+                }
+                outstanding += positioned.count
+                messages.append(.wantTrees(positioned.map { item, _ in
                     // The old tree at the same path is the delta basis, unless a delta against it failed once.
                     TreeRequest(id: item.id.wire, basis: item.basis.flatMap { plainTrees.contains(item.id) ? nil : [$0.wire] } ?? [])
                 }))
+            } else if !chunkQueue.isEmpty {
+                let batch = chunkQueue.pop(min(room, WireLimits.maxChunksPerRequest))
+                for request in batch { requested[BlobID(request.id)] = request }
+                outstanding += batch.count
+                messages.append(.wantChunks(batch))
             } else {
                 break
             }
-            if chunkQueue.count > 4096 { break }
         }
         return messages
     }
@@ -102,13 +116,22 @@ final class TransferPlan {
         }
         let present = try writer.known(Array(Set(references)))
         var missing = 0
-        for entry in tree.entries {
+        let position = positions.removeValue(forKey: verified.id) ?? []
+        // The chunks of the files between two subdirectories share a position: the first file's.
+        var run: [ChunkRequest] = [], runStart = 0
+        for (index, entry) in tree.entries.enumerated() {
+            if entry.kind == .directory {
+                chunkQueue.insert(run, at: position + [Int32(runStart)])
+                run = []
+                runStart = index + 1
+            }
             if entry.kind == .directory, let subtree = entry.subtree, !present.contains(subtree) {
                 missing += 1
                 waiters[subtree, default: []].append(verified.id)
                 if wanted.insert(subtree).inserted {
                     let oldEntry = old?.entry(named: entry.name)
-                    treeQueue.append((subtree, oldEntry?.kind == .directory ? oldEntry?.subtree : nil))
+                    treeQueue.insert([PendingTree(id: subtree, basis: oldEntry?.kind == .directory ? oldEntry?.subtree : nil)],
+                                     at: position + [Int32(index)])
                 }
             }
             guard entry.kind == .file else { continue }
@@ -122,9 +145,10 @@ final class TransferPlan {
                 waiters[chunk.id, default: []].append(verified.id)
                 guard wanted.insert(chunk.id).inserted else { continue }
                 let basis = BasisFinder.basis(offset: offset, length: chunk.length, old: oldChunks, oldOffsets: oldOffsets)
-                chunkQueue.append(ChunkRequest(id: chunk.id.wire, length: UInt32(chunk.length), basis: basis.map(\.wire)))
+                run.append(ChunkRequest(id: chunk.id.wire, length: UInt32(chunk.length), basis: basis.map(\.wire)))
             }
         }
+        chunkQueue.insert(run, at: position + [Int32(runStart)])
         if missing == 0 {
             try store(verified, kind: .tree)
         } else {
@@ -146,7 +170,7 @@ final class TransferPlan {
         guard let request = requested.removeValue(forKey: id), !request.basis.isEmpty,
               retriedPlain.insert(id).inserted else { return false }
         outstanding -= 1
-        chunkQueue.append(ChunkRequest(id: request.id, length: request.length, basis: []))
+        chunkQueue.insert([ChunkRequest(id: request.id, length: request.length, basis: [])], at: [])
         return true
     }
 
@@ -155,7 +179,7 @@ final class TransferPlan {
         guard wanted.contains(id), let basis = basisTree.removeValue(forKey: id), basis != nil,
               plainTrees.insert(id).inserted else { return false }
         outstanding -= 1
-        treeQueue.append((id, basis))
+        treeQueue.insert([PendingTree(id: id, basis: basis)], at: positions.removeValue(forKey: id) ?? [])
         return true
     }
 
