@@ -45,6 +45,19 @@ public enum Paths {
         throw RepositoryError(.io, "cannot create a staging directory in \(parent)")
     }
 
+    /// Removes the staging directories `makeStaging(beside: target, purpose:)`
+    /// made in other processes: one killed while it filled its staging copy
+    /// leaves it behind, and only one process writes a given target at a time.
+    static func removeStaleStaging(beside target: String, purpose: String) {
+        let parent = parent(target), prefix = ".barge-\(purpose)-\((target as NSString).lastPathComponent)-"
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: parent)) ?? [] where name.hasPrefix(prefix) {
+            let suffix = name.dropFirst(prefix.count).split(separator: "-", omittingEmptySubsequences: false)
+            guard suffix.count == 2, suffix.allSatisfy({ !$0.isEmpty && $0.allSatisfy(\.isASCII) && $0.allSatisfy(\.isNumber) }),
+                  suffix[0] != "\(getpid())" else { continue }
+            removeTree(parent + "/" + name)
+        }
+    }
+
     /// Renames `staging` to `target` (an empty directory is replaced) and
     /// makes the rename durable.
     static func moveIntoPlace(_ staging: String, _ target: String) throws {

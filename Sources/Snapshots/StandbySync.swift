@@ -78,6 +78,7 @@ public final class StandbySync {
     public func buildStaging(beside directory: String, _ target: StoredSnapshot, arrivals: BlobArrivals? = nil) throws -> String {
         statistics = StandbyStatistics()
         statistics.rebuilt = true
+        Paths.removeStaleStaging(beside: directory, purpose: "standby")
         let staging = try Paths.makeStaging(beside: directory, purpose: "standby")
         do {
             let restorer = Restorer(store: store, options: options, arrivals: arrivals)

@@ -93,6 +93,9 @@ import Glibc
         #expect(sent < 12 << 20, "resumed transfer sent \(sent) bytes of 24 MiB")
         try cluster.waitForStandby("d1", snapshot: id)
         try expectSameTree(try Manifest.capture(source), cluster.standbyPath("v", on: "d1"), "standby after two kills")
+        // The copy the killed receiver was writing during its transfer is gone too.
+        let copies = (cluster.standbyPath("v", on: "d1") as NSString).deletingLastPathComponent
+        #expect(cluster.workspace.list(copies) == ["v"], "no staging copy left behind")
         let verify = try cluster.workspace.barge("verify", "--read-data", "--state-dir", cluster.stateDirectory("d1"))
         #expect(verify.status == 0, "\(verify)")
     }
