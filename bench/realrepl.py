@@ -19,6 +19,9 @@ the replicas' `status` (polled every 20 ms on their control sockets) shows the s
 snapshot. Each agent's VmHWM is read before it is stopped; each standby copy is compared with the
 data (treecmp.py) after the run: a difference fails the part.
 
+first_replication() is one such run (fresh agents, snapshot, cold, timed, standby copies compared); the
+scale part (scale.py) uses it on its generated trees, with another volume name and port.
+
 Appends JSON lines to FILE: real_repl_config, real_repl{1,2}_barge_runN (seconds = standby_s,
 replicate_s, bytes_sent, agent CPU, VmHWM), real_repl{1,2}_barge (median_s, min_s, max_s, runs),
 real_repl_rss (vmhwm_kib: the largest VmHWM of each agent over all the runs, KiB).
@@ -71,10 +74,11 @@ def vmhwm_kib(pid):
 
 
 class Agents:
-    """d0 (owner of `real`), d1 and d2 (replicas); state under NODES, certificates under WORK."""
+    """d0 (owner of the volume, default `real`), d1 and d2 (replicas); state under NODES, certificates under WORK."""
 
-    def __init__(self, barge, work, nodes, data, port, tag):
+    def __init__(self, barge, work, nodes, data, port, tag, volume=VOLUME):
         self.barge, self.work, self.nodes, self.data, self.port, self.tag = barge, work, nodes, data, port, tag
+        self.volume = volume
         self.procs = {}
 
     def sock(self, n):
@@ -85,10 +89,10 @@ class Agents:
 
     def volume_path(self, n):
         # the owner's path is the data; a replica's only places its standby copy
-        return self.data if n == "d0" else os.path.join(self.nodes, n, "vols", VOLUME)
+        return self.data if n == "d0" else os.path.join(self.nodes, n, "vols", self.volume)
 
     def standby(self, n):
-        return os.path.join(os.path.dirname(self.volume_path(n)), ".barge-standby", VOLUME)
+        return os.path.join(os.path.dirname(self.volume_path(n)), ".barge-standby", self.volume)
 
     def config(self, n):
         lines = ['[node]', 'name = "%s"' % n, 'listen = "%s:%d"' % (ADDR[n], self.port),
@@ -98,7 +102,7 @@ class Agents:
         for other in ADDR:
             if other != n:
                 lines += ['[[peer]]', 'name = "%s"' % other, 'address = "%s:%d"' % (ADDR[other], self.port)]
-        lines += ['[[volume]]', 'name = "%s"' % VOLUME, 'path = "%s"' % self.volume_path(n), 'owner = "d0"',
+        lines += ['[[volume]]', 'name = "%s"' % self.volume, 'path = "%s"' % self.volume_path(n), 'owner = "d0"',
                   'replicas = [%s]' % ", ".join('"%s"' % r for r in REPLICAS), 'interval = "1h"']
         os.makedirs(os.path.join(self.nodes, n), exist_ok=True)
         if n != "d0":
@@ -187,16 +191,17 @@ def certificates(barge, work):
                        check=True, capture_output=True)
 
 
-def verify(src, standby, report):
-    r = subprocess.run([sys.executable, os.path.join(HERE, "treecmp.py"), "--json", src, standby], capture_output=True, text=True)
+def verify(src, standby, report, label="real-files replication", jobs=1):
+    r = subprocess.run([sys.executable, os.path.join(HERE, "treecmp.py"), "--json", "--jobs", str(jobs), src, standby],
+                       capture_output=True, text=True)
     try:
         doc = json.loads(r.stdout)
     except ValueError:
         doc = {"ok": False, "error": (r.stdout + r.stderr)[-800:]}
     if r.returncode != 0:
         bar = "!" * 74
-        lines = ["", bar, "real-files replication: the STANDBY COPY %s is NOT identical to %s (treecmp exit %d):"
-                 % (standby, src, r.returncode)]
+        lines = ["", bar, "%s: the STANDBY COPY %s is NOT identical to %s (treecmp exit %d):"
+                 % (label, standby, src, r.returncode)]
         lines += ["    | %s - %s" % (p["path"], p["problem"]) for p in doc.get("first_problems", [])]
         if "error" in doc:
             lines.append("    | " + doc["error"])
@@ -204,6 +209,48 @@ def verify(src, standby, report):
         report("\n".join(lines), err=True)
         raise RuntimeError("standby copy %s differs from %s" % (standby, src))
     return doc
+
+
+def first_replication(barge, data, work, nodes, port, targets, tag, drop_caches, report, volume=VOLUME,
+                      verify_label="real-files replication", what="replication", before_verify=None, verify_jobs=1):
+    """One run: fresh agents (state under NODES, which must be new or empty), `barge snapshot VOLUME`
+    through d0 (warm; timed: snapshot_s), page cache dropped, then repl_wait.py from `barge replicate`
+    (--to TARGET when one) until every target's standby copy holds the snapshot. The agents are
+    stopped (also on failure), before_verify() called when given, each standby copy compared with
+    DATA (treecmp --jobs VERIFY_JOBS; raises on a difference). Returns (repl_wait's document, {node: VmHWM KiB},
+    snapshot id, snapshot_s)."""
+    agents = Agents(barge, work, nodes, data, port, tag, volume=volume)
+    try:
+        agents.start()
+        t0 = time.monotonic()
+        snap = subprocess.run([barge, "snapshot", volume, "--socket", agents.sock("d0"), "--json"],
+                              check=True, capture_output=True, text=True)
+        snapshot_s = time.monotonic() - t0
+        snap_id = json.loads(snap.stdout)["id"]
+        drop_caches()
+        cmd = [sys.executable, os.path.join(HERE, "repl_wait.py"), barge, agents.sock("d0"),
+               ",".join(agents.sock(n) for n in targets), volume, snap_id, "--interval", "0.02", "--via", "socket",
+               "--timeout", str(WAIT_TIMEOUT), "--pids", ",".join("%s=%d" % (n, agents.pid(n)) for n in ADDR)]
+        if len(targets) == 1:
+            cmd += ["--to", targets[0]]
+        r = subprocess.run(cmd, capture_output=True, text=True)
+        hwm = agents.hwm()
+        try:
+            doc = json.loads(r.stdout)
+        except ValueError:
+            doc = {"ok": False}
+        rep = doc.get("replicate") or {}
+        peers_ok = all(p.get("ok") for p in rep.get("peers") or []) and len(rep.get("peers") or []) == len(targets)
+        if r.returncode != 0 or not doc.get("ok") or not peers_ok:
+            raise RuntimeError("%s: replication failed (repl_wait exit %d): %s %s; logs %s"
+                               % (what, r.returncode, r.stdout[-1500:], r.stderr[-800:], os.path.join(work, "logs")))
+    finally:
+        agents.stop()
+    if before_verify is not None:
+        before_verify()
+    for n in targets:
+        verify(data, agents.standby(n), report, label=verify_label, jobs=verify_jobs)
+    return doc, hwm, snap_id, snapshot_s
 
 
 def measure(barge, data, work, out, runs, remove, drop_caches, port=27800, floor_s=None, report=None):
@@ -224,38 +271,14 @@ def measure(barge, data, work, out, runs, remove, drop_caches, port=27800, floor
     kinds = [("repl1", ["d1"]), ("repl2", ["d1", "d2"])]
     times = {k: [] for k, _ in kinds}
     hwm_max = {}
-    agents = None
     try:
         for i in range(runs):
             for kind, targets in kinds:
-                agents = None
                 remove(nodes, settle=True)   # the previous run's standby copies: a tree's worth of inodes
                 os.makedirs(nodes)
-                agents = Agents(barge, work, nodes, data, port, "%s-run%d" % (kind, i))
-                agents.start()
-                snap = subprocess.run([barge, "snapshot", VOLUME, "--socket", agents.sock("d0"), "--json"],
-                                      check=True, capture_output=True, text=True)
-                snap_id = json.loads(snap.stdout)["id"]
-                drop_caches()
-                cmd = [sys.executable, os.path.join(HERE, "repl_wait.py"), barge, agents.sock("d0"),
-                       ",".join(agents.sock(n) for n in targets), VOLUME, snap_id, "--interval", "0.02", "--via", "socket",
-                       "--timeout", str(WAIT_TIMEOUT), "--pids", ",".join("%s=%d" % (n, agents.pid(n)) for n in ADDR)]
-                if len(targets) == 1:
-                    cmd += ["--to", targets[0]]
-                r = subprocess.run(cmd, capture_output=True, text=True)
-                hwm = agents.hwm()
-                try:
-                    doc = json.loads(r.stdout)
-                except ValueError:
-                    doc = {"ok": False}
+                doc, hwm, snap_id, _ = first_replication(barge, data, work, nodes, port, targets, "%s-run%d" % (kind, i),
+                                                         drop_caches, report, what="%s run %d" % (kind, i))
                 rep = doc.get("replicate") or {}
-                peers_ok = all(p.get("ok") for p in rep.get("peers") or []) and len(rep.get("peers") or []) == len(targets)
-                if r.returncode != 0 or not doc.get("ok") or not peers_ok:
-                    raise RuntimeError("%s run %d: replication failed (repl_wait exit %d): %s %s; logs %s"
-                                       % (kind, i, r.returncode, r.stdout[-1500:], r.stderr[-800:], os.path.join(work, "logs")))
-                agents.stop()
-                for n in targets:
-                    verify(data, agents.standby(n), report)
                 for n, k in hwm.items():
                     if k is not None:
                         hwm_max[n] = max(hwm_max.get(n, 0), k)
@@ -272,10 +295,7 @@ def measure(barge, data, work, out, runs, remove, drop_caches, port=27800, floor
                 report("%-9s barge   run %d: standby %.2f s (replicate %.2f s), %s bytes sent; CPU s %s; VmHWM KiB %s; standby identical"
                        % (kind, i, seconds, doc.get("replicate_s") or 0, rep.get("bytes_sent"),
                           " ".join("%s %s" % kv for kv in sorted(c.items())), " ".join("%s %s" % kv for kv in sorted(hwm.items()))))
-                agents = None
-    finally:
-        if agents is not None:
-            agents.stop()
+    finally:   # first_replication stops its agents itself, also on failure
         remove(nodes, settle=False)
     summaries = {}
     for kind, targets in kinds:

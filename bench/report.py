@@ -1151,6 +1151,149 @@ def markdown_realfiles(rows, notes):
     return "\n".join(out) + "\n"
 
 
+def build_scale(res):
+    """Scale (bench/scale.py): time per file and peak RSS on the big generated set against the reference set."""
+    rows, notes = [], []
+    cfg = res.rec("scale_config")
+    if not cfg:
+        return rows, notes
+    gen = {t: res.rec("scale_%s_gen" % t) or {} for t in ("ref", "big")}
+    files = {t: gen[t].get("files") for t in ("ref", "big")}
+
+    def rec(tag, step):
+        return res.rec("scale_%s_%s" % (tag, step)) or {}
+
+    def us(tag, step):
+        return rec(tag, step).get("us_per_file")
+
+    def cell(tag, step, rss=True):
+        r = rec(tag, step)
+        if r.get("median_s") is None:
+            return NA
+        t = "%.2f s" % r["median_s"]
+        if r.get("runs", 1) > 1:
+            t += " [%.2f-%.2f] (median of %d)" % (r["min_s"], r["max_s"], r["runs"])
+        t += ", %.1f us/file" % r["us_per_file"]
+        if rss and r.get("rss_kib"):
+            t += ", peak RSS %s" % fmt_mib(r["rss_kib"])
+        return t
+
+    def growth_row(measure, step, rss=True, extra=None):
+        a, b = us("ref", step), us("big", step)
+        x = div(b, a)
+        cells = {t: cell(t, step, rss) for t in ("ref", "big")}
+        if extra:
+            for t in ("ref", "big"):
+                if cells[t] != NA and extra(t):
+                    cells[t] += "; " + extra(t)
+        rows.append({"measure": measure, "ref": cells["ref"], "big": cells["big"],
+                     "per_file": NA if a is None or b is None else "%.1f -> %.1f us" % (a, b),
+                     "ratio": fmt_x(x), "target": "<= 1.5x the reference's time per file",
+                     "result": verdict(None if x is None else x <= 1.5)})
+
+    g = {t: div(gen[t].get("seconds_until_durable"), files[t] and files[t] / 1e6) for t in ("ref", "big")}   # us/file
+    rows.append({"measure": "generation of the data (gen_data.py manyfiles, until durable; info)",
+                 "ref": NA if g["ref"] is None else "%.1f s, %.1f us/file" % (gen["ref"]["seconds_until_durable"], g["ref"]),
+                 "big": NA if g["big"] is None else "%.1f s, %.1f us/file" % (gen["big"]["seconds_until_durable"], g["big"]),
+                 "per_file": NA if None in g.values() else "%.1f -> %.1f us" % (g["ref"], g["big"]),
+                 "ratio": fmt_x(div(g["big"], g["ref"])), "target": "(info)", "result": ""})
+    growth_row("full snapshot, cold, until durable", "snapshot")
+    growth_row("no-change incremental snapshot, warm, until durable", "nochange")
+    walk = {t: rec(t, "walk").get("median_s") for t in ("ref", "big")}
+    nc = {t: rec(t, "nochange").get("median_s") for t in ("ref", "big")}
+    xw = {t: div(nc[t], walk[t]) for t in ("ref", "big")}
+
+    def walk_cell(t):
+        if walk[t] is None:
+            return NA
+        return "walk %.2f s (%.1f us/file, median of %d); no-change snapshot %s" % (
+            walk[t], rec(t, "walk")["us_per_file"], rec(t, "walk").get("runs", 0), fmt_x(xw[t]) + " the walk")
+    rows.append({"measure": "no-change incremental snapshot vs a bare stat walk (find -printf, warm; the floor)",
+                 "ref": walk_cell("ref"), "big": walk_cell("big"), "per_file": "",
+                 "ratio": fmt_x(xw["big"]), "target": "<= 1.5x the walk (big set)",
+                 "result": verdict(None if xw["big"] is None else xw["big"] <= 1.5)})
+
+    def vs_rsync(t):
+        x = div(rec(t, "rsync").get("median_s"), rec(t, "restore").get("median_s"))
+        return None if x is None else "rsync -a --whole-file %s (%.2fx rsync's speed)" % (cell(t, "rsync", rss=False), x)
+    growth_row("restore into a new directory, cold, until durable", "restore", extra=vs_rsync)
+    skipped = [t for t in ("ref", "big") if not rec(t, "rsync") and rec(t, "restore")]
+
+    def owner_snap(t):
+        s = rec(t, "repl1").get("owner_snapshot_s")
+        return None if s is None else "snapshot through the owner before it: %.2f s" % s
+    growth_row("first replication to one peer, cold, until its standby copy is ready", "repl1", rss=False, extra=owner_snap)
+    rss_steps = ("snapshot", "nochange", "restore")
+    k = {t: [rec(t, s).get("rss_kib") for s in rss_steps] for t in ("ref", "big")}
+    have = [v for t in k for v in k[t]]
+    rows.append({"measure": "peak RSS of barge snapshot (full) / snapshot (no change) / restore",
+                 "ref": " / ".join(fmt_mib(v) for v in k["ref"]), "big": " / ".join(fmt_mib(v) for v in k["big"]),
+                 "per_file": "", "ratio": "", "target": "<= 100 MiB each",
+                 "result": verdict(None if not any(have) else all(v is not None and v <= 100 * 1024 for v in have))})
+    hwm = {t: (rec(t, "repl_rss").get("vmhwm_kib") or {}) for t in ("ref", "big")}
+    hv = [v for t in hwm for v in hwm[t].values()]
+    rows.append({"measure": "peak RSS (VmHWM) of each agent in the first replication (the owner's includes the snapshot through it)",
+                 "ref": " / ".join("%s %s" % (n, fmt_mib(v)) for n, v in sorted(hwm["ref"].items())) or NA,
+                 "big": " / ".join("%s %s" % (n, fmt_mib(v)) for n, v in sorted(hwm["big"].items())) or NA,
+                 "per_file": "", "ratio": "", "target": "<= 150 MiB per agent",
+                 "result": verdict(None if not hv else all(v is not None and v <= 150 * 1024 for v in hv))})
+    ver = {t: res.rec("scale_%s_verify_restore" % t) for t in ("ref", "big")}
+    notes.append("generated small files (gen_data.py manyfiles, seed %s: 0-4 KiB, ~6%% empty, ~10%% incompressible), "
+                 "reference %s files in %s directories (%s runs, medians [min-max]), big set %s files in %s directories (%s run); "
+                 "about 100 files a directory in both. Times until durable (sync); cold = page cache, dentries and inodes "
+                 "dropped, the binaries re-warmed." % (
+                     cfg.get("seed"), files["ref"] or cfg.get("ref_files"), gen["ref"].get("dirs", cfg.get("ref_dirs")), cfg.get("ref_runs"),
+                     files["big"] or cfg.get("files"), gen["big"].get("dirs", cfg.get("dirs")), cfg.get("runs")))
+    notes.append("restores compared with the data (treecmp, first run): %s; every standby copy compared too (a difference fails the part)."
+                 % "; ".join("%s %s" % (t, NA if not ver[t] else ("identical, %d entries" % ver[t]["entries"]) if ver[t].get("ok")
+                                        else "DIFFERENT") for t in ("ref", "big")))
+    if skipped:
+        notes.append("rsync floor not run on the %s set (BENCH_SCALE_RSYNC=%s)." % (" and ".join(skipped), cfg.get("rsync")))
+    el = {t: res.rec("scale_%s_elapsed" % t) or {} for t in ("ref", "big")}
+    whole = res.rec("scale_elapsed") or {}
+    clean = res.rec("scale_cleanup") or {}
+    notes.append("started %s (load average %s); reference set %s, big set %s (ended %s, load average %s), removal of the trees and "
+                 "stores %s after that%s; whole part %s."
+                 % (cfg.get("started"), " ".join(cfg.get("loadavg") or []),
+                    fmt_s(el["ref"].get("seconds")), fmt_s(el["big"].get("seconds")), el["big"].get("ended", NA),
+                    " ".join(el["big"].get("loadavg") or []) or NA, fmt_s(clean.get("seconds")),
+                    "" if clean.get("background_s") is None else
+                    " (most of them removed in the background from the big set's standby comparison on: %s)" % fmt_s(clean["background_s"]),
+                    fmt_s(whole.get("seconds"))))
+    free = (res.rec("scale_big_disk") or {}).get("bytes_free_after")
+    if free is not None:
+        notes.append("free space on the file system: %s at the start, %s at the end of the big set (all its trees and stores, "
+                     "and the reference set's, still there; ~%s estimated beforehand)."
+                     % (fmt_bytes(cfg.get("disk_free")), fmt_bytes(free), fmt_bytes(cfg.get("disk_needed_est"))))
+    cpu = []
+    for t in ("ref", "big"):
+        parts = []
+        for step in ("snapshot", "nochange", "restore", "rsync"):
+            runs = [r for r in res.recs if str(r.get("name", "")).startswith("scale_%s_%s_run" % (t, step)) and "user_s" in r]
+            if runs:
+                parts.append("%s %s" % (step, ", ".join("%.1f s (CPU %.1f s; stalls cpu %.1f s, io %.1f s)" % (
+                    r["seconds"], r["user_s"] + r["sys_s"], r.get("stall_cpu_s", 0), r.get("stall_io_s", 0)) for r in runs)))
+        if parts:
+            cpu.append("%s set: %s" % (t, "; ".join(parts)))
+    if cpu:
+        notes.append("each timed command's CPU time (user + sys) and the machine's stall time meanwhile (/proc/pressure "
+                     "\"some\": time any task waited for a CPU / for I/O; other users of this 2-core VM show there) - "
+                     + " | ".join(cpu) + ".")
+    err = res.rec("scale_error")
+    if err:
+        notes.append("ERROR: " + err.get("error", "")[:600])
+    return rows, notes
+
+
+def markdown_scale(rows, notes):
+    if not rows and not notes:
+        return ""
+    out = ["", "## Scale: many files", ""] + ["- " + n for n in notes] + [""]
+    cols = ["measure", "reference set", "big set", "time per file", "ratio", "target", "pass/fail"]
+    out += table(cols, rows, ["measure", "ref", "big", "per_file", "ratio", "target", "result"])
+    return "\n".join(out) + "\n"
+
+
 def build_gc(res):
     """gc (bench/gc.py): pauses gc imposes on snapshots and replications beside it, gc vs restic prune."""
     rows, notes = [], []
@@ -1394,15 +1537,16 @@ def main():
     args = ap.parse_args()
     res = Results(load_records(args.results))
     cfg = res.rec("config") or {}
-    if cfg.get("only") in ("replication", "moves", "failover", "realfiles", "gc", "rollback", "retention", "offsite"):
+    if cfg.get("only") in ("replication", "moves", "failover", "realfiles", "gc", "rollback", "retention", "offsite", "scale"):
         rows, notes = [], ["snapshot part skipped (BENCH_ONLY=%s)" % cfg.get("only")]
     else:
         rows, notes = build(res)
-    alone = cfg.get("only") in ("failover", "realfiles", "gc", "rollback", "retention", "offsite")   # parts that generate no data of the others
+    alone = cfg.get("only") in ("failover", "realfiles", "gc", "rollback", "retention", "offsite", "scale")   # parts that generate no data of the others
     repl_rows, repl_notes = ([], []) if alone else build_repl(res)
     moves_rows, moves_notes = ([], []) if alone else build_moves(res)
     failover_rows, failover_notes = build_failover(res)
     real_rows, real_notes = build_realfiles(res)
+    scale_rows, scale_notes = build_scale(res)
     offsite_rows, offsite_notes = build_offsite(res)
     gc_rows, gc_notes = build_gc(res)
     gc_rows += build_rollback(res) + build_retention(res)
@@ -1416,7 +1560,8 @@ def main():
     md += markdown_realfiles(real_rows, real_notes)
     md += markdown_offsite(offsite_rows, offsite_notes)
     md += markdown_gc(gc_rows, gc_notes)
-    all_rows = rows + repl_rows + moves_rows + failover_rows + real_rows + offsite_rows + gc_rows
+    md += markdown_scale(scale_rows, scale_notes)
+    all_rows = rows + repl_rows + moves_rows + failover_rows + real_rows + offsite_rows + gc_rows + scale_rows
     missed = [r["measure"] for r in all_rows if r["result"] == "FAIL"]
     passed = [r["measure"] for r in all_rows if r["result"] == "PASS"]
     if args.md_out:
@@ -1434,6 +1579,7 @@ def main():
                "failover_notes": failover_notes, "failover_rows": failover_rows,
                "realfiles_notes": real_notes, "realfiles_rows": real_rows,
                "offsite_notes": offsite_notes, "offsite_rows": offsite_rows, "gc_notes": gc_notes, "gc_rows": gc_rows,
+               "scale_notes": scale_notes, "scale_rows": scale_rows,
                "passed": len(passed),
                "failed": len(missed), "missed": missed, "records": res.recs}
         with open(args.json_out, "w") as fh:

@@ -29,6 +29,9 @@
 #                      garbage beside snapshots and replications through an agent, vs restic prune)
 #                      | offsite (no generated data: only the off-site part, bench/offsite.py: upload
 #                      of the real files to a local S3 server (moto) and restore from it, vs restic)
+#                      | scale (not part of all: only the scale part, bench/scale.py: 40,000 and
+#                      1,000,000 generated small files, snapshot, no-change incremental, restore and
+#                      first replication; time per file and peak RSS; ~20 min, ~13 GB of disk)
 #   BENCH_FAILOVER_RUNS runs per failover measurement (default 3 alone, 1 inside all)
 #   BENCH_REAL_RUNS    runs per real-files measurement (default 3)
 #   BENCH_REAL_REPL    1 (default): the real-files part also times the first replication to one and
@@ -42,6 +45,12 @@
 #   BENCH_OFFSITE_FRACTION share of the real-files bytes the off-site part uses (default 1: all; quick runs)
 #   BENCH_REPL_BIG_MIB size of the replication part's big file (default 1024)
 #   BENCH_MOVES_BIG_MIB size of the moves part's big failover volume (default 8192)
+#   BENCH_SCALE_FILES  files of the scale part's big set (default 1000000)
+#   BENCH_SCALE_DIRS   its directories (default 10000)
+#   BENCH_SCALE_REF_FILES files of its reference set (default 40000; directories: files/100)
+#   BENCH_SCALE_REF_RUNS runs on the reference set (default 3; the big set: 1)
+#   BENCH_SCALE_RSYNC  which sets get the rsync --whole-file floor: both (default) | ref | none
+#   BENCH_SCALE_PORT   the scale part's agents' peer port (default 27900, or the next free one)
 set -euo pipefail
 
 BENCH_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -85,7 +94,7 @@ ensure timeout coreutils
 ensure du coreutils
 
 # ------------------------------------------------------------------ work dir
-case "$BENCH_ONLY" in all|snapshot|replication|moves|failover|realfiles|gc|rollback|retention|offsite) ;; *) die "BENCH_ONLY must be all, snapshot, replication, moves, failover, realfiles, gc, rollback, retention or offsite (got '$BENCH_ONLY')" ;; esac
+case "$BENCH_ONLY" in all|snapshot|replication|moves|failover|realfiles|gc|rollback|retention|offsite|scale) ;; *) die "BENCH_ONLY must be all, snapshot, replication, moves, failover, realfiles, gc, rollback, retention, offsite or scale (got '$BENCH_ONLY')" ;; esac
 [[ $BENCH_MANY_FILES =~ ^[0-9]+$ ]] || die "BENCH_MANY_FILES must be a number (got '$BENCH_MANY_FILES')"
 case "$BENCH_DIR" in
   /*) ;;
@@ -99,7 +108,13 @@ if [[ -e $BENCH_DIR ]]; then
   fi
   # restic makes its pack files read-only; rm -rf as root does not care, chmod for non-root
   chmod -R u+w "$BENCH_DIR" 2>/dev/null || true
+  # the scale part wants to know when many inodes were last freed here (see run_scale)
+  SCALE_REMOVED_AT=$(cat "$BENCH_DIR/.scale-removed-at" 2>/dev/null || echo 0)
+  [[ $SCALE_REMOVED_AT =~ ^[0-9]+$ ]] || SCALE_REMOVED_AT=0
+  WIPE_INODES0=$(df --output=iused "$BENCH_DIR" 2>/dev/null | tail -n 1 | tr -d ' ')
   rm -rf "$BENCH_DIR"
+  WIPE_INODES1=$(df --output=iused "$(dirname "$BENCH_DIR")" 2>/dev/null | tail -n 1 | tr -d ' ')
+  if [[ $(( ${WIPE_INODES0:-0} - ${WIPE_INODES1:-0} )) -gt 100000 ]]; then SCALE_REMOVED_AT=$(date +%s); sync; fi
 fi
 mkdir -p "$BENCH_DIR"/{data/db,out,logs}
 touch "$BENCH_DIR/.barge-bench"
@@ -477,6 +492,38 @@ run_retention() {
   sed 's/^/    | /' "$LOGS/retention.log" >&2
   rm -rf "$BENCH_DIR/retention"
 }
+# scale (bench/scale.py): 40,000 and 1,000,000 generated small files; time per file and peak RSS of
+# snapshot, no-change incremental, restore and first replication to one peer (agents on 127.0.0.1-3:27900)
+run_scale() {
+  [[ $HAVE_BARGE == 1 ]] || return 0
+  local files=${BENCH_SCALE_FILES:-1000000} dirs=${BENCH_SCALE_DIRS:-10000} ref=${BENCH_SCALE_REF_FILES:-40000}
+  [[ $files =~ ^[0-9]+$ && $dirs =~ ^[0-9]+$ && $ref =~ ^[0-9]+$ ]] || die "BENCH_SCALE_FILES, BENCH_SCALE_DIRS and BENCH_SCALE_REF_FILES must be numbers"
+  # Without a journal this VM's ext4 skips inodes freed in the last 60 s (360 s while their inode table
+  # block is dirty, as it is again once a new inode in it is written) when it creates new ones
+  # (bench/README.md): 6 min after the previous scale part's removal of its trees (the time it left in
+  # BENCH_DIR/.scale-removed-at) or after a wipe of BENCH_DIR that freed more than 100,000 inodes.
+  local wait_s=$(( ${SCALE_REMOVED_AT:-0} + 365 - $(date +%s) ))
+  if [[ $wait_s -gt 0 ]]; then
+    log "scale: many inodes were freed here $(( $(date +%s) - SCALE_REMOVED_AT )) s ago; waiting $wait_s s before creating trees"
+    sleep "$wait_s"
+  fi
+  log "scale: $ref files ($((ref / 100)) dirs, ${BENCH_SCALE_REF_RUNS:-3} runs) then $files files ($dirs dirs, 1 run): snapshot, no-change incremental, restore, first replication"
+  local rc=0
+  python3 "$BENCH_SRC/scale.py" --barge "$BARGE" --work "$BENCH_DIR/scale" --results "$RESULTS" \
+      --files "$files" --dirs "$dirs" --ref-files "$ref" --ref-runs "${BENCH_SCALE_REF_RUNS:-3}" \
+      --rsync "${BENCH_SCALE_RSYNC:-both}" --port "${BENCH_SCALE_PORT:-27900}" --seed "$BENCH_SEED" \
+      --logs "$LOGS/scale-agents" 2>&1 | tee "$LOGS/scale.log" | sed -u 's/^/    | /' >&2 || rc=$?
+  if [[ $rc != 0 ]]; then BARGE_ERRORS+=("scale part (see $LOGS/scale.log; agents' logs in $LOGS/scale-agents)"); fi
+  rm -rf "$BENCH_DIR/scale"   # scale.py removes it itself; this covers a kill
+}
+if [[ $BENCH_ONLY == scale ]]; then
+  run_scale
+  record name=elapsed tool=info seconds="$(( $(date +%s) - T_START ))" loadavg="$(cut -d' ' -f1-3 /proc/loadavg)"
+  python3 "$BENCH_SRC/report.py" "$RESULTS" --json "$BENCH_DIR/results.json" --md "$BENCH_DIR/results.md" || true
+  log "results: $BENCH_DIR/results.md"
+  [[ ${#BARGE_ERRORS[@]} -eq 0 ]] || { printf '\nbench: barge FAILED: %s\n' "${BARGE_ERRORS[*]}" >&2; exit 1; }
+  exit 0
+fi
 if [[ $BENCH_ONLY == offsite ]]; then
   run_offsite
   python3 "$BENCH_SRC/report.py" "$RESULTS" --json "$BENCH_DIR/results.json" --md "$BENCH_DIR/results.md" || true
