@@ -1,4 +1,5 @@
 import Foundation
+import Replication
 import Repository
 import Snapshots
 import Synchronization
@@ -53,50 +54,54 @@ import TestSupport
         try RawFS.names(RawFS.bytes(directory)).allSatisfy { !TreeEntryName.isStaging($0) }
     }
 
+    /// A filled volume, its snapshot on "a", and where "b" puts its copy.
+    struct Setup {
+        let pair: StorePair
+        let expected: Manifest
+        let snapshot: StoredSnapshot
+        var standby: String { pair.root + "/copies/v" }
+
+        init(_ label: String) throws {
+            pair = try StorePair(label)
+            try StandbyDuringTransferTests.fill(pair.volumePath)
+            expected = try Manifest.capture(pair.volumePath)
+            snapshot = try pair.snapshot()
+        }
+
+        /// Replicates a to b with a copy built during the transfer (`cutAfter`: frames before the cut).
+        func replicate(cutAfter frames: Int? = nil) async -> (Build, Result<ReceiveOutcome, Error>) {
+            let build = Build(), replica = pair.b, standby = self.standby
+            let (_, received) = await pair.replicate(snapshot, configure: { _, receiverEnd in receiverEnd.failAfterReceiving = frames },
+                                                     onTransfer: { target, arrivals in
+                build.start(store: replica, beside: standby, target: target, arrivals: arrivals)
+            })
+            return (build, received)
+        }
+    }
+
     @Test func standbyIsWrittenWhileTheSnapshotArrives() async throws {
-        let pair = try StorePair("early-standby")
-        try Self.fill(pair.volumePath)
-        let expected = try Manifest.capture(pair.volumePath)
-        let snapshot = try pair.snapshot()
-        let standby = pair.root + "/copies/v"
-        let build = Build(), replica = pair.b
-        let (sent, received) = await pair.replicate(snapshot, onTransfer: { target, arrivals in
-            build.start(store: replica, beside: standby, target: target, arrivals: arrivals)
-        })
-        _ = try sent.get()
+        let setup = try Setup("early-standby")
+        let (build, received) = await setup.replicate()
         _ = try received.get()
         #expect(build.rootWasInStore.withLock { $0 } == false, "the copy was started before the replica held the snapshot")
-        let staging = try build.result()
-        try StandbySync.install(staging, at: standby)
-        try expectSameTree(expected, standby, "the standby copy written during the transfer")
-        #expect(try Self.noStaging(in: pair.root + "/copies"), "no staging left behind")
+        try StandbySync.install(try build.result(), at: setup.standby)
+        try expectSameTree(setup.expected, setup.standby, "the standby copy written during the transfer")
+        #expect(try Self.noStaging(in: setup.pair.root + "/copies"), "no staging left behind")
     }
 
     @Test func aTransferCutShortLeavesNoCopyAndTheNextOneCompletes() async throws {
-        let pair = try StorePair("early-standby-cut")
-        try Self.fill(pair.volumePath)
-        let expected = try Manifest.capture(pair.volumePath)
-        let snapshot = try pair.snapshot()
-        let standby = pair.root + "/copies/v"
-        let cut = Build(), replica = pair.b
-        let (_, failed) = await pair.replicate(snapshot, configure: { _, receiverEnd in receiverEnd.failAfterReceiving = 60 },
-                                               onTransfer: { target, arrivals in
-            cut.start(store: replica, beside: standby, target: target, arrivals: arrivals)
-        })
+        let setup = try Setup("early-standby-cut")
+        let (cut, failed) = await setup.replicate(cutAfter: 60)
         #expect(throws: (any Error).self) { try failed.get() }
         #expect(throws: RepositoryError.self, "the build gives up with the transfer") { try cut.result() }
-        #expect(!FileManager.default.fileExists(atPath: standby))
-        #expect(try Self.noStaging(in: pair.root + "/copies"), "the cut build removed its staging")
+        #expect(!FileManager.default.fileExists(atPath: setup.standby))
+        #expect(try Self.noStaging(in: setup.pair.root + "/copies"), "the cut build removed its staging")
 
         // The next attempt resumes the transfer; its copy reads what the first one kept from the store.
-        let build = Build()
-        let (sent, received) = await pair.replicate(snapshot, onTransfer: { target, arrivals in
-            build.start(store: replica, beside: standby, target: target, arrivals: arrivals)
-        })
-        _ = try sent.get()
+        let (build, received) = await setup.replicate()
         _ = try received.get()
-        try StandbySync.install(try build.result(), at: standby)
-        try expectSameTree(expected, standby, "the standby copy after a resumed transfer")
+        try StandbySync.install(try build.result(), at: setup.standby)
+        try expectSameTree(setup.expected, setup.standby, "the standby copy after a resumed transfer")
     }
 
     /// The reader's side alone: it waits for news, and fails as soon as the reception does.
