@@ -12,6 +12,7 @@ import Synchronization
 final class EarlyStandbys: Sendable {
     struct Build: Sendable {
         let snapshot: BlobID
+        let started = Date()
         /// The staging directory holding the complete, synced copy.
         let result: Task<(staging: String, statistics: StandbyStatistics), any Error>
     }

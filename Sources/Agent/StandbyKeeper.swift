@@ -39,11 +39,11 @@ extension AgentCore {
     @discardableResult
     func updateStandbyLocked(_ volume: String) async -> Bool {
         // A copy built while its snapshot arrived: installed below if it is still the one to have.
-        var early: (snapshot: BlobID, staging: String, statistics: StandbyStatistics)?
+        var early: (snapshot: BlobID, staging: String, statistics: StandbyStatistics, started: Date)?
         if let build = earlyStandby.take(volume) {
             do {
                 let (staging, statistics) = try await build.result.value
-                early = (build.snapshot, staging, statistics)
+                early = (build.snapshot, staging, statistics, build.started)
             } catch {
                 logger.info("the standby copy built during the transfer was not finished; building it from the store",
                             metadata: ["volume": "\(volume)", "cause": "\(error)"])
@@ -64,11 +64,11 @@ extension AgentCore {
                 guard let target = try store.snapshots(volume: volume).last(where: { $0.record.state == "complete" }) else { return nil }
                 let state = try store.index.standby(of: volume)
                 if let early, early.snapshot == target.id, state?.updating == target.id, state?.path == path {
-                    let started = Date()
                     unused = nil
                     try StandbySync.install(early.staging, at: path)
                     try store.index.setStandby(volume: volume, path: path, snapshot: target.id, updating: nil)
-                    return (target.id, early.statistics, Date().timeIntervalSince(started))
+                    // From the transfer's start: the copy was written beside it.
+                    return (target.id, early.statistics, Date().timeIntervalSince(early.started))
                 }
                 if state?.snapshot == target.id, state?.updating == nil, state?.path == path { return nil }
                 let current = state?.updating == nil && state?.path == path ? try state?.snapshot.flatMap { try store.index.snapshot($0) } : nil
