@@ -65,7 +65,7 @@ public struct AgentError: Error, CustomStringConvertible {
     public var description: String { message }
 }
 
-/// Readiness and watchdog for systemd, standby catch-up at start, and SIGHUP reloads.
+/// Readiness and watchdog for systemd, standby catch-up at start and retries, and SIGHUP reloads.
 struct Housekeeper: Service {
     let core: AgentCore
     let notifier: SystemdNotifier
@@ -88,6 +88,12 @@ struct Housekeeper: Service {
                 }
                 group.addTask {
                     for await _ in await UnixSignalsSequence(trapping: .sighup) { reload() }
+                }
+                group.addTask {
+                    while !Task.isCancelled {
+                        try await Task.sleep(for: .seconds(1))
+                        for volume in await core.standby.dueRetries() { await core.standby.schedule(volume, core: core) }
+                    }
                 }
                 // With [cluster], etcd's owner records decide instead (ClusterCoordinator).
                 if core.config.cluster == nil { group.addTask { await core.reconcileAtStart() } }

@@ -4,9 +4,14 @@ import Snapshots
 
 /// Brings each volume's standby copy up to its newest snapshot, one update at
 /// a time per volume; a snapshot that arrives meanwhile triggers one more pass.
+/// A failed pass (a full disk, say) is tried again by itself, backing off.
 actor StandbyKeeper {
     private var running: Set<String> = []
     private var again: Set<String> = []
+    /// Volumes whose last pass failed: how often in a row, and when to try again.
+    private var retries: [String: (failures: Int, due: ContinuousClock.Instant)] = [:]
+    static let firstRetry = Duration.seconds(5)
+    static let longestRetry = Duration.seconds(300)
 
     func schedule(_ volume: String, core: AgentCore) {
         guard running.insert(volume).inserted else {
@@ -21,6 +26,26 @@ actor StandbyKeeper {
             } while self.takeAgain(volume)
             self.finish(volume)
         }
+    }
+
+    /// Records a failed pass; returns when the next one starts.
+    func failed(_ volume: String) -> Duration {
+        let failures = (retries[volume]?.failures ?? 0) + 1
+        let delay = min(Self.longestRetry, Self.firstRetry * (1 << min(failures - 1, 16)))
+        retries[volume] = (failures, .now + delay)
+        return delay
+    }
+
+    /// The pass succeeded, or there is nothing to keep any more.
+    func settled(_ volume: String) { retries.removeValue(forKey: volume) }
+
+    /// Volumes whose retry is due (Housekeeper schedules them). Each is taken
+    /// once: the pass it starts sets the next time, or clears it.
+    func dueRetries() -> [String] {
+        let now = ContinuousClock.now
+        let due = retries.filter { $0.value.due <= now }.map(\.key).sorted()
+        for volume in due { retries[volume]?.due = now + Self.longestRetry }
+        return due
     }
 
     private func clearAgain(_ volume: String) { again.remove(volume) }
@@ -51,6 +76,7 @@ extension AgentCore {
         }
         guard let settings = config.volume(named: volume), (try? ownership(volume))?.owner != node else {
             if let early { StandbySync.discard(early.staging) }
+            await standby.settled(volume)
             return false
         }
         let path = Self.standbyPath(for: settings)
@@ -79,6 +105,7 @@ extension AgentCore {
                 try store.index.setStandby(volume: volume, path: path, snapshot: target.id, updating: nil)
                 return (target.id, statistics, Date().timeIntervalSince(started))
             }
+            await standby.settled(volume)
             guard let (snapshot, statistics, seconds) = result else { return true }
             noteError(volume, nil)
             metrics.standbyUpdated(volume: volume, seconds: seconds)
@@ -90,8 +117,9 @@ extension AgentCore {
             return true
         } catch {
             metrics.error("standby")
-            logger.error("standby update of \(volume) failed: \(error)")
-            noteError(volume, "standby update failed: \(error)")
+            let delay = await standby.failed(volume)
+            logger.error("standby update of \(volume) failed: \(error); trying again in \(delay)")
+            noteError(volume, "standby update failed: \(error); trying again in \(delay)")
             return false
         }
     }

@@ -143,4 +143,47 @@ enum SmallFileSystem {
         #expect((try cluster.volumeStatus("d0")["replicas"] as? [[String: Any]])?.first?["last_error"] == nil)
         #expect(try cluster.ok("d0", "status").stderr.isEmpty)
     }
+
+    /// The file system of the replica's standby copy fills up while the copy
+    /// is written during the transfer: the snapshot is still committed (the
+    /// store has room), no partial copy is left, status says why; once there
+    /// is room, the agent builds the copy by itself, with no command.
+    @Test(.enabled(if: SmallFileSystem.available, "needs root to mount a tmpfs"))
+    func aFullStandbyFileSystemLeavesNoPartialCopyAndIsRetried() throws {
+        let cluster = try AgentCluster("standby-full")
+        let volumes = cluster.workspace.path("d1/vols")
+        try #require(mount("tmpfs", volumes, "tmpfs", 0, "size=8m") == 0, "mount tmpfs: \(String(cString: strerror(errno)))")
+        defer { umount2(volumes, Int32(MNT_DETACH)) }
+        try FileManager.default.createDirectory(atPath: cluster.volumePath("v", on: "d1"), withIntermediateDirectories: true)
+        let source = cluster.volumePath("v", on: "d0")
+        for index in 0..<6 {
+            try FileManager.default.createDirectory(atPath: source + "/d\(index)", withIntermediateDirectories: true)
+            try Data(randomBytes(4 << 20, seed: UInt64(40 + index))).write(to: URL(fileURLWithPath: source + "/d\(index)/f.bin"))
+        }
+        let expected = try Manifest.capture(source)
+        try cluster.start("d0")
+        try cluster.start("d1")
+        let id = try cluster.snapshot()
+        _ = try cluster.replicate()
+        #expect(try cluster.volumeStatus("d1")["latest_snapshot"] as? String == id, "the snapshot was committed on d1")
+
+        var error = ""
+        try waitUntil(timeout: 30) {
+            error = try cluster.volumeStatus("d1")["last_error"] as? String ?? ""
+            return error.contains("No space left")
+        }
+        #expect(error.hasPrefix("standby update failed: ") && error.contains("trying again in 5"), "\(error)")
+        #expect(try cluster.volumeStatus("d1")["standby_updating"] as? Bool == true)
+        #expect(cluster.log("d1").contains("the standby copy built during the transfer was not finished"), "the copy was begun during the transfer")
+        let left = try FileManager.default.contentsOfDirectory(atPath: volumes + "/.barge-standby")
+        #expect(left.isEmpty, "no partial copy left: \(left)")
+        var space = statvfs()
+        try #require(statvfs(volumes, &space) == 0)
+        #expect(Int(space.f_blocks - space.f_bfree) * Int(space.f_frsize) < 1 << 20, "the small file system was emptied again")
+
+        try runTool(["/usr/bin/mount", "-o", "remount,size=64m", volumes])
+        try cluster.waitForStandby("d1", snapshot: id, timeout: 60)
+        try expectSameTree(expected, cluster.standbyPath("v", on: "d1"), "standby built by a retry once there was room")
+        #expect(try cluster.volumeStatus("d1")["last_error"] == nil)
+    }
 }
