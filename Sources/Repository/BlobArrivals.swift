@@ -18,7 +18,9 @@ public final class BlobArrivals: @unchecked Sendable {
     }
 
     private let condition = NSCondition()
+    /// Bumped by every piece of news; `commits` only when rows are committed or the reception ends.
     private var generation = 0
+    private var commits = 0
     private var state = State.open
     private var trees: [BlobID: [UInt8]] = [:]
 
@@ -37,13 +39,13 @@ public final class BlobArrivals: @unchecked Sendable {
     }
 
     /// Rows committed: blobs appended so far are readable from the store.
-    public func checkpointed() { news {} }
+    public func checkpointed() { news(commit: true) {} }
 
     /// The reception committed its snapshot: everything is in the store.
-    public func finish() { news { if case .open = state { state = .finished } } }
+    public func finish() { news(commit: true) { if case .open = state { state = .finished } } }
 
     /// The reception failed: waiting readers give up with `error`.
-    public func fail(_ error: RepositoryError) { news { if case .open = state { state = .failed(error) } } }
+    public func fail(_ error: RepositoryError) { news(commit: true) { if case .open = state { state = .failed(error) } } }
 
     public func tree(_ id: BlobID) -> [UInt8]? {
         condition.lock()
@@ -53,10 +55,12 @@ public final class BlobArrivals: @unchecked Sendable {
 
     /// Calls `attempt` until it returns a value, waiting for news between
     /// tries. Throws when the reception failed, or ended without it.
-    public func wait<T>(for what: @autoclosure () -> String, _ attempt: () throws -> T?) throws -> T {
+    /// `committedOnly`: what is awaited is readable only from the store (chunks),
+    /// so a published tree is no news.
+    public func wait<T>(for what: @autoclosure () -> String, committedOnly: Bool = false, _ attempt: () throws -> T?) throws -> T {
         while true {
             condition.lock()
-            let seen = generation
+            let seen = committedOnly ? commits : generation
             let ended = state
             condition.unlock()
             if let value = try attempt() { return value }
@@ -68,15 +72,16 @@ public final class BlobArrivals: @unchecked Sendable {
             case .open: break
             }
             condition.lock()
-            while generation == seen { condition.wait() }
+            while (committedOnly ? commits : generation) == seen { condition.wait() }
             condition.unlock()
         }
     }
 
-    private func news(_ change: () -> Void) {
+    private func news(commit: Bool = false, _ change: () -> Void) {
         condition.lock()
         change()
         generation += 1
+        if commit { commits += 1 }
         condition.broadcast()
         condition.unlock()
     }

@@ -149,10 +149,13 @@ final class RestoreSink: @unchecked Sendable {
         let unique = Array(Set(batch.lazy.filter { $0.chunk.length > 0 }.map(\.chunk.id)))
         var locations = try store.index.locations(of: unique)
         if let arrivals, locations.count < unique.count {
-            // Still being received: wait until every chunk of the batch is committed.
-            locations = try arrivals.wait(for: "a chunk of \(TreeEntry.display(batch[0].file.path))") {
-                let found = try self.store.index.locations(of: unique)
-                return found.count == unique.count ? found : nil
+            // Still being received: wait until every chunk of the batch is committed,
+            // asking only for those not found yet.
+            var missing = unique.filter { locations[$0] == nil }
+            _ = try arrivals.wait(for: "a chunk of \(TreeEntry.display(batch[0].file.path))", committedOnly: true) { () throws -> Bool? in
+                locations.merge(try self.store.index.locations(of: missing)) { $1 }
+                missing.removeAll { locations[$0] != nil }
+                return missing.isEmpty ? true : nil
             }
         }
         store.prefetch(locations.values, ahead: Self.batchLimit)

@@ -123,6 +123,25 @@ import TestSupport
         #expect(done.wait(timeout: .now() + 10) == .success)
         #expect(found.withLock { $0 } == [9, 9])
 
+        // A chunk waiter tries again only when rows are committed, not on every tree published.
+        let attempts = Mutex(0)
+        let chunkDone = DispatchSemaphore(value: 0), tried = DispatchSemaphore(value: 0)
+        DispatchQueue.global().async {
+            _ = try? arrivals.wait(for: "chunk", committedOnly: true) { () -> Bool? in
+                let count = attempts.withLock { $0 += 1; return $0 }
+                tried.signal()
+                return count == 2 ? true : nil
+            }
+            chunkDone.signal()
+        }
+        tried.wait()
+        for index in 0..<20 { arrivals.publish(tree: BlobID.of(.tree, [UInt8(index)]), raw: [1]) }
+        #expect(chunkDone.wait(timeout: .now() + 0.3) == .timedOut, "published trees woke the chunk waiter")
+        #expect(attempts.withLock { $0 } == 1)
+        arrivals.checkpointed()
+        #expect(chunkDone.wait(timeout: .now() + 10) == .success)
+        #expect(attempts.withLock { $0 } == 2)
+
         arrivals.finish()
         #expect(throws: RepositoryError.self, "ended without it") { try arrivals.wait(for: "tree") { () -> Int? in nil } }
         let failed = BlobArrivals()
