@@ -110,7 +110,7 @@ let package = Package(
         .testTarget(name: "ChunkingTests", dependencies: ["Chunking", "TestSupport"]),
         .testTarget(name: "DeltaTests", dependencies: ["Delta", "TestSupport"]),
         .testTarget(name: "RepositoryTests", dependencies: ["Repository", "TestSupport"]),
-        .testTarget(name: "SnapshotsTests", dependencies: ["Snapshots", "Repository", "Retention", "TestSupport"]),
+        .testTarget(name: "SnapshotsTests", dependencies: ["Snapshots", "Repository", "Retention", "TestSupport", "CLinux"]),
         .testTarget(name: "RetentionTests", dependencies: ["Retention"]),
         .testTarget(name: "AgentConfigTests", dependencies: ["AgentConfig", "Retention"]),
         .testTarget(name: "ClusterTests", dependencies: ["Cluster"]),

@@ -7,6 +7,8 @@
 #include <unistd.h>
 #include <sys/sysmacros.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
+#include <errno.h>
 #include "clinux.h"
 
 int barge_start_writeback(int fd) { return sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE); }
@@ -19,6 +21,14 @@ unsigned int barge_major(unsigned long long dev) { return major(dev); }
 unsigned int barge_minor(unsigned long long dev) { return minor(dev); }
 unsigned long long barge_makedev(unsigned int ma, unsigned int mi) { return makedev(ma, mi); }
 int barge_o_noatime(void) { return O_NOATIME; }
+
+int barge_is_cached(int fd, off_t offset) {
+    char byte;
+    struct iovec vector = { .iov_base = &byte, .iov_len = 1 };
+    ssize_t got = preadv2(fd, &vector, 1, offset, RWF_NOWAIT);
+    if (got >= 0) return 1;
+    return errno == EAGAIN ? 0 : -1;
+}
 int barge_syncfs(int fd) { return syncfs(fd); }
 long barge_getdents64(int fd, void *buffer, unsigned long length) { return syscall(SYS_getdents64, fd, buffer, length); }
 

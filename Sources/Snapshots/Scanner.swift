@@ -50,11 +50,8 @@ public final class Scanner {
         guard let status = FileSystem.status(of: root) else { throw RepositoryError.system("fstat", path: path) }
         rootDevice = status.device
         let parentTree = parent.flatMap { loadParentTree($0) }
-        // Without a parent every file is read: let a second thread read ahead.
-        if parentTree == nil {
-            prefetcher = TreePrefetcher(root: path, crossMounts: options.crossMounts)
-            prefetcher?.start()
-        }
+        // Without a parent every file is read: a second thread reads ahead once a file is not cached.
+        if parentTree == nil { prefetcher = TreePrefetcher(root: path, crossMounts: options.crossMounts) }
         defer { prefetcher?.stop() }
         let walker = DirectoryWalker(root: root, rootDevice: rootDevice, crossMounts: options.crossMounts, statWorkers: options.workers)
         self.walker = walker
@@ -303,6 +300,7 @@ public final class Scanner {
             return nil
         }
         defer { close(descriptor) }
+        if let prefetcher, !prefetcher.started, barge_is_cached(descriptor, 0) != 1 { prefetcher.start() }
         _ = posix_fadvise(descriptor, 0, 0, Int32(POSIX_FADV_SEQUENTIAL))
         entry.xattrs = attributes(descriptor: descriptor, relative: relative)
         let attempts = max(1, options.readAttempts)

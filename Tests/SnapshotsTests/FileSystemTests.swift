@@ -1,3 +1,4 @@
+import CLinux
 import Foundation
 import Testing
 import TestSupport
@@ -26,5 +27,25 @@ import TestSupport
         let listed = try FileSystem.names(in: directory).get()
         #expect(listed == expected.sorted { ByteOrder.precedes($0, $1) })
         #expect(try FileSystem.names(in: directory).get() == listed, "a second listing starts from the beginning")
+    }
+
+    /// The probe a first snapshot uses to start its read-ahead thread only on
+    /// a cold tree: a file pushed out of the page cache reads as not cached,
+    /// then as cached once read.
+    @Test func pageCacheProbeSeesEvictedAndReadFiles() throws {
+        // In the working directory (the package's, on disk): /tmp may be a tmpfs, whose pages cannot be evicted.
+        let path = FileManager.default.currentDirectoryPath + "/.barge-cached-" + UUID().uuidString
+        defer { unlink(path) }
+        try Data(repeating: 7, count: 1 << 20).write(to: URL(fileURLWithPath: path))
+        let fd = open(path, O_RDONLY)
+        try #require(fd >= 0)
+        defer { close(fd) }
+        fsync(fd)
+        #expect(barge_is_cached(fd, 0) == 1, "just written")
+        #expect(posix_fadvise(fd, 0, 0, Int32(POSIX_FADV_DONTNEED)) == 0)
+        #expect(barge_is_cached(fd, 0) == 0, "evicted")
+        var byte: UInt8 = 0
+        #expect(pread(fd, &byte, 1, 0) == 1 && byte == 7)
+        #expect(barge_is_cached(fd, 0) == 1, "read again")
     }
 }

@@ -17,6 +17,10 @@ unsigned int barge_major(unsigned long long dev);
 unsigned int barge_minor(unsigned long long dev);
 unsigned long long barge_makedev(unsigned int major, unsigned int minor);
 
+/// Whether the byte at `offset` is in the page cache: 1 yes, 0 no (a read would
+/// wait for the disk), -1 unknown (preadv2 with RWF_NOWAIT unsupported, or an error).
+int barge_is_cached(int fd, off_t offset);
+
 /// O_NOATIME (generic Linux value), hidden from Swift behind _GNU_SOURCE.
 int barge_o_noatime(void);
 
