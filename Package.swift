@@ -41,7 +41,9 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         // Scan, restore, diff and verify of volume trees.
-        .target(name: "Snapshots", dependencies: ["Chunking", "Repository", "Retention", "CLinux"]),
+        .target(name: "Snapshots", dependencies: [
+            "Chunking", "Repository", "Retention", "CLinux", .product(name: "Crypto", package: "swift-crypto"),
+        ]),
         // Which snapshots a retention policy keeps, and why; pure.
         .target(name: "Retention"),
         // Who owns each volume at which epoch: the pure state machine the agent carries out.

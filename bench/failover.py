@@ -274,8 +274,10 @@ def migration(args, etcd, ttl, port, workload):
         if r.returncode != 0:
             return {"error": r.stderr.decode()[-500:]}
         report = json.loads(r.stdout)
+        phases = ", ".join("%s %.3f s%s" % (p.get("name"), p.get("seconds", 0), " (%.1f MB)" % (p["bytes_sent"] / 1e6) if p.get("bytes_sent") else "")
+                           for p in report.get("phases", []))
         return {"downtime_s": report.get("downtime_s"), "seconds": report.get("seconds"), "bytes_sent": report.get("bytes_sent"),
-                "epoch": report.get("epoch"), "violations": os.path.exists(os.path.join(c.containers, "violations.log"))}
+                "epoch": report.get("epoch"), "phases": phases, "violations": os.path.exists(os.path.join(c.containers, "violations.log"))}
     finally:
         c.stop_all()
 

@@ -39,14 +39,14 @@ extension AgentCore {
                 throw error
             }
         }
-        let store = self.store, node = self.node
+        let store = self.store, node = self.node, fingerprints = self.fingerprints
         // Right after a promotion the files are barge's own copy of the newest snapshot: not read again.
         let materialized = promotedAt.withLock { $0[volume] }.map { (snapshot: $0.snapshot, before: $0.time) }
         let result = await Result(catching: {
             try await Blocking.run {
                 try SnapshotEngine(stateDirectory: store.directory, nodeName: node)
                     .snapshot(volume: volume, in: store, epoch: ownership.epoch, state: state, reuseUnchanged: reuseUnchanged,
-                              materialized: materialized)
+                              materialized: materialized, fingerprints: fingerprints)
             }
         })
         if quiesce { try await runHook(.postSnapshot, settings, epoch: ownership.epoch) }

@@ -27,6 +27,8 @@ final class AgentCore: Sendable {
     private let transferFailures = Mutex<[String: [String: TransferFailure]]>([:])
     let standby: StandbyKeeper
     let earlyStandby = EarlyStandbys()
+    /// Large files' chunk fingerprints from this agent's snapshots (only changed ranges are hashed again).
+    let fingerprints = ChunkFingerprints()
     let containers = Containers()
     /// Volumes whose owner (this node) stopped its container because it lost its lease.
     let suspended = Mutex<Set<String>>([])

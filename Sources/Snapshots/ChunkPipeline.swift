@@ -38,7 +38,8 @@ final class ChunkPipeline: @unchecked Sendable {
 
     private final class Batch: @unchecked Sendable {
         var bytes: [UInt8]
-        var items: [(offset: Int, length: Int, file: PendingFile)] = []
+        /// `known`: a chunk of the parent snapshot found again (ChunkFingerprints); its bytes are not copied.
+        var items: [(offset: Int, length: Int, file: PendingFile, known: BlobID?)] = []
         var trees: [TreeJob] = []
         init(bytes: [UInt8]) { self.bytes = bytes }
     }
@@ -77,9 +78,19 @@ final class ChunkPipeline: @unchecked Sendable {
 
     func add(_ chunk: UnsafeRawBufferPointer, to file: PendingFile) throws {
         if !current.items.isEmpty && current.bytes.count + chunk.count > batchBytes { try submit() }
-        current.items.append((current.bytes.count, chunk.count, file))
+        current.items.append((current.bytes.count, chunk.count, file, nil))
         current.bytes.append(contentsOf: chunk)
     }
+
+    /// A chunk the parent snapshot stored, found again at the same place with the same bytes:
+    /// it is neither hashed, looked up nor stored, only listed in its file's order.
+    func add(known chunk: ChunkRef, to file: PendingFile) throws {
+        if current.items.count >= Self.maximumItems { try submit() }
+        current.items.append((current.bytes.count, chunk.length, file, chunk.id))
+    }
+
+    /// Bounds a batch of known chunks, which take no bytes.
+    private static let maximumItems = 16 * 1024
 
     /// Queues the tree of a directory: `entries` get their chunks and subtree
     /// ids filled in from `files` and `subtrees` once those are known.
@@ -151,7 +162,7 @@ final class ChunkPipeline: @unchecked Sendable {
     private func prepare(_ batch: Batch) throws -> Prepared {
         let ids = hashAll(batch)
         var firstIndex: [BlobID: Int] = [:]
-        for (index, id) in ids.enumerated() where firstIndex[id] == nil { firstIndex[id] = index }
+        for (index, id) in ids.enumerated() where firstIndex[id] == nil && batch.items[index].known == nil { firstIndex[id] = index }
         let known = try writer.lookUp(Array(firstIndex.keys))
         let fresh = firstIndex.filter { known[$0.key] == nil }.map(\.value).sorted()
         return Prepared(ids: ids, fresh: fresh, packed: fresh.isEmpty ? [] : compress(batch, fresh))
@@ -223,7 +234,7 @@ final class ChunkPipeline: @unchecked Sendable {
                 batch.items.withUnsafeBufferPointer { items in
                     Parallel.forEach(items.count, workers: workers) { index, _ in
                         let item = items[index]
-                        out[index] = BlobID.of(.chunk, UnsafeRawBufferPointer(rebasing: raw[item.offset..<item.offset + item.length]))
+                        out[index] = item.known ?? BlobID.of(.chunk, UnsafeRawBufferPointer(rebasing: raw[item.offset..<item.offset + item.length]))
                     }
                 }
             }

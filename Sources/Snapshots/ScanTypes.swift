@@ -13,6 +13,8 @@ public struct ScanOptions: Sendable {
     /// standby copy) before this time: their inodes and ctimes are new, so a file with the
     /// parent's size and mtime whose ctime is older than this is unchanged.
     public var materializedBeforeNanoseconds: Int64?
+    /// The agent's memory of large files' chunks, and the volume's name in it (see ChunkFingerprints).
+    public var fingerprints: (cache: ChunkFingerprints, volume: String)?
 
     public init(chunker: ChunkerParameters = .default, crossMounts: Bool = false, workers: Int = Parallel.defaultWorkers,
                 compressionLevel: Int32 = 1, readAttempts: Int = 3) {
@@ -38,6 +40,8 @@ public struct ScanStatistics: Sendable, Equatable {
     public var bytesRead: UInt64 = 0
     public var filesRead = 0
     public var chunksAdded = 0
+    /// Chunks of large files found again by their fingerprints (ChunkFingerprints), not cut or hashed.
+    public var chunksFoundAgain = 0
     /// Uncompressed size of the chunks this snapshot added to the store.
     public var chunkBytesNew: UInt64 = 0
     public var treesAdded = 0

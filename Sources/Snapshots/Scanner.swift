@@ -26,6 +26,8 @@ public final class Scanner {
     private var problems: [ScanProblem] = []
     /// Things the user should know that skipped nothing.
     private var notes: [String] = []
+    /// Large files read in this scan with their chunks' fingerprints, remembered once the chunks' ids are known.
+    private var fingerprinted: [(path: [UInt8], file: ChunkPipeline.PendingFile, tags: [ChunkFingerprints.Tag])] = []
     /// Files with several links seen in this scan, by link group.
     private var linkGroups: [UInt64: (status: FileStatus, file: ChunkPipeline.PendingFile, xattrs: [ExtendedAttribute])] = [:]
 
@@ -67,6 +69,11 @@ public final class Scanner {
             throw error
         }
         try pipeline.finish()
+        if let (cache, volume) = options.fingerprints {
+            for (path, file, tags) in fingerprinted {
+                cache.remember(volume: volume, path: path, ChunkFingerprints.Entry(parameters: options.chunker, chunks: file.chunks, tags: tags))
+            }
+        }
         guard let tree = pendingRoot.id else { throw RepositoryError(.io, "the root tree of \(path) was not stored") }
         var rootEntry = entry(for: status, name: [UInt8(ascii: ".")])
         rootEntry.subtree = tree
@@ -304,11 +311,21 @@ public final class Scanner {
         _ = posix_fadvise(descriptor, 0, 0, Int32(POSIX_FADV_SEQUENTIAL))
         entry.xattrs = attributes(descriptor: descriptor, relative: relative)
         let attempts = max(1, options.readAttempts)
+        // A large file the agent read before: only its changed ranges are cut and hashed (ChunkFingerprints).
+        var known: ChunkFingerprints.Entry?
+        var tags: [ChunkFingerprints.Tag]?
+        if let (cache, volume) = options.fingerprints, status.size >= ChunkFingerprints.minimumFileSize {
+            tags = []
+            if let old, old.kind == .file {
+                known = cache.entry(volume: volume, path: relative, chunks: old.chunks, parameters: options.chunker)
+            }
+        }
         for attempt in 1...attempts {
             let before = FileSystem.status(of: descriptor) ?? status
             let file = ChunkPipeline.PendingFile()
             let length: Int
-            do { length = try read(descriptor, into: file, relative: relative) } catch let error as SourceError {
+            if tags != nil { tags = [] }
+            do { length = try read(descriptor, into: file, relative: relative, known: known, tags: &tags) } catch let error as SourceError {
                 report(relative, "skipped: \(error.message)")
                 return nil
             }
@@ -320,6 +337,7 @@ public final class Scanner {
                 entry.mtimeNanoseconds = after.mtimeNanoseconds
                 entry.ctimeNanoseconds = after.ctimeNanoseconds
                 statistics.filesRead += 1
+                if let tags { fingerprinted.append((relative, file, tags)) }
                 if status.links > 1 { linkGroups[entry.linkGroup] = (after, file, entry.xattrs) }
                 return .some(file)
             }
@@ -327,8 +345,13 @@ public final class Scanner {
         return nil
     }
 
-    /// Streams a file through FastCDC into the pipeline; returns its length.
-    private func read(_ descriptor: Int32, into file: ChunkPipeline.PendingFile, relative: [UInt8]) throws -> Int {
+    /// Streams a file through FastCDC into the pipeline; returns its length. With
+    /// `known`, a remembered chunk found again with the same bytes skips FastCDC
+    /// and SHA-256; `tags` (when not nil) receives every chunk's fingerprint.
+    private func read(_ descriptor: Int32, into file: ChunkPipeline.PendingFile, relative: [UInt8],
+                      known: ChunkFingerprints.Entry?, tags: inout [ChunkFingerprints.Tag]?) throws -> Int {
+        var known = known.map(KnownChunks.init)
+        let fingerprints = options.fingerprints?.cache
         let maximum = options.chunker.maximum
         var filled = 0, start = 0, total = 0
         var endOfFile = false
@@ -355,8 +378,22 @@ public final class Scanner {
             try readBuffer.withUnsafeBytes { raw in
                 while filled - start >= maximum || (endOfFile && filled > start) {
                     let window = UnsafeRawBufferPointer(rebasing: raw[start..<filled])
+                    if let fingerprints, known != nil,
+                       let (chunk, tag) = known?.reusable(at: total + start, window, fileEnd: endOfFile ? total + filled : nil,
+                                                          using: fingerprints) {
+                        try pipeline.add(known: chunk, to: file)
+                        tags?.append(tag)
+                        statistics.chunksFoundAgain += 1
+                        start += chunk.length
+                        continue
+                    }
                     let length = chunker.cutPoint(window)
-                    try pipeline.add(UnsafeRawBufferPointer(rebasing: raw[start..<start + length]), to: file)
+                    let chunk = UnsafeRawBufferPointer(rebasing: raw[start..<start + length])
+                    try pipeline.add(chunk, to: file)
+                    if tags != nil {
+                        // Without a fingerprint this file is not remembered: it is cut and hashed whole next time.
+                        if let tag = fingerprints?.tag(chunk) { tags?.append(tag) } else { tags = nil }
+                    }
                     start += length
                 }
             }

@@ -75,15 +75,16 @@ public final class SnapshotEngine {
     /// metadata, same epoch, nothing skipped) gets no new snapshot: the outcome names the old one.
     /// `materialized`: barge wrote the volume's files from that snapshot before that time (a
     /// promoted standby copy); it is the parent, and see `ScanOptions.materializedBeforeNanoseconds`.
+    /// `fingerprints`: the agent's memory of large files' chunks (ChunkFingerprints).
     public func snapshot(volume name: String, in store: Store, epoch: UInt64, state: String = "complete", reuseUnchanged: Bool = false,
-                         materialized: (snapshot: BlobID, before: Int64)? = nil,
+                         materialized: (snapshot: BlobID, before: Int64)? = nil, fingerprints: ChunkFingerprints? = nil,
                          progress: ((ScanStatistics, String) -> Void)? = nil) throws -> SnapshotOutcome {
         try snapshot(volume: try volume(name, in: store), store: store, state: state, epoch: epoch, reuseUnchanged: reuseUnchanged,
-                     materialized: materialized, progress: progress)
+                     materialized: materialized, fingerprints: fingerprints, progress: progress)
     }
 
     func snapshot(volume: VolumeRecord, store: Store, state: String, epoch: UInt64 = 0, rehash: Bool = false, reuseUnchanged: Bool = false,
-                  materialized: (snapshot: BlobID, before: Int64)? = nil, time: Int64? = nil,
+                  materialized: (snapshot: BlobID, before: Int64)? = nil, fingerprints: ChunkFingerprints? = nil, time: Int64? = nil,
                   progress: ((ScanStatistics, String) -> Void)?) throws -> SnapshotOutcome {
         let started = Date()
         let materializedParent = try materialized.flatMap { try store.index.snapshot($0.snapshot) }
@@ -91,6 +92,7 @@ public final class SnapshotEngine {
         let writer = BlobWriter(store: store)
         var options = ScanOptions(chunker: try ChunkerParameters(average: volume.chunkAverage), crossMounts: volume.crossMounts)
         options.materializedBeforeNanoseconds = materializedParent == nil ? nil : materialized?.before
+        options.fingerprints = fingerprints.map { ($0, volume.name) }
         let scanner = Scanner(store: store, writer: writer, options: options, progress: progress)
         let result = try scanner.scan(path: volume.path, parent: rehash ? nil : parent?.record.root)
         let stats = result.statistics
