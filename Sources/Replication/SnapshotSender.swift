@@ -1,6 +1,7 @@
 import Delta
 import Foundation
 import Repository
+import Snapshots
 import Wire
 
 public struct SendOutcome: Sendable, Equatable {
@@ -19,12 +20,14 @@ public struct SendOutcome: Sendable, Equatable {
 /// until it acknowledges. Pipelined: the replica keeps many requests in flight.
 public final class SnapshotSender {
     private let store: Store
-    private let encoder: BlobEncoder
+    /// One per thread that encodes chunks: a delta costs a signature and a search per chunk.
+    private let encoders: [BlobEncoder]
+    private var encoder: BlobEncoder { encoders[0] }
     private let limiter: BandwidthLimiter?
 
-    public init(store: Store, bandwidthLimit: Int? = nil) {
+    public init(store: Store, bandwidthLimit: Int? = nil, workers: Int = Parallel.defaultWorkers) {
         self.store = store
-        self.encoder = BlobEncoder(store: store)
+        self.encoders = (0..<max(1, workers)).map { _ in BlobEncoder(store: store) }
         self.limiter = bandwidthLimit.map(BandwidthLimiter.init(bytesPerSecond:))
     }
 
@@ -50,10 +53,7 @@ public final class SnapshotSender {
                 }
             case let .wantChunks(requests):
                 for batch in Self.batches(requests) {
-                    let answers = try await OffPool.run { [encoder] in
-                        try encoder.prefetch(batch.map(\.id))
-                        return try batch.map { try encoder.chunk($0) }
-                    }
+                    let answers = try await OffPool.run { [encoders] in try Self.encode(batch, with: encoders) }
                     for (request, answer) in zip(batch, answers) {
                         switch answer {
                         case let .blob(blob): try await emit(.blob(blob), on: channel)
@@ -77,8 +77,27 @@ public final class SnapshotSender {
         }
         return SendOutcome(snapshot: snapshot.id, alreadyThere: decision == .alreadyHave,
                            bytesSent: channel.bytesSent - sentBefore, bytesReceived: channel.bytesReceived - receivedBefore,
-                           chunksStored: encoder.chunksStored, chunksDelta: encoder.chunksDelta, trees: encoder.trees, treesDelta: encoder.treesDelta,
-                           seconds: Date().timeIntervalSince(started))
+                           chunksStored: encoders.reduce(0) { $0 + $1.chunksStored }, chunksDelta: encoders.reduce(0) { $0 + $1.chunksDelta },
+                           trees: encoder.trees, treesDelta: encoder.treesDelta, seconds: Date().timeIntervalSince(started))
+    }
+
+    /// A batch's chunks, encoded by the encoders at once (each takes every n-th
+    /// request and looks its own up), answers in the requests' order.
+    static func encode(_ batch: [ChunkRequest], with encoders: [BlobEncoder]) throws -> [BlobEncoder.ChunkAnswer] {
+        let parts = min(encoders.count, batch.count)
+        var results = [Result<BlobEncoder.ChunkAnswer, any Error>?](repeating: nil, count: batch.count)
+        results.withUnsafeMutableBufferPointer { out in
+            Parallel.forEach(parts, workers: parts) { part, _ in
+                let encoder = encoders[part]
+                let mine = Array(stride(from: part, to: batch.count, by: parts))
+                do { try encoder.prefetch(mine.map { batch[$0].id }) } catch {
+                    for index in mine { out[index] = .failure(error) }
+                    return
+                }
+                for index in mine { out[index] = Result { try encoder.chunk(batch[index]) } }
+            }
+        }
+        return try results.map { try $0!.get() }
     }
 
     /// Requests encoded per trip off the pool: enough to amortize the hop, few

@@ -8,7 +8,7 @@ import Synchronization
 public enum Parallel {
     public static let defaultWorkers = max(1, min(8, System.coreCount))
 
-    static func forEach(_ count: Int, workers: Int, _ body: (_ index: Int, _ worker: Int) -> Void) {
+    public static func forEach(_ count: Int, workers: Int, _ body: (_ index: Int, _ worker: Int) -> Void) {
         let threads = min(workers, count)
         if threads <= 1 {
             for index in 0..<count { body(index, 0) }
