@@ -308,6 +308,7 @@ def main():
     ap.add_argument("--results", required=True)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--ttls", default="2,5")
+    ap.add_argument("--idle-ttls", default=None, help="TTLs of the idle-rate measurement (default: --ttls)")
     ap.add_argument("--port", type=int, default=27620)
     ap.add_argument("--migrate-mib", type=int, default=1024)
     ap.add_argument("--pages-per-second", type=int, default=300)
@@ -348,7 +349,7 @@ def main():
                                            "pages_per_second": args.pages_per_second}, **m)) + "\n")
                 print("migrate under [cluster], %d MiB file under %d page writes/s: %s" % (args.migrate_mib, args.pages_per_second, m),
                       flush=True)
-        for ttl in [int(t) for t in args.ttls.split(",")] if "idle" in parts else []:
+        for ttl in [int(t) for t in (args.idle_ttls or args.ttls).split(",")] if "idle" in parts else []:
             rates = idle_requests(args, etcd, ttl, args.port)
             out.write(json.dumps({"name": "failover_idle_requests_ttl%d" % ttl, "tool": "barge", "ttl": ttl, "volumes": 20,
                                   "per_agent": rates}) + "\n")

@@ -140,12 +140,30 @@ def timed(cmd, env=None, cwd=None):
     return time.monotonic() - t0, rss
 
 
+TRASHES = set()
+
+
 def remove(path, settle=True):
-    """settle: the next step creates a tree's worth of inodes (a copy, a restore)."""
-    if os.path.exists(path):
+    """settle: the next step creates a tree's worth of inodes (a copy, a restore). Then the tree is
+    renamed into a trash beside it instead (nothing freed, so nothing to wait out), and empty_trash()
+    frees everything at once and waits SETTLE once, when the steps that create trees are done."""
+    if not os.path.exists(path):
+        return
+    if settle:
+        trash = os.path.join(os.path.dirname(os.path.abspath(path)), ".bench-trash")
+        os.makedirs(trash, exist_ok=True)
+        TRASHES.add(trash)
+        os.rename(path, os.path.join(trash, "%d" % time.monotonic_ns()))
+    else:
         shutil.rmtree(path)
-        if settle:
-            time.sleep(SETTLE)
+
+
+def empty_trash():
+    if TRASHES:
+        for trash in sorted(TRASHES):
+            shutil.rmtree(trash, ignore_errors=True)
+        TRASHES.clear()
+        time.sleep(SETTLE)
 
 
 def main():
@@ -229,10 +247,12 @@ def main():
         if args.replication:
             remove(target)   # the replicas create two trees' worth of inodes next
             remove(store, settle=False)
+            empty_trash()
             realrepl.measure(args.barge, data, os.path.join(work, "repl"), out, args.runs, remove, drop_caches,
                              port=args.repl_port, floor_s=rsync_copy["median_s"])
     finally:
-        remove(target)
+        remove(target, settle=False)
+        empty_trash()
         remove(store)
         out.close()
 

@@ -277,7 +277,7 @@ def measure(barge, data, work, out, runs, remove, drop_caches, port=27800, floor
                 remove(nodes, settle=True)   # the previous run's standby copies: a tree's worth of inodes
                 os.makedirs(nodes)
                 doc, hwm, snap_id, _ = first_replication(barge, data, work, nodes, port, targets, "%s-run%d" % (kind, i),
-                                                         drop_caches, report, what="%s run %d" % (kind, i))
+                                                         drop_caches, report, what="%s run %d" % (kind, i), verify_jobs=2)
                 rep = doc.get("replicate") or {}
                 for n, k in hwm.items():
                     if k is not None:
