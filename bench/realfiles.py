@@ -172,6 +172,8 @@ def main():
     ap.add_argument("--work", required=True)
     ap.add_argument("--results", required=True)
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--secondary-runs", type=int, default=None,
+                    help="runs of the peers' warm snapshots, the cp floor and the first replications (default: --runs)")
     ap.add_argument("--cache", help="where the .deb files are kept (default WORK/cache)")
     ap.add_argument("--replication", type=int, choices=(0, 1), default=1,
                     help="1 (default): also the first-replication rows (realrepl.py); 0: skip them")
@@ -193,9 +195,11 @@ def main():
     store, target = os.path.join(work, "store"), os.path.join(work, "target")
     read_all = ["sh", "-c", "find %s -type f -print0 | xargs -0 -P 2 -n 64 cat > /dev/null" % data]
 
-    def step(name, tool, prepare, cmd, cwd=None, cold=True):
+    secondary = args.secondary_runs or args.runs
+
+    def step(name, tool, prepare, cmd, cwd=None, cold=True, runs=None):
         times, rss = [], []
-        for i in range(args.runs):
+        for i in range(runs or args.runs):
             remove(target)
             prepare()
             if cold:
@@ -218,7 +222,7 @@ def main():
     nothing = lambda: None
     try:
         step("floor_read", "read", nothing, read_all)
-        step("floor_copy", "cp", nothing, ["cp", "-a", data, target])
+        step("floor_copy", "cp", nothing, ["cp", "-a", data, target], runs=secondary)
         rsync_copy = step("floor_copy", "rsync", nothing, ["rsync", "-a", "--whole-file", data + "/", target + "/"])
 
         def fresh_barge():
@@ -239,16 +243,17 @@ def main():
         step("snapshot_warm", "barge", fresh_barge, [args.barge, "--state-dir", store, "snapshot", "real"], cold=False)
         step("restore", "barge", nothing, [args.barge, "--state-dir", store, "restore", "real", "--target", target])
         step("snapshot", "restic", fresh_restic, ["restic", "-q", "-r", store, "backup", data])
-        step("snapshot_warm", "restic", fresh_restic, ["restic", "-q", "-r", store, "backup", data], cold=False)
+        step("snapshot_warm", "restic", fresh_restic, ["restic", "-q", "-r", store, "backup", data], cold=False, runs=secondary)
         step("restore", "restic", nothing, ["restic", "-q", "-r", store, "restore", "latest", "--target", target])
         step("snapshot", "borg", fresh_borg, ["borg", "create", "--compression", "lz4", store + "::a", data])
-        step("snapshot_warm", "borg", fresh_borg, ["borg", "create", "--compression", "lz4", store + "::a", data], cold=False)
+        step("snapshot_warm", "borg", fresh_borg, ["borg", "create", "--compression", "lz4", store + "::a", data], cold=False,
+             runs=secondary)
         step("restore", "borg", lambda: os.makedirs(target), ["borg", "extract", store + "::a"], cwd=target)
         if args.replication:
             remove(target)   # the replicas create two trees' worth of inodes next
             remove(store, settle=False)
             empty_trash()
-            realrepl.measure(args.barge, data, os.path.join(work, "repl"), out, args.runs, remove, drop_caches,
+            realrepl.measure(args.barge, data, os.path.join(work, "repl"), out, secondary, remove, drop_caches,
                              port=args.repl_port, floor_s=rsync_copy["median_s"])
     finally:
         remove(target, settle=False)

@@ -33,8 +33,12 @@
 #                      1,000,000 generated small files, snapshot, no-change incremental, restore and
 #                      first replication; time per file and peak RSS; ~20 min, ~13 GB of disk)
 #   BENCH_FAILOVER_RUNS runs per failover measurement (default 3 alone, 1 inside all)
-#   BENCH_FAILOVER_IDLE_TTLS lease TTLs of the idle etcd-rate measurement (default 2,5 alone, 2 inside all)
+#   BENCH_FAILOVER_TTLS lease TTLs of the failover measurements (default 2,5 alone, 2 inside all)
+#   BENCH_FAILOVER_IDLE_TTLS lease TTLs of the idle etcd-rate measurement (default: BENCH_FAILOVER_TTLS)
 #   BENCH_REAL_RUNS    runs per real-files measurement (default 3)
+#   BENCH_REAL_SECONDARY_RUNS runs of the peers' warm snapshots, the cp floor and the first
+#                      replications in the real-files part (default: as
+#                      BENCH_REAL_RUNS alone, 1 inside all, which must stay under 20 minutes)
 #   BENCH_REAL_REPL    1 (default): the real-files part also times the first replication to one and
 #                      to two peers (bench/realrepl.py, agents on 127.0.0.1-3:27800); 0: skip it
 #   BENCH_REAL_CACHE   where the real-files (and gc) part keeps its .deb files (default $BENCH_DIR/realfiles-cache)
@@ -45,7 +49,7 @@
 #   BENCH_OFFSITE_RUNS runs of the off-site part, each from fresh buckets and stores (default 3 alone, 1 inside all)
 #   BENCH_OFFSITE_FRACTION share of the real-files bytes the off-site part uses (default 1: all; quick runs)
 #   BENCH_REPL_BIG_MIB size of the replication part's big file (default 1024)
-#   BENCH_MOVES_BIG_MIB size of the moves part's big failover volume (default 8192)
+#   BENCH_MOVES_BIG_MIB size of the moves part's big failover volume (default 8192 alone, 2048 inside all)
 #   BENCH_SCALE_FILES  files of the scale part's big set (default 1000000)
 #   BENCH_SCALE_DIRS   its directories (default 10000)
 #   BENCH_SCALE_REF_FILES files of its reference set (default 40000; directories: files/100)
@@ -423,11 +427,12 @@ run_failover() {
   ensure nft nftables
   # One run each inside `all` (the whole bench stays near 20 minutes); three when run alone.
   local runs=${BENCH_FAILOVER_RUNS:-$([[ $BENCH_ONLY == all ]] && echo 1 || echo 3)}
-  # The idle rate at TTL 5 s only when run alone (~30 s).
-  local idle=${BENCH_FAILOVER_IDLE_TTLS:-$([[ $BENCH_ONLY == all ]] && echo 2 || echo 2,5)}
-  log "failover: TTL 2 s and 5 s, kill -9 and isolation, $runs runs each; then etcd requests at idle (TTL $idle s)"
+  # TTL 5 s (its failovers and idle rate) only when run alone.
+  local ttls=${BENCH_FAILOVER_TTLS:-$([[ $BENCH_ONLY == all ]] && echo 2 || echo 2,5)}
+  local idle=${BENCH_FAILOVER_IDLE_TTLS:-$ttls}
+  log "failover: TTL $ttls s, kill -9 and isolation, $runs runs each; migrations; then etcd requests at idle (TTL $idle s)"
   if ! python3 "$BENCH_SRC/failover.py" --barge "$BARGE" --work "$BENCH_DIR/failover" --results "$RESULTS" \
-      --runs "$runs" --idle-ttls "$idle" >"$LOGS/failover.log" 2>&1; then
+      --runs "$runs" --ttls "$ttls" --idle-ttls "$idle" >"$LOGS/failover.log" 2>&1; then
     BARGE_ERRORS+=("failover part (see $LOGS/failover.log and $BENCH_DIR/failover)")
   else
     rm -rf "$BENCH_DIR/failover"   # ~14 GB of volumes, stores and standby copies; kept when something failed
@@ -441,6 +446,7 @@ run_realfiles() {
   local ok=1
   if ! python3 "$BENCH_SRC/realfiles.py" --barge "$BARGE" --work "$BENCH_DIR/realfiles" --results "$RESULTS" \
       --cache "${BENCH_REAL_CACHE:-$BENCH_DIR/realfiles-cache}" --runs "${BENCH_REAL_RUNS:-3}" \
+      --secondary-runs "${BENCH_REAL_SECONDARY_RUNS:-$([[ $BENCH_ONLY == all ]] && echo 1 || echo "${BENCH_REAL_RUNS:-3}")}" \
       --replication "${BENCH_REAL_REPL:-1}" >"$LOGS/realfiles.log" 2>&1; then
     BARGE_ERRORS+=("real-files part (see $LOGS/realfiles.log)")
     ok=0
@@ -498,7 +504,7 @@ run_rollback() {
 # store growth under retention: 30 simulated days of real files, barge forget + gc vs restic forget --prune
 run_retention() {
   [[ $HAVE_BARGE == 1 ]] || return 0
-  local interval=${BENCH_RETENTION_INTERVAL:-$([[ $BENCH_ONLY == all ]] && echo 480 || echo 60)}
+  local interval=${BENCH_RETENTION_INTERVAL:-$([[ $BENCH_ONLY == all ]] && echo 720 || echo 60)}
   log "retention: 30 simulated days of a real-files volume, a snapshot every $interval min, 1% daily churn; vs restic"
   local data_arg=()
   [[ -d $BENCH_DIR/realfiles/data ]] && data_arg=(--data "$BENCH_DIR/realfiles/data")
@@ -708,6 +714,8 @@ fi
 # ================================================================== i. moving volumes (bench/moves.sh)
 # two more agents: migration downtime, failover promotion (1 GiB and 8 GiB), fail-back bytes
 if [[ $BENCH_ONLY == all || $BENCH_ONLY == moves ]]; then
+  # Inside `all` the big failover volume is 2 GiB (8 GiB alone): promotion is a rename either way.
+  [[ $BENCH_ONLY == all ]] && BENCH_MOVES_BIG_MIB=${BENCH_MOVES_BIG_MIB:-2048}
   # shellcheck source=bench/moves.sh
   source "$BENCH_SRC/moves.sh"
 fi
