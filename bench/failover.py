@@ -308,11 +308,11 @@ def main():
     ap.add_argument("--results", required=True)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--ttls", default="2,5")
-    ap.add_argument("--idle-ttls", default=None, help="TTLs of the idle-rate measurement (default: --ttls)")
     ap.add_argument("--port", type=int, default=27620)
     ap.add_argument("--migrate-mib", type=int, default=1024)
     ap.add_argument("--pages-per-second", type=int, default=300)
     ap.add_argument("--parts", default="failover,migrate,idle", help="which parts to run (comma-separated)")
+    ap.add_argument("--workloads", default="changed,pages", help="the migrations: changed (10 MiB before), pages (writes until the stop)")
     args = ap.parse_args()
     for tool in ("etcd", "nft", "setpriv"):
         if shutil.which(tool) is None:
@@ -339,7 +339,7 @@ def main():
                                       "median_s": median, "min_s": ok[0] if ok else None, "max_s": ok[-1] if ok else None,
                                       "runs": len(times), "target_s": ttl + 2}) + "\n")
                 print("failover ttl=%ds %s: median %s s (target < %d s)" % (ttl, fault, "%.2f" % median if median else "n/a", ttl + 2), flush=True)
-        for workload in ("changed", "pages") if "migrate" in parts else ():
+        for workload in args.workloads.split(",") if "migrate" in parts else ():
             m = migration(args, etcd, 5, args.port, workload)
             if workload == "changed":
                 out.write(json.dumps(dict({"name": "failover_migrate", "tool": "barge", "size_mib": args.migrate_mib, "changed_mib": 10}, **m)) + "\n")
@@ -349,7 +349,7 @@ def main():
                                            "pages_per_second": args.pages_per_second}, **m)) + "\n")
                 print("migrate under [cluster], %d MiB file under %d page writes/s: %s" % (args.migrate_mib, args.pages_per_second, m),
                       flush=True)
-        for ttl in [int(t) for t in (args.idle_ttls or args.ttls).split(",")] if "idle" in parts else []:
+        for ttl in [int(t) for t in args.ttls.split(",")] if "idle" in parts else []:
             rates = idle_requests(args, etcd, ttl, args.port)
             out.write(json.dumps({"name": "failover_idle_requests_ttl%d" % ttl, "tool": "barge", "ttl": ttl, "volumes": 20,
                                   "per_agent": rates}) + "\n")

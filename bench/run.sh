@@ -34,7 +34,8 @@
 #                      first replication; time per file and peak RSS; ~20 min, ~13 GB of disk)
 #   BENCH_FAILOVER_RUNS runs per failover measurement (default 3 alone, 1 inside all)
 #   BENCH_FAILOVER_TTLS lease TTLs of the failover measurements (default 2,5 alone, 2 inside all)
-#   BENCH_FAILOVER_IDLE_TTLS lease TTLs of the idle etcd-rate measurement (default: BENCH_FAILOVER_TTLS)
+#   BENCH_FAILOVER_PARTS, BENCH_FAILOVER_WORKLOADS failover.py's --parts and --workloads (default all alone;
+#                      inside all: failover,migrate and pages)
 #   BENCH_REAL_RUNS    runs per real-files measurement (default 3)
 #   BENCH_REAL_SECONDARY_RUNS runs of the peers' warm snapshots, the cp floor and the first
 #                      replications in the real-files part (default: as
@@ -427,12 +428,14 @@ run_failover() {
   ensure nft nftables
   # One run each inside `all` (the whole bench stays near 20 minutes); three when run alone.
   local runs=${BENCH_FAILOVER_RUNS:-$([[ $BENCH_ONLY == all ]] && echo 1 || echo 3)}
-  # TTL 5 s (its failovers and idle rate) only when run alone.
+  # Inside `all`: TTL 2 s, and of the migrations only the one under page writes; alone, TTL 5 s too,
+  # the migration after a 10 MiB change and the idle etcd rate (the moves part has a migration too).
   local ttls=${BENCH_FAILOVER_TTLS:-$([[ $BENCH_ONLY == all ]] && echo 2 || echo 2,5)}
-  local idle=${BENCH_FAILOVER_IDLE_TTLS:-$ttls}
-  log "failover: TTL $ttls s, kill -9 and isolation, $runs runs each; migrations; then etcd requests at idle (TTL $idle s)"
+  local parts=${BENCH_FAILOVER_PARTS:-$([[ $BENCH_ONLY == all ]] && echo failover,migrate || echo failover,migrate,idle)}
+  local workloads=${BENCH_FAILOVER_WORKLOADS:-$([[ $BENCH_ONLY == all ]] && echo pages || echo changed,pages)}
+  log "failover: TTL $ttls s, kill -9 and isolation, $runs runs each; parts $parts; migrations: $workloads"
   if ! python3 "$BENCH_SRC/failover.py" --barge "$BARGE" --work "$BENCH_DIR/failover" --results "$RESULTS" \
-      --runs "$runs" --ttls "$ttls" --idle-ttls "$idle" >"$LOGS/failover.log" 2>&1; then
+      --runs "$runs" --ttls "$ttls" --parts "$parts" --workloads "$workloads" >"$LOGS/failover.log" 2>&1; then
     BARGE_ERRORS+=("failover part (see $LOGS/failover.log and $BENCH_DIR/failover)")
   else
     rm -rf "$BENCH_DIR/failover"   # ~14 GB of volumes, stores and standby copies; kept when something failed
@@ -504,7 +507,7 @@ run_rollback() {
 # store growth under retention: 30 simulated days of real files, barge forget + gc vs restic forget --prune
 run_retention() {
   [[ $HAVE_BARGE == 1 ]] || return 0
-  local interval=${BENCH_RETENTION_INTERVAL:-$([[ $BENCH_ONLY == all ]] && echo 720 || echo 60)}
+  local interval=${BENCH_RETENTION_INTERVAL:-$([[ $BENCH_ONLY == all ]] && echo 1440 || echo 60)}
   log "retention: 30 simulated days of a real-files volume, a snapshot every $interval min, 1% daily churn; vs restic"
   local data_arg=()
   [[ -d $BENCH_DIR/realfiles/data ]] && data_arg=(--data "$BENCH_DIR/realfiles/data")
