@@ -190,7 +190,8 @@ def main():
     out.write(json.dumps(dict({"name": "real_data", "tool": "info"}, **info)) + "\n")
     print("real files: %d files, %d dirs, %.0f MB; %s" % (info["files"], info["dirs"], info["bytes"] / 1e6,
                                                        ", ".join("%s %s" % kv for kv in sorted(info["packages"].items()))), flush=True)
-    env = dict(os.environ, RESTIC_PASSWORD="bench", BORG_PASSPHRASE="", BORG_UNKNOWN_UNENCRYPTED_REPO_ACCESS_IS_OK="yes",
+    restic_cache = os.path.join(work, "restic-cache")
+    env = dict(os.environ, RESTIC_PASSWORD="bench", RESTIC_CACHE_DIR=restic_cache, BORG_PASSPHRASE="", BORG_UNKNOWN_UNENCRYPTED_REPO_ACCESS_IS_OK="yes",
                BORG_RELOCATED_REPO_ACCESS_IS_OK="yes")
     store, target = os.path.join(work, "store"), os.path.join(work, "target")
     read_all = ["sh", "-c", "find %s -type f -print0 | xargs -0 -P 2 -n 64 cat > /dev/null" % data]
@@ -235,6 +236,7 @@ def main():
         def fresh_restic():
             # One `restic init` (2-3 s of key derivation each), copied for every run: an empty repository.
             remove(store, settle=False)
+            remove(restic_cache, settle=False)   # the copies share the template's id: no cache from the run before
             if not os.path.isdir(template):
                 run(["restic", "-q", "-r", template, "init"], env=env, stdout=subprocess.DEVNULL)
             shutil.copytree(template, store, symlinks=True)
@@ -263,6 +265,7 @@ def main():
     finally:
         remove(target, settle=False)
         remove(os.path.join(work, "restic-template"), settle=False)
+        remove(restic_cache, settle=False)
         empty_trash()
         remove(store)
         out.close()
