@@ -10,7 +10,8 @@ import Synchronization
 /// this, a chunk of the parent's list whose bytes at the same offset have the
 /// same fingerprint is that chunk, and only the changed ranges are cut by
 /// FastCDC and hashed with SHA-256: one GMAC pass instead of FastCDC plus
-/// SHA-256 over the whole file.
+/// SHA-256 over the whole file. The chunks found again are still looked up,
+/// so one the store lost is stored again, as a whole pass would.
 ///
 /// Why the same bytes: GHASH under a secret key is a universal hash; two
 /// different chunks of L 16-byte blocks collide with probability at most

@@ -38,7 +38,7 @@ final class ChunkPipeline: @unchecked Sendable {
 
     private final class Batch: @unchecked Sendable {
         var bytes: [UInt8]
-        /// `known`: a chunk of the parent snapshot found again (ChunkFingerprints); its bytes are not copied.
+        /// `known`: the id of a chunk of the parent snapshot found again (ChunkFingerprints): not hashed.
         var items: [(offset: Int, length: Int, file: PendingFile, known: BlobID?)] = []
         var trees: [TreeJob] = []
         init(bytes: [UInt8]) { self.bytes = bytes }
@@ -76,21 +76,14 @@ final class ChunkPipeline: @unchecked Sendable {
         current.bytes.reserveCapacity(capacity)
     }
 
-    func add(_ chunk: UnsafeRawBufferPointer, to file: PendingFile) throws {
+    /// `known`: the chunk's id, when these bytes are a chunk of the parent snapshot found again
+    /// (ChunkFingerprints). It is not hashed, but looked up like any other: one missing from the
+    /// store (dropped by `verify --repair`) is stored again from these bytes.
+    func add(_ chunk: UnsafeRawBufferPointer, to file: PendingFile, known: BlobID? = nil) throws {
         if !current.items.isEmpty && current.bytes.count + chunk.count > batchBytes { try submit() }
-        current.items.append((current.bytes.count, chunk.count, file, nil))
+        current.items.append((current.bytes.count, chunk.count, file, known))
         current.bytes.append(contentsOf: chunk)
     }
-
-    /// A chunk the parent snapshot stored, found again at the same place with the same bytes:
-    /// it is neither hashed, looked up nor stored, only listed in its file's order.
-    func add(known chunk: ChunkRef, to file: PendingFile) throws {
-        if current.items.count >= Self.maximumItems { try submit() }
-        current.items.append((current.bytes.count, chunk.length, file, chunk.id))
-    }
-
-    /// Bounds a batch of known chunks, which take no bytes.
-    private static let maximumItems = 16 * 1024
 
     /// Queues the tree of a directory: `entries` get their chunks and subtree
     /// ids filled in from `files` and `subtrees` once those are known.
@@ -162,7 +155,7 @@ final class ChunkPipeline: @unchecked Sendable {
     private func prepare(_ batch: Batch) throws -> Prepared {
         let ids = hashAll(batch)
         var firstIndex: [BlobID: Int] = [:]
-        for (index, id) in ids.enumerated() where firstIndex[id] == nil && batch.items[index].known == nil { firstIndex[id] = index }
+        for (index, id) in ids.enumerated() where firstIndex[id] == nil { firstIndex[id] = index }
         let known = try writer.lookUp(Array(firstIndex.keys))
         let fresh = firstIndex.filter { known[$0.key] == nil }.map(\.value).sorted()
         return Prepared(ids: ids, fresh: fresh, packed: fresh.isEmpty ? [] : compress(batch, fresh))

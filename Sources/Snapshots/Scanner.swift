@@ -381,7 +381,7 @@ public final class Scanner {
                     if let fingerprints, known != nil,
                        let (chunk, tag) = known?.reusable(at: total + start, window, fileEnd: endOfFile ? total + filled : nil,
                                                           using: fingerprints) {
-                        try pipeline.add(known: chunk, to: file)
+                        try pipeline.add(UnsafeRawBufferPointer(rebasing: window[0..<chunk.length]), to: file, known: chunk.id)
                         tags?.append(tag)
                         statistics.chunksFoundAgain += 1
                         start += chunk.length

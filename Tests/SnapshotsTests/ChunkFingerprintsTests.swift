@@ -73,6 +73,30 @@ import Repository
         #expect(again.statistics.chunksFoundAgain == chunks.count)
     }
 
+    /// A chunk found again by its fingerprint is still looked up: one the store lost
+    /// (as `verify --repair` drops a damaged chunk) is stored again from the file.
+    @Test func aChunkTheStoreLostIsStoredAgain() throws {
+        let fixture = try Fixture()
+        var bytes = randomBytes(10 << 20, seed: 3)
+        try fixture.write("big.bin", bytes)
+        let store = try Store(at: fixture.state, access: .write)
+        let volume = try #require(try store.index.volume(named: "v"))
+        let cache = ChunkFingerprints()
+        let first = try fixture.engine.snapshot(volume: volume, store: store, state: "complete", fingerprints: cache, progress: nil)
+        let chunks = try fixture.tree(first.record.root).entries[0].chunks
+        let lost = chunks[chunks.count / 2].id
+        try store.index.relocate(moved: [], deleted: [lost], removedPacks: [], packSizes: [:])
+        #expect(try store.index.location(of: lost) == nil)
+
+        bytes[0] ^= 1   // a change elsewhere: the file is read again
+        try fixture.write("big.bin", bytes)
+        let second = try fixture.engine.snapshot(volume: volume, store: store, state: "complete", fingerprints: cache, progress: nil)
+        #expect(second.statistics.chunksFoundAgain > chunks.count / 2)
+        #expect(try fixture.tree(second.record.root).entries[0].chunks.contains { $0.id == lost })
+        let location = try #require(try store.index.location(of: lost), "the lost chunk is in the store again")
+        #expect(BlobID.of(.chunk, try store.read(location, using: Decompressor())) == lost)
+    }
+
     /// A remembered entry serves only the chunk list it was made for, cut with the same parameters.
     @Test func entriesAnswerOnlyForTheirChunksAndParameters() throws {
         let cache = ChunkFingerprints(capacity: 3)
