@@ -10,8 +10,10 @@ import Wire
 /// container runs only on the node whose ownership record says so, and a
 /// node starts it only after every step that could be undone is behind it.
 extension AgentCore {
-    /// Pre-copy rounds stop once a round sends less than this.
+    /// Pre-copy rounds stop once a round sends less than this in less than `precopySeconds`:
+    /// the final copy, inside the downtime, has about one round's worth of changes to carry.
     static let precopyTarget = 8 << 20
+    static let precopySeconds = 1.0
     static let maxPrecopyRounds = 4
 
     /// Sends one message to a peer and returns its answer (error frames throw).
@@ -63,8 +65,10 @@ extension AgentCore {
             let phaseStart = Date()
             _ = try await takeSnapshot(volume.name)
             let sent = try await replicateOrThrow(volume.name, to: target)
-            phases.append(MovePhase(name: "precopy \(round)", seconds: Date().timeIntervalSince(phaseStart), bytesSent: sent))
-            if sent < Self.precopyTarget { break }
+            let seconds = Date().timeIntervalSince(phaseStart)
+            phases.append(MovePhase(name: "precopy \(round)", seconds: seconds, bytesSent: sent))
+            // A volume written all along (a database) changes during each round: go on while rounds are long.
+            if sent < Self.precopyTarget && seconds < Self.precopySeconds { break }
         }
         // 2. Stop the container; from here a failure restarts it here.
         let downtimeStart = Date()
