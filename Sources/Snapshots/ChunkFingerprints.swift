@@ -6,7 +6,7 @@ import Synchronization
 /// What the agent remembers of the large files it read, from one snapshot to
 /// the next: each chunk's keyed fingerprint (GMAC under a key made at random
 /// when this object is, never stored or shown). A database rewritten in a few
-/// pages keeps its mtime no more, so the incremental rule reads it whole; with
+/// pages has a new mtime, so the incremental rule reads it whole; with
 /// this, a chunk of the parent's list whose bytes at the same offset have the
 /// same fingerprint is that chunk, and only the changed ranges are cut by
 /// FastCDC and hashed with SHA-256: one GMAC pass instead of FastCDC plus
@@ -39,7 +39,12 @@ public final class ChunkFingerprints: Sendable {
 
     private let key = SymmetricKey(size: .bits256)
     private let nonce = try! AES.GCM.Nonce(data: [UInt8](repeating: 0, count: 12))
-    private let entries = Mutex<(files: [String: Entry], chunks: Int)>(([:], 0))
+    private struct FileKey: Hashable {
+        let volume: String
+        let path: [UInt8]
+    }
+
+    private let entries = Mutex<(files: [FileKey: Entry], chunks: Int)>(([:], 0))
 
     public init(capacity: Int = 256 * 1024) { self.capacity = capacity }
 
@@ -53,15 +58,15 @@ public final class ChunkFingerprints: Sendable {
 
     /// What was remembered for `path` of `volume`, if it describes exactly `chunks` cut with `parameters`.
     func entry(volume: String, path: [UInt8], chunks: [ChunkRef], parameters: ChunkerParameters) -> Entry? {
-        guard let entry = entries.withLock({ $0.files[Self.key(volume, path)] }),
-              entry.parameters == parameters, entry.chunks == chunks, entry.tags.count == chunks.count else { return nil }
+        guard let entry = entries.withLock({ $0.files[FileKey(volume: volume, path: path)] }),
+              entry.parameters == parameters, entry.chunks == chunks else { return nil }
         return entry
     }
 
     /// Remembers a file's chunks; other files are forgotten when there is no room.
     func remember(volume: String, path: [UInt8], _ entry: Entry) {
         guard entry.chunks.count == entry.tags.count, entry.chunks.count <= capacity else { return }
-        let name = Self.key(volume, path)
+        let name = FileKey(volume: volume, path: path)
         entries.withLock { state in
             if let old = state.files.removeValue(forKey: name) { state.chunks -= old.chunks.count }
             while state.chunks + entry.chunks.count > capacity, let victim = state.files.first {
@@ -76,9 +81,6 @@ public final class ChunkFingerprints: Sendable {
     /// Chunks remembered, for tests.
     var count: Int { entries.withLock { $0.chunks } }
 
-    private static func key(_ volume: String, _ path: [UInt8]) -> String {
-        volume + "\u{0}" + path.map { String($0, radix: 16) }.joined(separator: ",")
-    }
 }
 
 /// A scan's walk along one file's remembered chunks, in file order.

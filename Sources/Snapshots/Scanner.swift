@@ -378,7 +378,7 @@ public final class Scanner {
             try readBuffer.withUnsafeBytes { raw in
                 while filled - start >= maximum || (endOfFile && filled > start) {
                     let window = UnsafeRawBufferPointer(rebasing: raw[start..<filled])
-                    if let fingerprints, known != nil,
+                    if let fingerprints,
                        let (chunk, tag) = known?.reusable(at: total + start, window, fileEnd: endOfFile ? total + filled : nil,
                                                           using: fingerprints) {
                         try pipeline.add(UnsafeRawBufferPointer(rebasing: window[0..<chunk.length]), to: file, known: chunk.id)
