@@ -15,6 +15,7 @@ extension AgentCore {
                                  hint: "`barge failover \(volume) --to \(target)` on \(target)", exitCode: 2)
         }
         if let cluster = coordinator.withLock({ $0 }) { return try await failover(settings, through: cluster, force: force) }
+        cutReceptions(volume, because: "failover to this node")
         return try await locks.withLock(volume) {
             let before = try ownershipState(settings)
             var ownerAnswer: OwnerRecord?
@@ -56,6 +57,7 @@ extension AgentCore {
             // The old owner may still run (its lease lives): it fences itself on this notice before the container starts here.
             await notifyMembers(volume, owner: node, epoch: token, except: [])
         }
+        cutReceptions(volume.name, because: "failover to this node")
         try await locks.withLock(volume.name) { _ = try await decide(volume) { $0.elected(token: token) } }
         let promoted = promotedAt.withLock { $0[volume.name]?.snapshot }
         let snapshot = try promoted.flatMap { try store.index.snapshot($0) }
@@ -65,6 +67,16 @@ extension AgentCore {
                               snapshotTime: snapshot.map { Self.time($0.record.timeNanoseconds) } ?? "",
                               mayLoseSinceS: before.ownedHere ? 0 : max(0, Date().timeIntervalSince1970 - Double(snapshot?.record.timeNanoseconds ?? 0) / 1e9),
                               promotionS: Date().timeIntervalSince(started), started: containers.isRunning(volume.name) == true, forced: force)
+    }
+
+    /// Before this node takes `volume` over (or follows a newer owner): transfers
+    /// from anyone else are cut off, or one from an owner that went silent would
+    /// hold the volume's lock until the session's idle limit (minutes).
+    func cutReceptions(_ volume: String, except keep: String? = nil, because reason: String) {
+        let peers = receptions.cut(volume, except: keep)
+        guard !peers.isEmpty else { return }
+        logger.notice("cut off the transfer from \(peers.joined(separator: ", ")): \(reason); what was verified is kept",
+                      metadata: ["volume": "\(volume)"])
     }
 
     // MARK: drain

@@ -47,7 +47,9 @@ extension AgentCore {
             try Self.ensureVolumeRow(volume, record: record, in: store)
             let receiver = SnapshotReceiver(store: store, node: node, peer: peerName, policy: policy)
             if asReplica { receiver.onTransfer = { [self] target, arrivals in beginEarlyStandby(target, arrivals: arrivals) } }
-            let outcome = try await locks.withLock(volume) { try await receiver.receive(offer: offer, on: channel) }
+            let outcome = try await receptions.receiving(volume, from: peerName, close: channel.close) {
+                try await locks.withLock(volume) { try await receiver.receive(offer: offer, on: channel) }
+            }
             return (outcome, channel.bytesReceived)
         }
         metrics.received(volume: volume, peer: peerName, bytes: bytes)

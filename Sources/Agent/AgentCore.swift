@@ -20,6 +20,7 @@ final class AgentCore: Sendable {
     let logger: Logger
     let metrics = AgentMetrics()
     let locks = VolumeLocks()
+    let receptions = Receptions()
     let startedAt = Date()
     private let configuration: Mutex<AgentConfiguration>
     private let lastErrors = Mutex<[String: String]>([:])

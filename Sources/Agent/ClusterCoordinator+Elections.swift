@@ -59,7 +59,10 @@ extension ClusterCoordinator {
             return
         }
         let record = OwnerRecord(owner: owner.owner, epoch: OwnerValue.token(modRevision: kv.modRevision))
-        if owner.owner != core.node { state.withLock { _ = $0.pendingOwn.removeValue(forKey: volume) } }
+        if owner.owner != core.node {
+            state.withLock { _ = $0.pendingOwn.removeValue(forKey: volume) }
+            core.cutReceptions(volume, except: owner.owner, because: "etcd names \(owner.owner) the owner")
+        }
         guard let (current, alive) = leaseAlive else { return }
         if owner.owner == core.node && kv.lease != current {
             // This node's record from an earlier lease (a restart): bind it to this one, at a new token.
@@ -149,6 +152,7 @@ extension ClusterCoordinator {
     /// machine's decision; if it cannot (no promotable copy), give the record up.
     private func takeOwnership(_ volume: VolumeSettings, token: UInt64, kind: String) async throws {
         let before = try core.ownershipState(volume)
+        core.cutReceptions(volume.name, because: "this node holds the owner record at token \(token)")
         do {
             _ = try await core.locks.withLock(volume.name) { try await core.decide(volume) { $0.elected(token: token) } }
         } catch {

@@ -10,10 +10,14 @@ final class PeerChannel: MessageChannel {
     private(set) var bytesReceived = 0
     /// Whether an error frame went out: a session says why it ends once.
     private var failed = false
+    /// Closes the connection from any thread: the pending `receive` then ends.
+    let close: @Sendable () -> Void
 
-    init(inbound: NIOAsyncChannelInboundStream<ReceivedFrame>, outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>) {
+    init(inbound: NIOAsyncChannelInboundStream<ReceivedFrame>, outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>,
+         close: @escaping @Sendable () -> Void) {
         self.inbound = inbound.makeAsyncIterator()
         self.outbound = outbound
+        self.close = close
     }
 
     func send(_ message: Message) async throws {

@@ -22,7 +22,7 @@ struct PeerDialer {
                 }
             }
         return try await channel.executeThenClose { inbound, outbound in
-            let session = PeerChannel(inbound: inbound, outbound: outbound)
+            let session = PeerChannel(inbound: inbound, outbound: outbound) { [raw = channel.channel] in raw.close(promise: nil) }
             try await session.send(.hello(version: WireLimits.protocolVersion, node: core.node))
             guard case let .hello(version, node) = try await session.expectMessage() else {
                 throw ReplicationError.fail(.unexpectedMessage, "\(peer.name) did not answer with hello")

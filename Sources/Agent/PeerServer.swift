@@ -62,7 +62,7 @@ struct PeerSession {
         logger[metadataKey: "remote"] = "\(remote)"
         do {
             try await connection.executeThenClose { inbound, outbound in
-                let channel = PeerChannel(inbound: inbound, outbound: outbound)
+                let channel = PeerChannel(inbound: inbound, outbound: outbound) { [raw = connection.channel] in raw.close(promise: nil) }
                 do {
                     try await session(channel, connection.channel, logger: &logger)
                 } catch let error as ReplicationError {
@@ -133,9 +133,12 @@ struct PeerSession {
             let before = channel.bytesReceived
             let outcome: ReceiveOutcome
             do {
-                outcome = try await core.locks.withLock(volume) { try await receiver.receive(offer: message, on: channel) }
+                outcome = try await core.receptions.receiving(volume, from: name, close: channel.close) {
+                    try await core.locks.withLock(volume) { try await receiver.receive(offer: message, on: channel) }
+                }
             } catch is PeerChannelClosed {
-                logger.warning("the peer went away mid-transfer; what was verified is kept for the next attempt", metadata: ["volume": "\(volume)"])
+                logger.warning("the transfer ended early (the peer went away, or this node cut it off to take the volume over); what was verified is kept for the next attempt",
+                               metadata: ["volume": "\(volume)"])
                 return
             } catch ReplicationError.local(let wire) {
                 // Blobs may still be on their way: say why, and let the owner read it before the close.

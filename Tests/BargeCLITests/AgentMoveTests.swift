@@ -219,4 +219,44 @@ import Glibc
         try ledger.waitForProgress(on: "d1", beyond: 0)
         #expect(ledger.violations.isEmpty, "the container ran on both nodes: \(ledger.violations)")
     }
+
+    /// The owner freezes (SIGSTOP) in the middle of a transfer: nothing fails on the
+    /// replica's side until the session's idle limit (minutes), and the reception held
+    /// the volume's lock all along. A failover to the replica cuts that transfer off
+    /// and comes up at once, at the last snapshot it holds whole.
+    @Test func aFailoverDoesNotWaitForATransferFromAFrozenOwner() throws {
+        let cluster = try AgentCluster("move-frozen")
+        cluster.peerExtras["d0>d1"] = "bandwidth_limit = \"2MiB/s\""
+        let source = cluster.volumePath("v", on: "d0")
+        try Data("first".utf8).write(to: URL(fileURLWithPath: source + "/small"))
+        for node in cluster.nodes { try cluster.start(node) }
+        let first = try cluster.snapshot()
+        _ = try cluster.replicate()
+        try cluster.waitForStandby("d1", snapshot: first)
+        let expected = try Manifest.capture(source)
+
+        var rng = SplitMix64(seed: 41)
+        try Data(rng.bytes(24 << 20)).write(to: URL(fileURLWithPath: source + "/big.bin"))
+        _ = try cluster.snapshot()
+        let packs = cluster.workspace.path("d1/state/packs")
+        let packBytes = { cluster.workspace.list(packs).reduce(0) { $0 + ((try? FileManager.default.attributesOfItem(atPath: packs + "/" + $1)[.size] as? Int) ?? 0) } }
+        let before = packBytes()
+        let transfer = try cluster.startRun("d0", "replicate", "v", "--json")
+        try waitUntil(timeout: 30) { packBytes() >= before + (2 << 20) }
+        cluster.signal("d0", SIGSTOP)
+        defer { cluster.signal("d0", SIGCONT) }
+
+        let started = Date()
+        let failover = try cluster.ok("d1", "failover", "v", "--to", "d1", "--json").object()
+        let seconds = Date().timeIntervalSince(started)
+        // The probe of the frozen owner takes its 5 s; the transfer held the lock for minutes before.
+        #expect(seconds < 30, "the failover waited \(seconds) s behind the frozen owner's transfer")
+        #expect(failover["snapshot"] as? String == first, "came up at the last snapshot held whole: \(failover)")
+        #expect(cluster.log("d1").contains("cut off the transfer from d0"))
+        try expectSameTree(expected, cluster.volumePath("v", on: "d1"), "the volume after the failover")
+        let verify = try cluster.workspace.barge("verify", "--read-data", "--state-dir", cluster.stateDirectory("d1"))
+        #expect(verify.status == 0, "what the cut transfer verified is kept, intact: \(verify)")
+        cluster.stop("d0", signal: SIGKILL)
+        _ = transfer.wait()
+    }
 }

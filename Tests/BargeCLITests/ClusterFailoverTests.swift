@@ -237,30 +237,36 @@ import Glibc
             let others = cluster.nodes.filter { $0 != serving }
             // A replica can take over only with a complete copy: wait for the standby copies first.
             try waitForStandbys(cluster, on: others)
-            switch fault {
-            case "kill owner":
-                cluster.stop(serving, signal: SIGKILL)
-                cluster.killContainers(of: serving)
-                try waitUntil(timeout: Double(Self.ttl) + 20) { owner(cluster, among: others) != nil }
-                try cluster.start(serving)
-            case "freeze owner":
-                cluster.signal(serving, SIGSTOP)
-                try waitUntil(timeout: Double(Self.ttl) + 20) { owner(cluster, among: others) != nil }
-                cluster.signal(serving, SIGCONT)
-            case "cut owner from etcd", "isolate owner":
-                let cut = try #require(cuts[serving])
-                try cut.cut(ports: fault == "isolate owner" ? nil : etcd.endpoints.compactMap { URL(string: $0)?.port })
-                try waitUntil(timeout: Double(Self.ttl) + 20) { owner(cluster, among: others) != nil }
-                try cut.heal()
-            case "kill etcd leader":
-                let leader = try #require(try await etcd.leader())
-                etcd.kill(leader)
-                try await Task.sleep(for: .seconds(Self.ttl))
-                try await etcd.restart(leader)
-            default:
-                for member in 0..<3 { etcd.pause(member) }
-                try await Task.sleep(for: .seconds(Self.ttl * 2))
-                for member in 0..<3 { etcd.resume(member) }
+            do {
+                switch fault {
+                case "kill owner":
+                    cluster.stop(serving, signal: SIGKILL)
+                    cluster.killContainers(of: serving)
+                    try waitUntil(timeout: Double(Self.ttl) + 20) { owner(cluster, among: others) != nil }
+                    try cluster.start(serving)
+                case "freeze owner":
+                    cluster.signal(serving, SIGSTOP)
+                    try waitUntil(timeout: Double(Self.ttl) + 20) { owner(cluster, among: others) != nil }
+                    cluster.signal(serving, SIGCONT)
+                case "cut owner from etcd", "isolate owner":
+                    let cut = try #require(cuts[serving])
+                    try cut.cut(ports: fault == "isolate owner" ? nil : etcd.endpoints.compactMap { URL(string: $0)?.port })
+                    try waitUntil(timeout: Double(Self.ttl) + 20) { owner(cluster, among: others) != nil }
+                    try cut.heal()
+                case "kill etcd leader":
+                    let leader = try #require(try await etcd.leader())
+                    etcd.kill(leader)
+                    try await Task.sleep(for: .seconds(Self.ttl))
+                    try await etcd.restart(leader)
+                default:
+                    for member in 0..<3 { etcd.pause(member) }
+                    try await Task.sleep(for: .seconds(Self.ttl * 2))
+                    for member in 0..<3 { etcd.resume(member) }
+                }
+            } catch {
+                // A replica that did not take over: what each agent saw.
+                for node in cluster.nodes { Issue.record("round \(round), \(fault) of \(serving), \(node)'s log:\n\(cluster.log(node).suffix(6000))") }
+                throw error
             }
             // After a fault of the owner's, a replica serves; a resumed (frozen) agent's status is stale for a moment.
             let ownerFault = ["kill owner", "freeze owner", "cut owner from etcd", "isolate owner"].contains(fault)
