@@ -26,10 +26,13 @@ final class PeerChannel: MessageChannel {
         try await outbound.write(ByteBuffer(bytes: frame))
     }
 
+    /// The next frame other than a keepalive (the transport's business).
     func receive() async throws -> Message {
-        guard let frame = try await inbound.next() else { throw PeerChannelClosed() }
-        bytesReceived += frame.size
-        return frame.message
+        while true {
+            guard let frame = try await inbound.next() else { throw PeerChannelClosed() }
+            bytesReceived += frame.size
+            if frame.message != .keepalive { return frame.message }
+        }
     }
 
     /// Tells the peer why the session ends, once; best effort, the stream closes next.

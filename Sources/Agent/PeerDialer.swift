@@ -13,12 +13,14 @@ struct PeerDialer {
 
     func withSession<T: Sendable>(to peer: PeerSettings, _ body: (PeerChannel) async throws -> T) async throws -> T {
         let context = core.identity.client
+        let timeout = core.config.node.peerTimeoutSeconds, logger = core.logger
         let channel = try await ClientBootstrap(group: core.group)
             .connectTimeout(Self.connectTimeout)
             .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             .connect(host: peer.address.host, port: peer.address.port) { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try PeerTransport.configure(channel, tls: try NIOSSLClientHandler(context: context, serverHostname: peer.name))
+                    try PeerTransport.configure(channel, tls: try NIOSSLClientHandler(context: context, serverHostname: peer.name),
+                                                timeout: timeout, logger: logger)
                 }
             }
         return try await channel.executeThenClose { inbound, outbound in

@@ -15,6 +15,7 @@ struct PeerServer: Service {
     func run() async throws {
         let listen = core.config.node.listen
         let context = core.identity.server
+        let timeout = core.config.node.peerTimeoutSeconds, logger = core.logger
         let server = try await Self.listening(on: "\(listen)", hint: "set [node] listen to a free address") {
           try await ServerBootstrap(group: core.group)
             .serverChannelOption(.backlog, value: 64)
@@ -22,7 +23,7 @@ struct PeerServer: Service {
             .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
             .bind(host: listen.host, port: listen.port) { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try PeerTransport.configure(channel, tls: NIOSSLServerHandler(context: context))
+                    try PeerTransport.configure(channel, tls: NIOSSLServerHandler(context: context), timeout: timeout, logger: logger)
                 }
             }
         }

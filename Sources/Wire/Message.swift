@@ -80,6 +80,9 @@ public enum OfferDecision: UInt8, Sendable {
 public enum Message: Sendable, Equatable {
     case hello(version: UInt16, node: String)
     case error(WireError)
+    /// Sent by either side when it has sent nothing for a while: the other side
+    /// tells a live but quiet peer from one that froze or was cut off.
+    case keepalive
     case offer(volume: String, snapshot: WireID, epoch: UInt64, owner: String, record: [UInt8])
     case offerReply(snapshot: WireID, decision: OfferDecision, knownEpoch: UInt64)
     case wantTrees([TreeRequest])
@@ -106,7 +109,7 @@ public enum Message: Sendable, Equatable {
     case fetch(volume: String, snapshot: WireID?)
 
     public enum Kind: UInt8, Sendable, CaseIterable {
-        case hello = 1, error = 2
+        case hello = 1, error = 2, keepalive = 3
         case offer = 10, offerReply = 11, wantTrees = 12, wantChunks = 13, blob = 14
         case needSignature = 15, signature = 16, ack = 17
         case queryOwnership = 20, ownership = 21, handover = 22, handoverDone = 23
@@ -117,6 +120,7 @@ public enum Message: Sendable, Equatable {
         switch self {
         case .hello: .hello
         case .error: .error
+        case .keepalive: .keepalive
         case .offer: .offer
         case .offerReply: .offerReply
         case .wantTrees: .wantTrees
@@ -147,6 +151,8 @@ public enum Message: Sendable, Equatable {
         case let .error(error):
             writer.u16(error.code.rawValue)
             writer.data(Self.utf8Prefix(error.message, limit: WireLimits.maxErrorMessageLength))
+        case .keepalive:
+            break
         case let .offer(volume, snapshot, epoch, owner, record):
             writer.string(volume)
             writer.id(snapshot)
@@ -321,6 +327,8 @@ public enum Message: Sendable, Equatable {
             let more = try reader.u8("snapshotList.more")
             guard more <= 1 else { throw WireError(.malformed, "snapshotList.more \(more)") }
             message = .snapshotList(volume: volume, records: records, more: more == 1)
+        case .keepalive:
+            message = .keepalive
         case .fetch:
             let volume = try volumeName(&reader, "fetch.volume")
             let flag = try reader.u8("fetch.hasSnapshot")

@@ -49,6 +49,7 @@ struct ConfigSummary: Codable, Sendable, Equatable {
     struct Node: Codable, Sendable, Equatable {
         let name, listen, stateDirectory, controlSocket: String
         let metrics: String?
+        let peerTimeoutSeconds: Double
     }
     struct TLS: Codable, Sendable, Equatable {
         let ca, certificate, key: String
@@ -80,7 +81,7 @@ struct ConfigSummary: Codable, Sendable, Equatable {
     init(_ config: AgentConfiguration) {
         let n = config.node
         node = Node(name: n.name, listen: n.listen.description, stateDirectory: n.stateDirectory,
-                    controlSocket: n.controlSocket, metrics: n.metrics?.description)
+                    controlSocket: n.controlSocket, metrics: n.metrics?.description, peerTimeoutSeconds: n.peerTimeoutSeconds)
         tls = TLS(ca: config.tls.ca, certificate: config.tls.certificate, key: config.tls.key)
         peers = config.peers.map { Peer(name: $0.name, address: $0.address.description, bandwidthLimit: $0.bandwidthLimit) }
         volumes = config.volumes.map { v in

@@ -197,6 +197,8 @@ struct MessageSpec: Decodable, Sendable {
                              epoch: try need(epoch, "epoch"), phase: try handoverPhase())
         case "handoverDone":
             return .handoverDone(volume: try need(volume, "volume"), epoch: try need(epoch, "epoch"), phase: try handoverPhase())
+        case "keepalive":
+            return .keepalive
         case "listSnapshots":
             return .listSnapshots(volume: try need(volume, "volume"))
         case "snapshotList":

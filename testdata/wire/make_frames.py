@@ -14,7 +14,7 @@ import os
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
-TYPES = {"hello": 1, "error": 2, "offer": 10, "offerReply": 11, "wantTrees": 12,
+TYPES = {"hello": 1, "error": 2, "keepalive": 3, "offer": 10, "offerReply": 11, "wantTrees": 12,
          "wantChunks": 13, "blob": 14, "needSignature": 15, "signature": 16, "ack": 17,
          "queryOwnership": 20, "ownership": 21, "handover": 22, "handoverDone": 23,
          "listSnapshots": 30, "snapshotList": 31, "fetch": 32}
@@ -119,6 +119,8 @@ def payload_of(m):
     if k == "snapshotList":
         records = [bytes.fromhex(r) for r in m["records"]]
         return string(m["volume"]) + u16(len(records)) + b"".join(data(r) for r in records) + u8(1 if m["more"] else 0)
+    if k == "keepalive":
+        return b""
     if k == "fetch":
         return string(m["volume"]) + (u8(0) if m["snapshot"] is None else u8(1) + ident(m["snapshot"]))
     raise ValueError(k)
@@ -214,6 +216,7 @@ def valid():
             {"kind": "handover", "volume": "home", "snapshot": SNAP, "epoch": 9, "phase": phase})
         add(f"handoverDone {phase}", f"phase {phase}",
             {"kind": "handoverDone", "volume": "home", "epoch": 9, "phase": phase})
+    add("keepalive", "no payload", {"kind": "keepalive"})
     add("listSnapshots", "the peer's history of volume home", {"kind": "listSnapshots", "volume": "home"})
     add("snapshotList two records, more", "two opaque records (u32 length each), more pages follow",
         {"kind": "snapshotList", "volume": "home", "records": ["0102", "ff" * 40], "more": True})
@@ -365,6 +368,7 @@ def invalid():
         ("handoverDone truncated epoch", "the frame stops inside the epoch", frame(23, volume + b"\x00\x00"), M),
         ("handoverDone volume too long", f"{MAX_VOLUME + 1}-byte volume", frame(23, string("v" * (MAX_VOLUME + 1)) + epoch + u8(1)), L),
         ("handoverDone trailing", "a byte after the phase", frame(23, volume + epoch + u8(3) + b"\x00"), M),
+        ("keepalive trailing", "keepalive has no payload", frame(3, b"\x00"), M),
         ("listSnapshots empty volume", "volume names are not empty", frame(30, string("")), M),
         ("listSnapshots trailing", "a byte after the volume", frame(30, volume + b"\x00"), M),
         ("snapshotList too many", f"{MAX_SNAPSHOTS_PER_PAGE + 1} records in a page",
