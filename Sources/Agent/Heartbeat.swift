@@ -11,7 +11,9 @@ import Wire
 /// - this side asked for data (a read is pending) and no byte came for `timeout`.
 ///   Only a pending read counts: while the consumer is busy elsewhere, frames
 ///   wait in the channel's buffer and reading pauses; that is not the peer's fault;
-/// - a write has not completed for `timeout` (the peer stopped taking bytes).
+/// - a write has not completed for `timeout` and nothing came either: a peer that is
+///   only slow to take bytes (a slow disk) still sends keepalives, which are read
+///   even then (`KeepaliveFilter` keeps them out of the channel's buffer).
 final class Heartbeat: ChannelDuplexHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
@@ -25,6 +27,7 @@ final class Heartbeat: ChannelDuplexHandler {
     private let logger: Logger
     /// Set when a read is asked for and nothing has arrived since.
     private var waitingSince: NIODeadline?
+    private var lastRead = NIODeadline.now()
     private var lastWrite = NIODeadline.now()
     private var writesPending = 0
     private var lastWriteDone = NIODeadline.now()
@@ -60,6 +63,7 @@ final class Heartbeat: ChannelDuplexHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         waitingSince = nil
+        lastRead = .now()
         context.fireChannelRead(data)
     }
 
@@ -103,8 +107,8 @@ final class Heartbeat: ChannelDuplexHandler {
         let now = NIODeadline.now()
         if let since = waitingSince, now - since >= timeout {
             close(context, "nothing received from the peer for \(seconds(now - since)) s")
-        } else if writesPending > 0, now - lastWriteDone >= timeout {
-            close(context, "the peer took no bytes for \(seconds(now - lastWriteDone)) s")
+        } else if writesPending > 0, now - lastWriteDone >= timeout, now - lastRead >= timeout {
+            close(context, "the peer took no bytes and sent none for \(seconds(now - lastWriteDone)) s")
         } else if now - lastWrite >= interval {
             track(context, nil) { context.writeAndFlush(wrapOutboundOut(ByteBuffer(bytes: Self.keepalive)), promise: $0) }
         }
@@ -119,5 +123,18 @@ final class Heartbeat: ChannelDuplexHandler {
 
     private func seconds(_ amount: TimeAmount) -> String {
         String(format: "%.1f", Double(amount.nanoseconds) / 1e9)
+    }
+}
+
+/// Drops keepalive frames before the session's buffer: they only prove the peer
+/// is there (to `Heartbeat`, as bytes read), and must be read even while the
+/// session's reader is busy and its buffer full.
+final class KeepaliveFilter: ChannelInboundHandler {
+    typealias InboundIn = ReceivedFrame
+    typealias InboundOut = ReceivedFrame
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard unwrapInboundIn(data).message != .keepalive else { return }
+        context.fireChannelRead(data)
     }
 }

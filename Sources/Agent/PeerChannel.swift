@@ -26,13 +26,11 @@ final class PeerChannel: MessageChannel {
         try await outbound.write(ByteBuffer(bytes: frame))
     }
 
-    /// The next frame other than a keepalive (the transport's business).
+    /// The next frame (keepalives are the transport's business: `KeepaliveFilter`).
     func receive() async throws -> Message {
-        while true {
-            guard let frame = try await inbound.next() else { throw PeerChannelClosed() }
-            bytesReceived += frame.size
-            if frame.message != .keepalive { return frame.message }
-        }
+        guard let frame = try await inbound.next() else { throw PeerChannelClosed() }
+        bytesReceived += frame.size
+        return frame.message
     }
 
     /// Tells the peer why the session ends, once; best effort, the stream closes next.

@@ -15,6 +15,7 @@ enum PeerTransport {
         try pipeline.addHandler(tls)
         try pipeline.addHandler(Heartbeat(timeout: .milliseconds(Int64(seconds * 1000)), logger: logger))
         try pipeline.addHandler(ByteToMessageHandler(FrameDecoder()))
+        try pipeline.addHandler(KeepaliveFilter())
         return try NIOAsyncChannel<ReceivedFrame, ByteBuffer>(wrappingChannelSynchronously: channel)
     }
 }
