@@ -218,6 +218,18 @@ final class AgentCluster {
         try ok(node, "replicate", volume, "--json").object()
     }
 
+    /// Bytes in the node's pack files: what a transfer in progress has stored so far.
+    func packBytes(_ node: String) -> Int {
+        let packs = workspace.path("\(node)/state/packs")
+        return workspace.list(packs).reduce(0) { $0 + ((try? FileManager.default.attributesOfItem(atPath: packs + "/" + $1)[.size] as? Int) ?? 0) }
+    }
+
+    /// `barge verify --read-data` passes on the node's store.
+    func expectVerified(_ node: String, _ comment: String = "", sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let verify = try workspace.barge("verify", "--read-data", "--state-dir", stateDirectory(node))
+        #expect(verify.status == 0, "\(comment) \(verify)", sourceLocation: sourceLocation)
+    }
+
     /// Waits until the replica's standby copy equals `snapshot`.
     func waitForStandby(_ node: String, _ volume: String = "v", snapshot: String, timeout: Double = 30,
                         sourceLocation: SourceLocation = #_sourceLocation) throws {

@@ -53,8 +53,7 @@ import Glibc
         #expect(metrics.contains("barge_replication_lag_seconds"))
         #expect(try cluster.httpGet("d0", "/nope").contains("404"))
 
-        let verify = try cluster.workspace.barge("verify", "--read-data", "--state-dir", cluster.stateDirectory("d1"))
-        #expect(verify.status == 0, "\(verify)")
+        try cluster.expectVerified("d1")
     }
 
     @Test func killedReceiverAndKilledSenderResumeWithoutResending() throws {
@@ -77,8 +76,7 @@ import Glibc
 
         // 2. The sender dies (SIGKILL) mid-transfer: the receiver keeps what it verified.
         try cluster.start("d1")
-        let packs = cluster.workspace.path("d1/state/packs")
-        let packBytes = { cluster.workspace.list(packs).reduce(0) { $0 + ((try? FileManager.default.attributesOfItem(atPath: packs + "/" + $1)[.size] as? Int) ?? 0) } }
+        let packBytes = { cluster.packBytes("d1") }
         let packBytesBefore = packBytes()
         let transfer2 = try cluster.startRun("d0", "replicate", "v", "--json")
         try waitUntil(timeout: 30) { packBytes() >= packBytesBefore + (5 << 20) }
@@ -96,8 +94,7 @@ import Glibc
         // The copy the killed receiver was writing during its transfer is gone too.
         let copies = (cluster.standbyPath("v", on: "d1") as NSString).deletingLastPathComponent
         #expect(cluster.workspace.list(copies) == ["v"], "no staging copy left behind")
-        let verify = try cluster.workspace.barge("verify", "--read-data", "--state-dir", cluster.stateDirectory("d1"))
-        #expect(verify.status == 0, "\(verify)")
+        try cluster.expectVerified("d1")
     }
 
     @Test func theSchedulerSnapshotsAndReplicatesOnlyWhatChanged() throws {
@@ -155,8 +152,7 @@ import Glibc
         try cluster.start("d1")
         _ = try cluster.replicate()
         try cluster.waitForStandby("d1", snapshot: id)
-        let verify = try cluster.workspace.barge("verify", "--read-data", "--state-dir", cluster.stateDirectory("d1"))
-        #expect(verify.status == 0, "\(verify)")
+        try cluster.expectVerified("d1")
     }
 }
 

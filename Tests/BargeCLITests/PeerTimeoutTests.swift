@@ -31,8 +31,7 @@ import Glibc
         for index in 0..<200 { try Data(rng.bytes(3000)).write(to: URL(fileURLWithPath: "\(source)/small/f\(index)")) }
         for node in cluster.nodes { try cluster.start(node) }
         let id = try cluster.snapshot()
-        let packs = cluster.workspace.path("d1/state/packs")
-        let packBytes = { cluster.workspace.list(packs).reduce(0) { $0 + ((try? FileManager.default.attributesOfItem(atPath: packs + "/" + $1)[.size] as? Int) ?? 0) } }
+        let packBytes = { cluster.packBytes("d1") }
 
         let transfer = try cluster.startRun("d0", "replicate", "v", "--json")
         try waitUntil(timeout: 30) { packBytes() >= 4 << 20 }
@@ -59,8 +58,7 @@ import Glibc
         try cluster.waitForStandby("d1", snapshot: latest)
         try expectSameTree(try Manifest.capture(source), cluster.standbyPath("v", on: "d1"), "the standby copy after the partition healed")
         #expect(cluster.workspace.list(copies) == ["v"], "no staging copy left behind")
-        let verify = try cluster.workspace.barge("verify", "--read-data", "--state-dir", cluster.stateDirectory("d1"))
-        #expect(verify.status == 0, "\(verify)")
+        try cluster.expectVerified("d1")
     }
 
     /// A transfer whose replica has nothing to say for longer than the timeout (its
