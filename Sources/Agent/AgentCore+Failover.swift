@@ -71,7 +71,8 @@ extension AgentCore {
 
     /// Before this node takes `volume` over (or follows a newer owner): transfers
     /// from anyone else are cut off, or one from an owner that went silent would
-    /// hold the volume's lock until the session's idle limit (minutes).
+    /// hold the volume's lock until the peer timeout. A transfer cut off from a
+    /// live owner (a failover it refuses) only resumes later.
     func cutReceptions(_ volume: String, except keep: String? = nil, because reason: String) {
         let peers = receptions.cut(volume, except: keep)
         guard !peers.isEmpty else { return }

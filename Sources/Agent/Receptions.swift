@@ -3,7 +3,7 @@ import Synchronization
 /// The snapshots this node is receiving, by volume, each with a way to cut it
 /// off. A reception holds the volume's lock while it waits for blobs; from an
 /// owner that went silent (frozen, cut off by a partition) nothing comes and
-/// nothing fails until the session's idle limit, minutes later. A node that
+/// nothing fails until the peer timeout (`Heartbeat`, 30 s by default). A node that
 /// takes the volume over, or learns of a newer owner, cuts those receptions
 /// first so it does not wait behind them: what they verified stays in the store.
 final class Receptions: Sendable {
@@ -38,10 +38,5 @@ final class Receptions: Sendable {
         }
         for entry in cut { entry.close() }
         return cut.map(\.peer)
-    }
-
-    /// The peers a reception of `volume` comes from now.
-    func peers(receiving volume: String) -> [String] {
-        state.withLock { $0.active.values.filter { $0.volume == volume }.map(\.peer) }
     }
 }
