@@ -40,6 +40,8 @@ import Glibc
         let failed = transfer.wait()
         let gaveUpAfter = monotonicSeconds() - cutAt
         #expect(failed.status != 0, "the replication reports the partition: \(failed)")
+        #expect((failed.out + failed.stderr).contains("ended before the transfer finished"), "says what happened: \(failed)")
+        #expect((failed.out + failed.stderr).contains("resumes where this one stopped"), "and what to do: \(failed)")
         #expect(gaveUpAfter < 15, "the owner waited \(gaveUpAfter) s for a replica it could not hear (peer_timeout 3 s)")
         let snapshotStarted = monotonicSeconds()
         _ = try cluster.snapshot()
