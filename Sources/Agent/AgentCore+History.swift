@@ -35,7 +35,7 @@ extension AgentCore {
     /// and the standby copy follows; otherwise it is kept as history only.
     func fetch(_ volume: String, from peerName: String, snapshot: BlobID?, asReplica: Bool = false) async throws -> FetchReport {
         let peer = try configuredPeer(peerName)
-        let store = self.store, node = self.node, locks = self.locks
+        let store = self.store, node = self.node
         let policy: any OfferPolicy = asReplica
             ? ReplicaPolicy(node: node, config: config, index: store.index, logger: logger) : HistoryPolicy()
         let (outcome, bytes) = try await PeerDialer(core: self).withSession(to: peer) { channel -> (ReceiveOutcome, Int) in
@@ -47,10 +47,7 @@ extension AgentCore {
             try Self.ensureVolumeRow(volume, record: record, in: store)
             let receiver = SnapshotReceiver(store: store, node: node, peer: peerName, policy: policy)
             if asReplica { receiver.onTransfer = { [self] target, arrivals in beginEarlyStandby(target, arrivals: arrivals) } }
-            let outcome = try await receptions.receiving(volume, from: peerName, close: channel.close) {
-                try await locks.withLock(volume) { try await receiver.receive(offer: offer, on: channel) }
-            }
-            return (outcome, channel.bytesReceived)
+            return (try await receive(offer, of: volume, from: peerName, with: receiver, on: channel), channel.bytesReceived)
         }
         metrics.received(volume: volume, peer: peerName, bytes: bytes)
         logger.notice("snapshot fetched", metadata: ["volume": "\(volume)", "peer": "\(peerName)", "snapshot": "\(outcome.snapshot.short)",
@@ -58,6 +55,15 @@ extension AgentCore {
         if asReplica { await standby.schedule(volume, core: self) }
         return FetchReport(peer: peerName, volume: volume, snapshot: outcome.snapshot.hex, alreadyHad: outcome.alreadyHad,
                            blobsReceived: outcome.blobsReceived, bytesReceived: bytes, seconds: outcome.seconds)
+    }
+
+    /// Receives an offered snapshot under the volume's lock, registered so that a
+    /// take-over can cut it off (`cutReceptions`) instead of waiting for it.
+    func receive(_ offer: Message, of volume: String, from peer: String, with receiver: SnapshotReceiver,
+                 on channel: PeerChannel) async throws -> ReceiveOutcome {
+        try await receptions.receiving(volume, from: peer, close: channel.close) {
+            try await locks.withLock(volume) { try await receiver.receive(offer: offer, on: channel) }
+        }
     }
 
     /// The peer's side of `listSnapshots`: pages of records, oldest first.

@@ -61,6 +61,9 @@ extension ClusterCoordinator {
         let record = OwnerRecord(owner: owner.owner, epoch: OwnerValue.token(modRevision: kv.modRevision))
         if owner.owner != core.node {
             state.withLock { _ = $0.pendingOwn.removeValue(forKey: volume) }
+            // Known already (every sweep sees the record again): nothing to learn, so no wait for the
+            // volume, which a transfer from that owner may hold; the sweep must go on to elections.
+            if let known = try? core.ownership(volume), !OwnerRecord(owner: known.owner, epoch: known.epoch).isSuperseded(by: record) { return }
             core.cutReceptions(volume, except: owner.owner, because: "etcd names \(owner.owner) the owner")
         }
         guard let (current, alive) = leaseAlive else { return }

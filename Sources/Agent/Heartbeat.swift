@@ -122,7 +122,7 @@ final class Heartbeat: ChannelDuplexHandler {
     }
 
     private func seconds(_ amount: TimeAmount) -> String {
-        String(format: "%.1f", Double(amount.nanoseconds) / 1e9)
+        "\(Double(amount.nanoseconds / 100_000_000) / 10)"
     }
 }
 

@@ -1,4 +1,6 @@
+import Glibc
 import NIOCore
+import NIOSSL
 import Replication
 import Wire
 
@@ -23,12 +25,14 @@ final class PeerChannel: MessageChannel {
     func send(_ message: Message) async throws {
         let frame = message.encodedFrame()
         bytesSent += frame.count
-        try await outbound.write(ByteBuffer(bytes: frame))
+        do { try await outbound.write(ByteBuffer(bytes: frame)) } catch { throw PeerChannelClosed.ifLost(error) }
     }
 
     /// The next frame (keepalives are the transport's business: `KeepaliveFilter`).
     func receive() async throws -> Message {
-        guard let frame = try await inbound.next() else { throw PeerChannelClosed() }
+        let next: ReceivedFrame?
+        do { next = try await inbound.next() } catch { throw PeerChannelClosed.ifLost(error) }
+        guard let frame = next else { throw PeerChannelClosed() }
         bytesReceived += frame.size
         return frame.message
     }
@@ -52,6 +56,28 @@ final class PeerChannel: MessageChannel {
     }
 }
 
+/// The session's connection went away: closed by the peer or by this node
+/// (`Heartbeat`, a take-over), reset, or cut short. Every such error of the
+/// transport becomes this one, so callers tell it from a refusal or bad data.
 struct PeerChannelClosed: Error, CustomStringConvertible {
-    var description: String { "the peer closed the connection" }
+    /// The transport's error, when the connection did not simply end.
+    var cause: (any Error)?
+
+    var description: String { cause.map { "the connection was lost (\($0))" } ?? "the peer closed the connection" }
+
+    /// `error` as a lost connection when it is one, else unchanged.
+    static func ifLost(_ error: any Error) -> any Error {
+        let lost = switch error {
+        case is PeerChannelClosed: false
+        case let channel as ChannelError:
+            switch channel {
+            case .ioOnClosedChannel, .alreadyClosed, .eof, .outputClosed, .inputClosed: true
+            default: false
+            }
+        case let io as IOError: [ECONNRESET, EPIPE, ETIMEDOUT].contains(io.errnoCode)
+        case let tls as NIOSSLError: tls == .uncleanShutdown
+        default: false
+        }
+        return lost ? PeerChannelClosed(cause: error) : error
+    }
 }

@@ -134,9 +134,7 @@ struct PeerSession {
             let before = channel.bytesReceived
             let outcome: ReceiveOutcome
             do {
-                outcome = try await core.receptions.receiving(volume, from: name, close: channel.close) {
-                    try await core.locks.withLock(volume) { try await receiver.receive(offer: message, on: channel) }
-                }
+                outcome = try await core.receive(message, of: volume, from: name, with: receiver, on: channel)
             } catch is PeerChannelClosed {
                 logger.warning("the transfer ended early (the peer went away, or this node cut it off to take the volume over); what was verified is kept for the next attempt",
                                metadata: ["volume": "\(volume)"])

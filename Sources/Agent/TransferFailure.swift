@@ -1,6 +1,3 @@
-import Glibc
-import NIOCore
-import NIOSSL
 import Replication
 
 /// Why the last transfer of a volume to one replica failed, as `replicate`
@@ -14,7 +11,7 @@ struct TransferFailure: Sendable, Equatable {
             // The replica's message names its state directory and the cause (a full disk, an I/O error).
             message = "\(error)"
             hint = "free space in \(peer)'s state directory, then run `barge replicate \(volume) --to \(peer)`"
-        } else if Self.isSessionLoss(error) {
+        } else if error is PeerChannelClosed {
             message = "the session with \(peer) ended before the transfer finished (\(error)): \(peer)'s agent stopped or froze, "
                 + "or the network between the nodes is cut (a session that brings nothing closes after peer_timeout)"
             hint = "check that \(peer)'s agent runs and that it can be reached; `barge replicate \(volume) --to \(peer)` "
@@ -22,21 +19,6 @@ struct TransferFailure: Sendable, Equatable {
         } else {
             message = "\(error)"
             hint = nil
-        }
-    }
-
-    /// The connection went away under the transfer (closed, reset, cut short).
-    static func isSessionLoss(_ error: any Error) -> Bool {
-        switch error {
-        case is PeerChannelClosed: return true
-        case let channel as ChannelError:
-            switch channel {
-            case .ioOnClosedChannel, .alreadyClosed, .eof, .outputClosed, .inputClosed: return true
-            default: return false
-            }
-        case let io as IOError: return [ECONNRESET, EPIPE, ETIMEDOUT].contains(io.errnoCode)
-        case let tls as NIOSSLError: return tls == .uncleanShutdown
-        default: return false
         }
     }
 }

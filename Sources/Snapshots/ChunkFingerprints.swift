@@ -80,7 +80,6 @@ public final class ChunkFingerprints: Sendable {
 
     /// Chunks remembered, for tests.
     var count: Int { entries.withLock { $0.chunks } }
-
 }
 
 /// A scan's walk along one file's remembered chunks, in file order.

@@ -346,6 +346,37 @@ import Glibc
         #expect(try cluster.volumeStatus("d1", "pinned")["role"] as? String == "replica", "auto_failover = false pins it to d0")
     }
 
+    /// The owner freezes while it sends the replicas a large snapshot: both receptions hold the
+    /// volume, and nothing would end them before the peer timeout (30 s). The elected replica cuts
+    /// its reception off and serves within the TTL and a few seconds.
+    @Test func aReplicaElectedWhileReceivingFromAFrozenOwnerServesAtOnce() async throws {
+        let etcd = try await EtcdCluster(members: 3, label: "cf-frozen-transfer")
+        defer { etcd.shutdown() }
+        let (cluster, ledger) = try threeNodes("cf-frozen-transfer", etcd: etcd)
+        cluster.peerExtras["d0>d1"] = "bandwidth_limit = \"2MiB/s\""
+        cluster.peerExtras["d0>d2"] = "bandwidth_limit = \"2MiB/s\""
+        try startAll(cluster)
+        try ledger.waitForProgress(on: "d0", beyond: 20)
+        try waitForStandbys(cluster, on: ["d1", "d2"])
+        let before = ["d1", "d2"].map { cluster.packBytes($0) }
+        var rng = SplitMix64(seed: 54)
+        try Data(rng.bytes(24 << 20)).write(to: URL(fileURLWithPath: cluster.volumePath("app", on: "d0") + "/large.bin"))
+        // The scheduler snapshots it within a second and starts sending it.
+        try waitUntil(timeout: 30) { cluster.packBytes("d1") >= before[0] + (2 << 20) && cluster.packBytes("d2") >= before[1] + (2 << 20) }
+        cluster.signal("d0", SIGSTOP)
+        defer { cluster.signal("d0", SIGCONT) }
+        let winner: String
+        do { winner = try waitForServing(cluster, among: ["d1", "d2"], timeout: Double(Self.ttl) + 12) } catch {
+            for node in ["d1", "d2"] { Issue.record("\(node)'s log:\n\(cluster.log(node).suffix(5000))") }
+            throw error
+        }
+        #expect(cluster.log(winner).contains("cut off the transfer from d0"), "\(cluster.log(winner).suffix(3000))")
+        try ledger.waitForProgress(on: winner, beyond: 5)
+        try expectSafe(cluster, ledger, owner: winner, lostFrom: "d0")
+        cluster.signal("d0", SIGCONT)
+        try expectFenced(cluster, ledger, "d0", while: winner)
+    }
+
     /// The owner's agent frozen past its TTL: it cannot stop its container, but
     /// the container's guard process does, before a replica is elected; resumed,
     /// the agent learns the new owner and fences itself.

@@ -63,6 +63,37 @@ import Glibc
         try cluster.expectVerified("d1")
     }
 
+    /// The owner's agent freezes (SIGSTOP) in the middle of a transfer: its socket stays
+    /// open and nothing closes it, so only the replica's own timeout ends the reception
+    /// (and frees the volume there). Resumed, the owner replicates again and the copy completes.
+    @Test func aReplicaLeavesAFrozenOwnerWithinTheTimeout() throws {
+        let cluster = try AgentCluster("peer-frozen")
+        cluster.nodeExtras = "peer_timeout = \"3s\""
+        cluster.peerExtras["d0>d1"] = "bandwidth_limit = \"4MiB/s\""
+        let source = cluster.volumePath("v", on: "d0")
+        var rng = SplitMix64(seed: 53)
+        for index in 0..<3 { try Data(rng.bytes(8 << 20)).write(to: URL(fileURLWithPath: "\(source)/part\(index).bin")) }
+        for node in cluster.nodes { try cluster.start(node) }
+        let id = try cluster.snapshot()
+        let transfer = try cluster.startRun("d0", "replicate", "v", "--json")
+        try waitUntil(timeout: 30) { cluster.packBytes("d1") >= 4 << 20 }
+        cluster.signal("d0", SIGSTOP)
+        let frozenAt = monotonicSeconds()
+        try waitUntil(timeout: 20) { cluster.log("d1").contains("transfer ended early") }
+        let leftAfter = monotonicSeconds() - frozenAt
+        #expect(leftAfter < 12, "the replica waited \(leftAfter) s for a frozen owner (peer_timeout 3 s)")
+        #expect(cluster.log("d1").contains("closing the peer session: nothing received from the peer"), "\(cluster.log("d1").suffix(2000))")
+        let copies = (cluster.standbyPath("v", on: "d1") as NSString).deletingLastPathComponent
+        try waitUntil(timeout: 20) { cluster.workspace.list(copies).isEmpty }
+
+        cluster.signal("d0", SIGCONT)
+        _ = transfer.wait()
+        _ = try cluster.replicate()
+        try cluster.waitForStandby("d1", snapshot: id)
+        try expectSameTree(try Manifest.capture(source), cluster.standbyPath("v", on: "d1"), "the standby copy after the owner resumed")
+        try cluster.expectVerified("d1")
+    }
+
     /// A transfer whose replica has nothing to say for longer than the timeout (its
     /// requests are out, the blobs trickle in behind a bandwidth limit) completes:
     /// the keepalives tell the owner the replica is there.
