@@ -50,11 +50,16 @@ def run(cmd, **kw):
 
 
 def headers_package():
-    out = run(["apt-cache", "search", "--names-only", HEADERS_PATTERN], capture_output=True, text=True).stdout
-    names = sorted((line.split()[0] for line in out.splitlines() if line.strip()),
-                   key=lambda n: int(n.split("-")[3]))
+    def search():
+        out = run(["apt-cache", "search", "--names-only", HEADERS_PATTERN], capture_output=True, text=True).stdout
+        return sorted((line.split()[0] for line in out.splitlines() if line.strip()), key=lambda n: int(n.split("-")[3]))
+    names = search()
+    if not names and os.geteuid() == 0:
+        # A fresh machine whose packages were all there already has no package lists yet.
+        run(["apt-get", "update", "-qq"], stdout=subprocess.DEVNULL)
+        names = search()
     if not names:
-        raise SystemExit("realfiles: no linux-headers-6.1.0-*-common package on the mirror (apt-get update?)")
+        raise SystemExit("realfiles: no linux-headers-6.1.0-*-common package on the mirror; run `apt-get update` as root")
     return names[-1]
 
 
@@ -197,6 +202,7 @@ def main():
     read_all = ["sh", "-c", "find %s -type f -print0 | xargs -0 -P 2 -n 64 cat > /dev/null" % data]
 
     secondary = args.secondary_runs or args.runs
+    template = os.path.join(work, "restic-template")
 
     def step(name, tool, prepare, cmd, cwd=None, cold=True, runs=None):
         times, rss = [], []
@@ -231,8 +237,6 @@ def main():
             run([args.barge, "--state-dir", store, "init"], stdout=subprocess.DEVNULL)
             run([args.barge, "--state-dir", store, "volume", "add", "real", data], stdout=subprocess.DEVNULL)
 
-        template = os.path.join(work, "restic-template")
-
         def fresh_restic():
             # One `restic init` (2-3 s of key derivation each), copied for every run: an empty repository.
             remove(store, settle=False)
@@ -264,7 +268,7 @@ def main():
                              port=args.repl_port, floor_s=rsync_copy["median_s"])
     finally:
         remove(target, settle=False)
-        remove(os.path.join(work, "restic-template"), settle=False)
+        remove(template, settle=False)
         remove(restic_cache, settle=False)
         empty_trash()
         remove(store)

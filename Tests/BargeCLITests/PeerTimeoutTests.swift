@@ -9,6 +9,26 @@ import Glibc
 /// Sessions with a peer that went silent end within `[node] peer_timeout`, and
 /// sessions with a peer that is only quiet do not: both sides send keepalives.
 @Suite(.serialized) struct PeerTimeoutTests {
+    /// d0 and d1 with `peer_timeout = "3s"`, d0's volume holding 24 MiB in 3 files and 200 small
+    /// ones, a snapshot of it, and its first replication to d1 (4 MiB/s) under way, 4 MiB stored.
+    static func transferUnderWay(_ label: String, seed: UInt64, configure: (AgentCluster) -> Void = { _ in })
+        throws -> (cluster: AgentCluster, source: String, snapshot: String, transfer: BargeChild) {
+        let cluster = try AgentCluster(label)
+        cluster.nodeExtras = "peer_timeout = \"3s\""
+        cluster.peerExtras["d0>d1"] = "bandwidth_limit = \"4MiB/s\""
+        configure(cluster)
+        let source = cluster.volumePath("v", on: "d0")
+        var rng = SplitMix64(seed: seed)
+        for index in 0..<3 { try Data(rng.bytes(8 << 20)).write(to: URL(fileURLWithPath: "\(source)/part\(index).bin")) }
+        try RawFS.mkdir(RawFS.bytes(source + "/small"))
+        for index in 0..<200 { try Data(rng.bytes(3000)).write(to: URL(fileURLWithPath: "\(source)/small/f\(index)")) }
+        for node in cluster.nodes { try cluster.start(node) }
+        let id = try cluster.snapshot()
+        let transfer = try cluster.startRun("d0", "replicate", "v", "--json")
+        try waitUntil(timeout: 30) { cluster.packBytes("d1") >= 4 << 20 }
+        return (cluster, source, id, transfer)
+    }
+
     /// A real partition (nft drops every packet the replica sends) in the middle of its
     /// first transfer, while its standby copy is being written beside the transfer: the
     /// owner gives up within the timeout and takes snapshots again at once (the transfer
@@ -19,22 +39,8 @@ import Glibc
             Issue.record("nft and setpriv are needed (make test installs nftables; run as root)")
             return
         }
-        let cluster = try AgentCluster("peer-partition")
-        cluster.nodeExtras = "peer_timeout = \"3s\""
-        cluster.peerExtras["d0>d1"] = "bandwidth_limit = \"4MiB/s\""
         let cut = NetworkCut(label: "partition")
-        cluster.wrappers["d1"] = cut.wrapper
-        let source = cluster.volumePath("v", on: "d0")
-        var rng = SplitMix64(seed: 51)
-        for index in 0..<3 { try Data(rng.bytes(8 << 20)).write(to: URL(fileURLWithPath: "\(source)/part\(index).bin")) }
-        try RawFS.mkdir(RawFS.bytes(source + "/small"))
-        for index in 0..<200 { try Data(rng.bytes(3000)).write(to: URL(fileURLWithPath: "\(source)/small/f\(index)")) }
-        for node in cluster.nodes { try cluster.start(node) }
-        let id = try cluster.snapshot()
-        let packBytes = { cluster.packBytes("d1") }
-
-        let transfer = try cluster.startRun("d0", "replicate", "v", "--json")
-        try waitUntil(timeout: 30) { packBytes() >= 4 << 20 }
+        let (cluster, source, id, transfer) = try Self.transferUnderWay("peer-partition", seed: 51) { $0.wrappers["d1"] = cut.wrapper }
         try cut.cut(ports: nil)
         let cutAt = monotonicSeconds()
         let failed = transfer.wait()
@@ -67,16 +73,7 @@ import Glibc
     /// open and nothing closes it, so only the replica's own timeout ends the reception
     /// (and frees the volume there). Resumed, the owner replicates again and the copy completes.
     @Test func aReplicaLeavesAFrozenOwnerWithinTheTimeout() throws {
-        let cluster = try AgentCluster("peer-frozen")
-        cluster.nodeExtras = "peer_timeout = \"3s\""
-        cluster.peerExtras["d0>d1"] = "bandwidth_limit = \"4MiB/s\""
-        let source = cluster.volumePath("v", on: "d0")
-        var rng = SplitMix64(seed: 53)
-        for index in 0..<3 { try Data(rng.bytes(8 << 20)).write(to: URL(fileURLWithPath: "\(source)/part\(index).bin")) }
-        for node in cluster.nodes { try cluster.start(node) }
-        let id = try cluster.snapshot()
-        let transfer = try cluster.startRun("d0", "replicate", "v", "--json")
-        try waitUntil(timeout: 30) { cluster.packBytes("d1") >= 4 << 20 }
+        let (cluster, source, id, transfer) = try Self.transferUnderWay("peer-frozen", seed: 53)
         cluster.signal("d0", SIGSTOP)
         let frozenAt = monotonicSeconds()
         try waitUntil(timeout: 20) { cluster.log("d1").contains("transfer ended early") }
