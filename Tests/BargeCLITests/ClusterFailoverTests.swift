@@ -358,11 +358,16 @@ import Glibc
         try startAll(cluster)
         try ledger.waitForProgress(on: "d0", beyond: 20)
         try waitForStandbys(cluster, on: ["d1", "d2"])
-        let before = ["d1", "d2"].map { cluster.packBytes($0) }
+        let ownerBefore = cluster.packBytes("d0")
         var rng = SplitMix64(seed: 54)
         try Data(rng.bytes(24 << 20)).write(to: URL(fileURLWithPath: cluster.volumePath("app", on: "d0") + "/large.bin"))
-        // The scheduler snapshots it within a second and starts sending it.
-        try waitUntil(timeout: 30) { cluster.packBytes("d1") >= before[0] + (2 << 20) && cluster.packBytes("d2") >= before[1] + (2 << 20) }
+        // The scheduler snapshots it within a second (its random bytes land in d0's packs whole).
+        // Every transfer that starts after that carries it; the small snapshots before it add
+        // ~0.2 MiB each, so 3 MiB more on a replica means its share of the 24 MiB is on the way
+        // (12 s at 2 MiB/s). Counted from before the write, small snapshots alone could get there.
+        try waitUntil(timeout: 30) { cluster.packBytes("d0") >= ownerBefore + (23 << 20) }
+        let before = ["d1", "d2"].map { cluster.packBytes($0) }
+        try waitUntil(timeout: 30) { cluster.packBytes("d1") >= before[0] + (3 << 20) && cluster.packBytes("d2") >= before[1] + (3 << 20) }
         cluster.signal("d0", SIGSTOP)
         defer { cluster.signal("d0", SIGCONT) }
         let winner: String
