@@ -36,7 +36,7 @@ public enum ExitStatus: Int32 {
 /// The thin executable calls this.
 public enum BargeMain {
     /// A scan holds a directory descriptor per level on two threads plus up to
-    /// 256 walked ahead, a restore up to 256 open files: a shell's soft limit
+    /// 256 walked ahead, a restore up to 2,048 open files: a shell's soft limit
     /// of 1024 could turn a deep tree into skipped entries. Up to the hard
     /// limit is ours to take (epoll everywhere, no select).
     static func raiseOpenFileLimit() {

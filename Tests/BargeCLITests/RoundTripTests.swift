@@ -154,6 +154,20 @@ final class TwoStates {
         #expect(sparse.allocated < sparse.size, "holes stay holes: \(sparse.allocated) of \(sparse.size) bytes allocated")
     }
 
+    /// A restore keeps a batch's files open until their chunks are written, up to a
+    /// quarter of its descriptor limit: under a low limit it holds fewer at once
+    /// instead of failing with "too many open files", and the files come back exact.
+    @Test func manySmallFilesRestoreUnderALowDescriptorLimit() throws {
+        let ws = try Workspace("low-nofile")
+        let volume = try ws.initStore()
+        try TreeGenerator.bulk(at: volume + "/bulk", count: 3000, size: 2048, seed: 77)
+        try ws.ok("snapshot", "v")
+        let expected = try Manifest.capture(volume)
+        let run = try ws.barge(["restore", "v", "--target", ws.path("out")], wrapper: ["/usr/bin/prlimit", "--nofile=128:128", "--"])
+        #expect(run.status == 0, "\(run)")
+        try expectSameTree(expected, ws.path("out"), "3,000 files restored with 128 descriptors")
+    }
+
     @Test func restoreAtATimeBetweenSnapshotsPicksTheFirst() throws {
         let fixture = try TwoStates("at")
         let ws = fixture.workspace
