@@ -26,7 +26,7 @@ struct ControlCommands {
                     id: outcome.id.hex, volume: volume, epoch: outcome.record.epoch, files: outcome.record.files,
                     bytesTotal: outcome.record.bytesTotal, bytesAdded: outcome.bytesAdded, bytesRead: outcome.statistics.bytesRead,
                     durationS: outcome.seconds,
-                    skipped: outcome.problems.map { "\($0.path): \($0.message)" })
+                    skipped: outcome.problems.map { "\($0.path): \($0.message)" }, chunksFoundAgain: outcome.statistics.chunksFoundAgain)
                 return ControlResponse(ok: true, snapshot: report)
             case .replicate:
                 let volume = try required(request.volume, "replicate")

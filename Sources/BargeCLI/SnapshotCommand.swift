@@ -45,6 +45,7 @@ struct SnapshotCommand: ParsableCommand {
                 "id": outcome.id.hex, "volume": name, "parent": outcome.record.parent?.hex ?? NSNull(),
                 "files": stats.files, "dirs": stats.directories, "bytes_read": stats.bytesRead,
                 "bytes_total": stats.bytesTotal, "bytes_added": outcome.bytesAdded, "chunks_added": stats.chunksAdded,
+                "chunks_found_again": stats.chunksFoundAgain,
                 "chunk_bytes_new": stats.chunkBytesNew, "chunk_bytes_stored": outcome.chunkBytesStored,
                 "tree_bytes_stored": outcome.treeBytesStored, "trees_added": stats.treesAdded,
                 "duration_s": outcome.seconds,

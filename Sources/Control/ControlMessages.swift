@@ -256,8 +256,10 @@ public struct SnapshotReport: Codable, Sendable {
     public var bytesRead: UInt64
     public var durationS: Double
     public var skipped: [String]
+    /// Chunks of large files recognised by the agent's fingerprints of the last snapshot (not cut or hashed).
+    public var chunksFoundAgain: Int?
     public init(id: String, volume: String, epoch: UInt64, files: UInt64, bytesTotal: UInt64, bytesAdded: Int, bytesRead: UInt64,
-                durationS: Double, skipped: [String]) {
+                durationS: Double, skipped: [String], chunksFoundAgain: Int? = nil) {
         self.id = id
         self.volume = volume
         self.epoch = epoch
@@ -267,6 +269,7 @@ public struct SnapshotReport: Codable, Sendable {
         self.bytesRead = bytesRead
         self.durationS = durationS
         self.skipped = skipped
+        self.chunksFoundAgain = chunksFoundAgain
     }
 }
 

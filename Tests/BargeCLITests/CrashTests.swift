@@ -19,6 +19,8 @@ struct CrashParameters: Codable {
     let restoreBulkFileSize: Int
     let smallFiles: Int
     let gcKills: Int
+    let fingerprintFileSize: Int
+    let fingerprintKills: Int
 
     static let file: CrashParameters? = TestData.load("crash.json")
 }
