@@ -5,7 +5,7 @@ libzstd and liblz4. Prints, per codec, the seconds, MB/s and the share of bytes 
 does not shrink is stored raw, as barge does). Not part of `make bench`: it backs the README's
 note on the warm snapshot's compression cost.
 
-    python3 bench/codecs.py TREE [--zstd-levels 1,-1,-3] [--lz4-accelerations 1,4]
+    python3 bench/codec_cost.py TREE [--zstd-levels 1,-1,-3] [--lz4-accelerations 1,4]
 """
 import argparse
 import ctypes
@@ -13,6 +13,7 @@ import os
 import time
 
 PIECE = 64 << 10
+ZSTD_C_COMPRESSION_LEVEL, ZSTD_C_HASH_LOG = 100, 102   # zstd.h's ZSTD_cParameter values
 
 
 def pieces(tree):
@@ -61,6 +62,19 @@ def main():
             n = zstd.ZSTD_compressCCtx(context, out, len(out), part, len(part), level)
             return 0 if zstd.ZSTD_isError(n) else n
         measure("zstd %d" % level, parts, compress)
+
+    # barge's own setting (Repository/Compression.swift): level 1 with a 2^11-entry match table.
+    zstd.ZSTD_CCtx_setParameter.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_int]
+    zstd.ZSTD_compress2.restype = ctypes.c_size_t
+    zstd.ZSTD_compress2.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_size_t, ctypes.c_char_p, ctypes.c_size_t]
+    barge = zstd.ZSTD_createCCtx()
+    zstd.ZSTD_CCtx_setParameter(barge, ZSTD_C_COMPRESSION_LEVEL, 1)
+    zstd.ZSTD_CCtx_setParameter(barge, ZSTD_C_HASH_LOG, 11)
+
+    def compress_barge(part):
+        n = zstd.ZSTD_compress2(barge, out, len(out), part, len(part))
+        return 0 if zstd.ZSTD_isError(n) else n
+    measure("barge's zstd", parts, compress_barge)
 
     lz4 = ctypes.CDLL("liblz4.so.1")
     lz4.LZ4_compress_fast.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_int, ctypes.c_int, ctypes.c_int]
