@@ -15,13 +15,21 @@ extension AgentCore {
                                  hint: "`barge failover \(volume) --to \(target)` on \(target)", exitCode: 2)
         }
         if let cluster = coordinator.withLock({ $0 }) { return try await failover(settings, through: cluster, force: force) }
+        // The owner is asked before anything is cut: if it answers, the failover is refused
+        // here, and a transfer it is sending goes on (and is not waited for).
+        let asked = try ownershipState(settings)
+        var ownerAnswer: OwnerRecord?
+        if asked.failoverNeedsOwnerProbe(force: force) {
+            ownerAnswer = await probeOwner(of: volume, recorded: asked.record)
+            var refusal = asked
+            _ = try refusal.failover(force: force, ownerAnswer: ownerAnswer, dataAtPath: FileManager.default.fileExists(atPath: settings.path)).get()
+        }
         cutReceptions(volume, because: "failover to this node")
         return try await locks.withLock(volume) {
             let before = try ownershipState(settings)
-            var ownerAnswer: OwnerRecord?
-            if before.failoverNeedsOwnerProbe(force: force),
-               let reply = try? await ask(before.record.owner, .queryOwnership(volume: volume), deadline: .seconds(5)) {
-                ownerAnswer = if case let .ownership(_, owner, epoch, _) = reply { OwnerRecord(owner: owner, epoch: epoch) } else { before.record }
+            if before.record != asked.record && before.failoverNeedsOwnerProbe(force: force) {
+                // The record changed while the owner was asked: ask the one it names now.
+                ownerAnswer = await probeOwner(of: volume, recorded: before.record)
             }
             let promotionStart = Date()
             var after = before
@@ -45,6 +53,13 @@ extension AgentCore {
                                   mayLoseSinceS: before.ownedHere ? 0 : max(0, Date().timeIntervalSince1970 - Double(snapshot?.record.timeNanoseconds ?? 0) / 1e9),
                                   promotionS: before.ownedHere ? 0 : promotion, started: containers.isRunning(volume) == true, forced: force)
         }
+    }
+
+    /// What the recorded owner says it holds, or nil if it does not answer within 5 s.
+    private func probeOwner(of volume: String, recorded: OwnerRecord) async -> OwnerRecord? {
+        guard let reply = try? await ask(recorded.owner, .queryOwnership(volume: volume), deadline: .seconds(5)) else { return nil }
+        if case let .ownership(_, owner, epoch, _) = reply { return OwnerRecord(owner: owner, epoch: epoch) }
+        return recorded
     }
 
     /// Under [cluster]: this node takes the owner record in etcd (from a live

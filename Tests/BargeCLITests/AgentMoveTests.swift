@@ -257,4 +257,34 @@ import Glibc
         cluster.stop("d0", signal: SIGKILL)
         _ = transfer.wait()
     }
+
+    /// A failover that the live owner's answer refuses is refused before anything is
+    /// cut: the transfer the owner is sending goes on, and the refusal does not wait for it.
+    @Test func aRefusedFailoverLeavesTheOwnersTransferAlone() throws {
+        let cluster = try AgentCluster("move-refused")
+        cluster.peerExtras["d0>d1"] = "bandwidth_limit = \"2MiB/s\""
+        let source = cluster.volumePath("v", on: "d0")
+        try Data("first".utf8).write(to: URL(fileURLWithPath: source + "/small"))
+        for node in cluster.nodes { try cluster.start(node) }
+        _ = try cluster.snapshot()
+        _ = try cluster.replicate()
+
+        var rng = SplitMix64(seed: 42)
+        try Data(rng.bytes(12 << 20)).write(to: URL(fileURLWithPath: source + "/big.bin"))
+        let second = try cluster.snapshot()
+        let before = cluster.packBytes("d1")
+        let transfer = try cluster.startRun("d0", "replicate", "v", "--json")
+        try waitUntil(timeout: 30) { cluster.packBytes("d1") >= before + (2 << 20) }
+
+        let started = Date()
+        let refused = try cluster.run("d1", "failover", "v", "--to", "d1")
+        let seconds = Date().timeIntervalSince(started)
+        #expect(refused.status != 0 && refused.stderr.contains("still answers"), "\(refused)")
+        #expect(seconds < 4, "the refusal waited \(seconds) s (for the transfer?)")
+        let done = transfer.wait()
+        #expect(done.status == 0, "the transfer was not cut off: \(done)")
+        #expect(!cluster.log("d1").contains("cut off the transfer"), "\(cluster.log("d1").suffix(2000))")
+        try cluster.waitForStandby("d1", snapshot: second)
+        #expect(try cluster.volumeStatus("d1")["owner"] as? String == "d0")
+    }
 }
