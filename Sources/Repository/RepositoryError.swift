@@ -29,7 +29,25 @@ public struct RepositoryError: Error, CustomStringConvertible, Sendable {
 
     /// A failed system call: names the call, the path and errno's text.
     public static func system(_ call: String, path: String, errno code: Int32 = errno, hint: String? = nil) -> RepositoryError {
-        RepositoryError(.io, "\(call) \(path): \(String(cString: strerror(code)))", hint: hint)
+        RepositoryError(.io, "\(call) \(path): \(String(cString: strerror(code)))", hint: hint ?? Self.hint(errno: code))
+    }
+
+    /// What a user can do about a system call's failure, for the errors whose remedy is outside barge.
+    public static func hint(errno code: Int32) -> String? {
+        switch code {
+        case EMFILE, ENFILE:
+            "too many open files: raise the limit (`ulimit -n` in the shell, `LimitNOFILE=` in the systemd unit) and retry"
+        case ENOSPC, EDQUOT:
+            "the file system (or the user's quota) is full: free space and retry"
+        case EACCES, EPERM:
+            "permission denied: run barge as a user who may do this (root to keep owners), or fix the path's permissions"
+        case EROFS:
+            "the file system is mounted read-only: remount it read-write or choose another path"
+        case EIO:
+            "the device reported an I/O error: check the disk (dmesg, SMART) before retrying"
+        default:
+            nil
+        }
     }
 
     public var description: String {

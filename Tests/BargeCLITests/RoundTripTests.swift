@@ -166,6 +166,12 @@ final class TwoStates {
         let run = try ws.barge(["restore", "v", "--target", ws.path("out")], wrapper: ["/usr/bin/prlimit", "--nofile=128:128", "--"])
         #expect(run.status == 0, "\(run)")
         try expectSameTree(expected, ws.path("out"), "3,000 files restored with 128 descriptors")
+
+        // Below what a restore needs, it fails, says what to do, and leaves no target.
+        let starved = try ws.barge(["restore", "v", "--target", ws.path("starved")], wrapper: ["/usr/bin/prlimit", "--nofile=40:40", "--"])
+        #expect(starved.status != 0 && starved.stderr.contains("Too many open files") && starved.stderr.contains("ulimit -n"), "\(starved)")
+        #expect(RawFS.lstat(RawFS.bytes(ws.path("starved"))) == nil, "no half-restored target")
+        #expect(!ws.list(ws.root).contains { $0.hasPrefix(".barge-restore-starved") }, "no staging left: \(ws.list(ws.root))")
     }
 
     @Test func restoreAtATimeBetweenSnapshotsPicksTheFirst() throws {
