@@ -10,7 +10,8 @@ import Glibc
 /// again by their fingerprints (kept in the agent's memory only, see
 /// ChunkFingerprints). Whatever the moment: the store verifies, the newest
 /// committed snapshot restores to what the volume held when it was taken, and the
-/// restarted agent, its fingerprints gone, reads the file whole to the same result.
+/// restarted agent, its fingerprints gone, reads the changed file whole, and that
+/// snapshot restores exact too.
 @Suite(.serialized) struct AgentCrashTests {
     @Test func killedAgentMidFingerprintedSnapshotKeepsTheLastCommitted() throws {
         let p = try #require(CrashParameters.file)
