@@ -57,7 +57,7 @@ struct Errno: Error, Equatable {
 /// Names are `[UInt8]`: never decoded, never normalized.
 enum FileSystem {
     static func error(_ call: String, _ path: [UInt8], _ code: Int32 = errno) -> RepositoryError {
-        RepositoryError(.io, "\(call) \(TreeEntry.display(path)): \(String(cString: strerror(code)))", hint: RepositoryError.hint(errno: code))
+        RepositoryError.system(call, path: TreeEntry.display(path), errno: code)
     }
 
     static func withCString<T>(_ bytes: [UInt8], _ body: (UnsafePointer<CChar>) throws -> T) rethrows -> T {
