@@ -225,14 +225,8 @@ import Glibc
     /// the volume's lock all along. A failover to the replica cuts that transfer off
     /// and comes up at once, at the last snapshot it holds whole.
     @Test func aFailoverDoesNotWaitForATransferFromAFrozenOwner() throws {
-        let cluster = try AgentCluster("move-frozen")
-        cluster.peerExtras["d0>d1"] = "bandwidth_limit = \"2MiB/s\""
+        let (cluster, first) = try replicatedOverASlowLink("move-frozen")
         let source = cluster.volumePath("v", on: "d0")
-        try Data("first".utf8).write(to: URL(fileURLWithPath: source + "/small"))
-        for node in cluster.nodes { try cluster.start(node) }
-        let first = try cluster.snapshot()
-        _ = try cluster.replicate()
-        try cluster.waitForStandby("d1", snapshot: first)
         let expected = try Manifest.capture(source)
 
         var rng = SplitMix64(seed: 41)
@@ -261,13 +255,8 @@ import Glibc
     /// A failover that the live owner's answer refuses is refused before anything is
     /// cut: the transfer the owner is sending goes on, and the refusal does not wait for it.
     @Test func aRefusedFailoverLeavesTheOwnersTransferAlone() throws {
-        let cluster = try AgentCluster("move-refused")
-        cluster.peerExtras["d0>d1"] = "bandwidth_limit = \"2MiB/s\""
+        let (cluster, _) = try replicatedOverASlowLink("move-refused")
         let source = cluster.volumePath("v", on: "d0")
-        try Data("first".utf8).write(to: URL(fileURLWithPath: source + "/small"))
-        for node in cluster.nodes { try cluster.start(node) }
-        _ = try cluster.snapshot()
-        _ = try cluster.replicate()
 
         var rng = SplitMix64(seed: 42)
         try Data(rng.bytes(12 << 20)).write(to: URL(fileURLWithPath: source + "/big.bin"))
@@ -286,5 +275,17 @@ import Glibc
         #expect(!cluster.log("d1").contains("cut off the transfer"), "\(cluster.log("d1").suffix(2000))")
         try cluster.waitForStandby("d1", snapshot: second)
         #expect(try cluster.volumeStatus("d1")["owner"] as? String == "d0")
+    }
+
+    /// Two agents, d0 → d1 limited to 2 MiB/s, a first small snapshot in d1's standby copy.
+    private func replicatedOverASlowLink(_ label: String) throws -> (AgentCluster, first: String) {
+        let cluster = try AgentCluster(label)
+        cluster.peerExtras["d0>d1"] = "bandwidth_limit = \"2MiB/s\""
+        try Data("first".utf8).write(to: URL(fileURLWithPath: cluster.volumePath("v", on: "d0") + "/small"))
+        for node in cluster.nodes { try cluster.start(node) }
+        let first = try cluster.snapshot()
+        _ = try cluster.replicate()
+        try cluster.waitForStandby("d1", snapshot: first)
+        return (cluster, first)
     }
 }
