@@ -21,7 +21,9 @@ unsigned int barge_major(unsigned long long dev) { return major(dev); }
 unsigned int barge_minor(unsigned long long dev) { return minor(dev); }
 unsigned long long barge_makedev(unsigned int ma, unsigned int mi) { return makedev(ma, mi); }
 int barge_o_noatime(void) { return O_NOATIME; }
+int barge_o_direct(void) { return O_DIRECT; }
 
+// A miss starts the kernel's read-ahead there (RWF_NOWAIT waits for no I/O but may start it).
 int barge_is_cached(int fd, off_t offset) {
     char byte;
     struct iovec vector = { .iov_base = &byte, .iov_len = 1 };

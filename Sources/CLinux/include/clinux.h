@@ -23,6 +23,7 @@ int barge_is_cached(int fd, off_t offset);
 
 /// O_NOATIME (generic Linux value), hidden from Swift behind _GNU_SOURCE.
 int barge_o_noatime(void);
+int barge_o_direct(void);
 
 /// getdents64(2): raw directory entries, without a DIR stream (no dup, no allocation).
 long barge_getdents64(int fd, void *buffer, unsigned long length);
