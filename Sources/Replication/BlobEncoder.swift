@@ -20,16 +20,17 @@ final class BlobEncoder {
     private(set) var trees = 0
     private(set) var treesDelta = 0
 
-    /// Locations of the batch being encoded, looked up in one query (`prefetch`).
+    /// Locations of the request being answered, looked up at once (`use`).
     private var prefetched: [BlobID: BlobLocation] = [:]
 
     init(store: Store) { self.store = store }
 
-    /// Looks up a batch's blobs at once: a query per blob cost the owner a
-    /// tenth of its CPU on trees of small files. A location gc moves meanwhile
-    /// is followed by the store's read.
-    func prefetch(_ ids: [WireID]) throws {
-        prefetched = try store.index.locations(of: ids.map(BlobID.init))
+    /// The locations of a whole request's blobs, looked up in one read
+    /// transaction: one per blob, or per few, cost the owner a third of its
+    /// CPU on trees of small files (each transaction begins, takes a reader
+    /// and ends). A location gc moves meanwhile is followed by the store's read.
+    func use(_ locations: [BlobID: BlobLocation]) {
+        prefetched = locations
     }
 
     enum ChunkAnswer {
@@ -117,7 +118,7 @@ final class BlobEncoder {
 
     /// The blob's location, raw bytes (verified) and payload as stored.
     private func read(_ id: BlobID, kind: BlobKind) throws -> (BlobLocation, [UInt8], [UInt8]) {
-        guard let location = try prefetched.removeValue(forKey: id) ?? store.index.location(of: id), location.kind == kind else {
+        guard let location = try prefetched[id] ?? store.index.location(of: id), location.kind == kind else {
             throw ReplicationError.fail(.corruptData, "asked for \(kind.name) \(id.short), which this node does not hold")
         }
         let record = try store.readRun([location][...])

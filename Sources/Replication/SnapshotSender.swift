@@ -44,14 +44,13 @@ public final class SnapshotSender {
         while !done {
             switch try await channel.expectMessage() {
             case let .wantTrees(requests):
+                try await lookUp(requests.map(\.id))
                 for batch in Self.batches(requests) {
-                    let blobs = try await OffPool.run { [encoder] in
-                        try encoder.prefetch(batch.map(\.id))
-                        return try batch.map { try encoder.tree($0) }
-                    }
+                    let blobs = try await OffPool.run { [encoder] in try batch.map { try encoder.tree($0) } }
                     for blob in blobs { try await emit(.blob(blob), on: channel) }
                 }
             case let .wantChunks(requests):
+                try await lookUp(requests.map(\.id))
                 for batch in Self.batches(requests) {
                     let answers = try await OffPool.run { [encoders] in try Self.encode(batch, with: encoders) }
                     for (request, answer) in zip(batch, answers) {
@@ -81,20 +80,21 @@ public final class SnapshotSender {
                            trees: encoder.trees, treesDelta: encoder.treesDelta, seconds: Date().timeIntervalSince(started))
     }
 
+    /// Looks up where a request message's blobs are, for every encoder, in one read transaction.
+    private func lookUp(_ ids: [WireID]) async throws {
+        let locations = try await OffPool.run { [store] in try store.index.locations(of: ids.map(BlobID.init)) }
+        for encoder in encoders { encoder.use(locations) }
+    }
+
     /// A batch's chunks, encoded by the encoders at once (each takes every n-th
-    /// request and looks its own up), answers in the requests' order.
+    /// request), answers in the requests' order.
     static func encode(_ batch: [ChunkRequest], with encoders: [BlobEncoder]) throws -> [BlobEncoder.ChunkAnswer] {
         let parts = min(encoders.count, batch.count)
         var results = [Result<BlobEncoder.ChunkAnswer, any Error>?](repeating: nil, count: batch.count)
         results.withUnsafeMutableBufferPointer { out in
             Parallel.forEach(parts, workers: parts) { part, _ in
                 let encoder = encoders[part]
-                let mine = Array(stride(from: part, to: batch.count, by: parts))
-                do { try encoder.prefetch(mine.map { batch[$0].id }) } catch {
-                    for index in mine { out[index] = .failure(error) }
-                    return
-                }
-                for index in mine { out[index] = Result { try encoder.chunk(batch[index]) } }
+                for index in stride(from: part, to: batch.count, by: parts) { out[index] = Result { try encoder.chunk(batch[index]) } }
             }
         }
         return try results.map { try $0!.get() }

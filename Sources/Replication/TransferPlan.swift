@@ -68,9 +68,16 @@ final class TransferPlan {
     /// depth-first order): bounds the queue.
     static let chunksAhead = 4096
 
-    /// The next requests to send while fewer than the window are in flight.
+    /// Requests are sent once this many blobs of the window are free (or none
+    /// is in flight), so each message asks for many: refilled blob by blob,
+    /// the owner answered one request at a time, on one thread, with a read
+    /// transaction each. The rest of the window keeps the pipe full meanwhile.
+    static let refillBatch = WireLimits.maxChunksPerRequest
+
+    /// The next requests to send, when enough of the window is free.
     func nextRequests() -> [Message] {
         var messages: [Message] = []
+        guard outstanding == 0 || WireLimits.maxOutstandingBlobs - outstanding >= Self.refillBatch else { return messages }
         while outstanding < WireLimits.maxOutstandingBlobs {
             let room = WireLimits.maxOutstandingBlobs - outstanding
             if let tree = treeQueue.nextPosition,
