@@ -68,16 +68,18 @@ final class TransferPlan {
     /// depth-first order): bounds the queue.
     static let chunksAhead = 4096
 
-    /// Requests are sent once this many blobs of the window are free (or none
-    /// is in flight), so each message asks for many: refilled blob by blob,
-    /// the owner answered one request at a time, on one thread, with a read
-    /// transaction each. The rest of the window keeps the pipe full meanwhile.
+    /// Chunks are asked for once this many blobs of the window are free (or
+    /// none is in flight), so each message asks for many: refilled blob by
+    /// blob, the owner answered one request at a time, on one thread, with a
+    /// read transaction each. The rest of the window keeps the pipe full
+    /// meanwhile. Trees are asked for at once: a standby copy written during
+    /// the transfer walks them, one level after the other.
     static let refillBatch = WireLimits.maxChunksPerRequest
 
-    /// The next requests to send, when enough of the window is free.
+    /// The next requests to send.
     func nextRequests() -> [Message] {
         var messages: [Message] = []
-        guard outstanding == 0 || WireLimits.maxOutstandingBlobs - outstanding >= Self.refillBatch else { return messages }
+        let chunksToo = outstanding == 0 || WireLimits.maxOutstandingBlobs - outstanding >= Self.refillBatch
         while outstanding < WireLimits.maxOutstandingBlobs {
             let room = WireLimits.maxOutstandingBlobs - outstanding
             if let tree = treeQueue.nextPosition,
@@ -92,7 +94,7 @@ final class TransferPlan {
                     // The old tree at the same path is the delta basis, unless a delta against it failed once.
                     TreeRequest(id: item.id.wire, basis: item.basis.flatMap { plainTrees.contains(item.id) ? nil : [$0.wire] } ?? [])
                 }))
-            } else if !chunkQueue.isEmpty {
+            } else if chunksToo, !chunkQueue.isEmpty {
                 let batch = chunkQueue.pop(min(room, WireLimits.maxChunksPerRequest))
                 for request in batch { requested[BlobID(request.id)] = request }
                 outstanding += batch.count

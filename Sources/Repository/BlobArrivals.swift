@@ -26,6 +26,14 @@ public final class BlobArrivals: @unchecked Sendable {
 
     public init() {}
 
+    /// Bumped when rows are committed or the reception ends: a reader that
+    /// found a blob missing from the store need not look again before it changes.
+    public var commitCount: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return commits
+    }
+
     /// A verified tree, raw: readable from here until it is in the store.
     public func publish(tree id: BlobID, raw: [UInt8]) {
         news { trees[id] = raw }

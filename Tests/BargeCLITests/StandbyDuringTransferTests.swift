@@ -135,10 +135,13 @@ import TestSupport
             chunkDone.signal()
         }
         tried.wait()
+        let commits = arrivals.commitCount
         for index in 0..<20 { arrivals.publish(tree: BlobID.of(.tree, [UInt8(index)]), raw: [1]) }
+        #expect(arrivals.commitCount == commits, "a tree published is not a commit (readers look in the store again only after one)")
         #expect(chunkDone.wait(timeout: .now() + 0.3) == .timedOut, "published trees woke the chunk waiter")
         #expect(attempts.withLock { $0 } == 1)
         arrivals.checkpointed()
+        #expect(arrivals.commitCount == commits + 1)
         #expect(chunkDone.wait(timeout: .now() + 10) == .success)
         #expect(attempts.withLock { $0 } == 2)
 
