@@ -2,6 +2,7 @@ import Foundation
 import Replication
 import Repository
 import Snapshots
+import Synchronization
 import Testing
 import TestSupport
 import Wire
@@ -52,6 +53,37 @@ import Glibc
         #expect(again.alreadyThere && again.bytesSent < 1024)
         let report = try SnapshotEngine(stateDirectory: pair.b.directory).verify(readData: true)
         #expect(report.ok, "\(report.damaged)")
+    }
+
+    /// The replica asks for chunks many at a time: refilled blob by blob, each
+    /// `wantChunks` named one chunk and the owner answered it alone, with an index
+    /// transaction of its own. Trees are still asked for as soon as they are known.
+    @Test func chunksAreAskedForInBatches() async throws {
+        let pair = try StorePair("batches")
+        var rng = SplitMix64(seed: 31)
+        for directory in 0..<6 {
+            let path = pair.volumePath + "/d\(directory)"
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+            for index in 0..<500 { try Data(rng.bytes(600 + rng.below(3000))).write(to: URL(fileURLWithPath: path + "/f\(index)")) }
+        }
+        let expected = try Manifest.capture(pair.volumePath)
+        let snapshot = try pair.snapshot()
+        let sizes = Mutex<[Int]>([])
+        let (sent, received) = await pair.replicate(snapshot, configure: { _, receiverEnd in
+            receiverEnd.tamper = { message in
+                if case let .wantChunks(requests) = message { sizes.withLock { $0.append(requests.count) } }
+                return message
+            }
+        })
+        #expect(try sent.get().chunksStored == 3000)
+        _ = try received.get()
+        let counts = sizes.withLock { $0 }
+        #expect(counts.reduce(0, +) == 3000)
+        // While the trees arrive (500 chunks each) and at the end a message may name fewer; the
+        // refills in between name 256 (blob by blob, about 2,000 messages named one each).
+        #expect(counts.count <= 3000 / 256 + 8, "\(counts.count) wantChunks messages: \(counts)")
+        #expect(counts.filter { $0 < 256 }.count <= 8, "\(counts)")
+        try restoreMatches(pair, snapshot, expected, "replica after batched requests")
     }
 
     @Test func anInterruptedTransferResumesWithoutResending() async throws {
