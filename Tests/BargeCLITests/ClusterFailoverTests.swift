@@ -410,9 +410,27 @@ import Glibc
         etcd.kill(leader)
         // A new etcd leader within its election timeout; the owner keeps (or regains) the volume.
         try await Task.sleep(for: .seconds(Self.ttl * 3))
-        let serving = try waitForServing(cluster, among: cluster.nodes, timeout: 30)
-        try ledger.waitForProgress(on: serving, beyond: ledger.acknowledged().filter { $0.node == serving }.count + 5)
-        try expectSafe(cluster, ledger, owner: serving, lostFrom: "d0")
+        do {
+            let serving = try waitForServing(cluster, among: cluster.nodes, timeout: 30)
+            try ledger.waitForProgress(on: serving, beyond: ledger.acknowledged().filter { $0.node == serving }.count + 5)
+            try expectSafe(cluster, ledger, owner: serving, lostFrom: "d0")
+        } catch {
+            // Tells a cluster without a leader (a harness problem) from agents that do not recover (ours).
+            let newLeader = try? await etcd.leader()
+            Issue.record("etcd leader after the kill of member \(leader): \(newLeader.map { "member \($0)" } ?? "none")")
+            for member in 0..<3 where member != leader {
+                let status = try? await etcd.post("/v3/maintenance/status", "{}", member: member, timeout: 2)
+                Issue.record("etcd member \(member) status: \(status.map { "\($0)" } ?? "no answer")")
+            }
+            for node in cluster.nodes {
+                // Without the lines every second brings (hooks, snapshots, replications).
+                let lines = cluster.log(node).split(separator: "\n").filter { line in
+                    !["hook ran", "snapshot taken", "replicated", "snapshot received", "standby updated"].contains { line.contains($0) }
+                }
+                Issue.record("etcd member \(leader) killed; \(node)'s log:\n\(lines.suffix(60).joined(separator: "\n"))")
+            }
+            throw error
+        }
     }
 
     @Test func allOfEtcdDownFencesTheOwnerAndNobodyElseStarts() async throws {
