@@ -37,6 +37,14 @@ import Glibc
         try waitUntil(timeout: 30) { try nodes.allSatisfy { try cluster.volumeStatus($0, volume)["standby_snapshot"] is String } }
     }
 
+    /// Records the last `lines` lines of each agent's log that `keep` accepts.
+    private func recordLogs(_ cluster: AgentCluster, _ context: String, lines: Int, keep: (Substring) -> Bool) {
+        for node in cluster.nodes {
+            let kept = cluster.log(node).split(separator: "\n").filter(keep)
+            Issue.record("\(context), \(node)'s log:\n\(kept.suffix(lines).joined(separator: "\n"))")
+        }
+    }
+
     /// Waits until one of `nodes` runs the container; returns it.
     private func waitForServing(_ cluster: AgentCluster, among nodes: [String], timeout: Double = Double(ttl) + 20) throws -> String {
         var serving: String?
@@ -279,12 +287,9 @@ import Glibc
             }
             try expectSafe(cluster, ledger, owner: next, lostFrom: serving)
             if !ledger.violations.isEmpty || ledger.epochRegression() != nil {
-                for node in cluster.nodes {
-                    let lines = cluster.log(node).split(separator: "\n").filter {
-                        (!$0.contains(" info ") || $0.contains("event=start") || $0.contains("event=stop")) && !$0.contains(" debug ")
-                            && !$0.contains("keepalive failed") && !$0.contains("watching owner") && !$0.contains("etcd sweep")
-                    }
-                    Issue.record("after \(fault), \(node)'s log:\n\(lines.suffix(80).joined(separator: "\n"))")
+                recordLogs(cluster, "after \(fault)", lines: 80) {
+                    (!$0.contains(" info ") || $0.contains("event=start") || $0.contains("event=stop")) && !$0.contains(" debug ")
+                        && !$0.contains("keepalive failed") && !$0.contains("watching owner") && !$0.contains("etcd sweep")
                 }
                 return
             }
@@ -422,12 +427,9 @@ import Glibc
                 let status = try? await etcd.post("/v3/maintenance/status", "{}", member: member, timeout: 2)
                 Issue.record("etcd member \(member) status: \(status.map { "\($0)" } ?? "no answer")")
             }
-            for node in cluster.nodes {
-                // Without the lines every second brings (hooks, snapshots, replications).
-                let lines = cluster.log(node).split(separator: "\n").filter { line in
-                    !["hook ran", "snapshot taken", "replicated", "snapshot received", "standby updated"].contains { line.contains($0) }
-                }
-                Issue.record("etcd member \(leader) killed; \(node)'s log:\n\(lines.suffix(60).joined(separator: "\n"))")
+            // Without the lines every second brings (hooks, snapshots, replications).
+            recordLogs(cluster, "etcd member \(leader) killed", lines: 60) { line in
+                !["hook ran", "snapshot taken", "replicated", "snapshot received", "standby updated"].contains { line.contains($0) }
             }
             throw error
         }

@@ -9,10 +9,7 @@ struct ErrnoHintCase: Codable, Sendable, CustomTestStringConvertible {
 }
 
 @Suite struct ErrnoHintTests {
-    static let cases: [ErrnoHintCase] = {
-        struct File: Codable { let cases: [ErrnoHintCase] }
-        return TestData.json("repository/errno-hints.json", as: File.self)?.cases ?? []
-    }()
+    static let cases = TestData.cases("repository/errno-hints.json", of: ErrnoHintCase.self)
 
     static let values: [String: Int32] = [
         "EMFILE": EMFILE, "ENFILE": ENFILE, "ENOSPC": ENOSPC, "EDQUOT": EDQUOT, "EACCES": EACCES,

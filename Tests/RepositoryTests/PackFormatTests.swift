@@ -10,10 +10,7 @@ struct HeaderCase: Codable, Sendable, CustomTestStringConvertible {
 }
 
 @Suite struct PackFormatTests {
-    static let cases: [HeaderCase] = {
-        struct File: Codable { let cases: [HeaderCase] }
-        return TestData.json("repository/record-headers.json", as: File.self)?.cases ?? []
-    }()
+    static let cases = TestData.cases("repository/record-headers.json", of: HeaderCase.self)
 
     @Test func casesAreLoaded() { #expect(Self.cases.count >= 10) }
 

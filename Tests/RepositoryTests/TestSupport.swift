@@ -8,6 +8,16 @@ enum TestData {
     static func json<T: Decodable>(_ path: String, as type: T.Type) -> T? {
         try? JSONDecoder().decode(T.self, from: Data(contentsOf: root.appendingPathComponent("testdata/" + path)))
     }
+
+    /// The `cases` array of a vector file (empty when missing or malformed: each suite's `casesAreLoaded` fails then).
+    static func cases<Case: Decodable>(_ path: String, of type: Case.Type) -> [Case] {
+        json(path, as: VectorFile<Case>.self)?.cases ?? []
+    }
+}
+
+/// A vector file: `{"cases": [...]}` (other keys, such as `about`, are ignored).
+struct VectorFile<Case: Decodable>: Decodable {
+    let cases: [Case]
 }
 
 /// A fresh directory under /tmp, removed when the test ends.
