@@ -122,6 +122,7 @@ let package = Package(
         .testTarget(name: "EtcdTests", dependencies: ["Etcd", "TestSupport", .product(name: "NIOSSL", package: "swift-nio-ssl")]),
         .testTarget(name: "S3Tests", dependencies: ["S3", "TestSupport"]),
         .testTarget(name: "OffsiteTests", dependencies: ["Offsite", "S3", "Repository", "Snapshots", "TestSupport"]),
+        .testTarget(name: "AgentTests", dependencies: ["Agent", "AgentConfig"]),
         .testTarget(name: "BargeCLITests", dependencies: ["BargeCLI", "Snapshots", "Repository", "Retention", "CLinux", "TestSupport", "Replication", "Wire"]),
     ],
     swiftLanguageModes: [.v6]

@@ -25,8 +25,6 @@ final class ClusterCoordinator: Sendable {
     struct State {
         var leaseGuard: LeaseGuard
         var lease: Int64?
-        /// Volumes fenced by the watchdog since the lease was last confirmed.
-        var fenced = false
         var published: [String: HeldSnapshot] = [:]
         /// Records naming this node at a token it has not carried out yet, since when (monotonic ns).
         var pendingOwn: [String: UInt64] = [:]
@@ -112,9 +110,16 @@ final class ClusterCoordinator: Sendable {
         count()
         logger.notice("etcd lease granted", metadata: ["lease": "\(lease.id)", "ttl_s": "\(lease.ttl)"])
         nudge()
+        let interval = state.withLock { $0.leaseGuard.keepaliveInterval }
+        var due = sent + interval
         while !Task.isCancelled {
-            try await Task.sleep(for: .nanoseconds(Int64(state.withLock { $0.leaseGuard.keepaliveInterval })))
+            // One keepalive every interval from the last one sent, not an interval after the last
+            // answer: a keepalive that timed out is followed at once, else the next one is sent
+            // only at TTL/2 and the containers' guards stop them (seen when etcd's leader died).
+            let now = Self.now()
+            if due > now { try await Task.sleep(for: .nanoseconds(Int64(due - now))) }
             let sent = Self.now()
+            due = sent + interval
             do {
                 let remaining = try await client.keepAlive(lease.id)
                 count()
@@ -124,7 +129,11 @@ final class ClusterCoordinator: Sendable {
                     return
                 }
                 if let deadline = state.withLock({ $0.leaseGuard.confirmed(sentAt: sent); return $0.leaseGuard.fenceDeadline }) {
-                    core.guards.extend(to: deadline)
+                    let stopped = core.guards.extend(to: deadline)
+                    if !stopped.isEmpty {
+                        logger.error("the guard stopped the container of \(stopped.joined(separator: ", ")) (the lease was not proved in time); fencing, then starting it again")
+                        state.withLock { $0.leaseGuard.guardStoppedContainer() }
+                    }
                 }
                 // A start refused for want of lease margin is retried now.
                 if core.suspended.withLock({ !$0.isEmpty }) { nudge() }
@@ -141,17 +150,11 @@ final class ClusterCoordinator: Sendable {
         while !Task.isCancelled {
             try? await Task.sleep(for: .milliseconds(20))
             let now = Self.now()
-            let fence: Bool? = state.withLock { state in
-                let must = state.leaseGuard.mustFence(now: now)
-                guard must != state.fenced else { return nil }
-                state.fenced = must
-                return must
-            }
-            switch fence {
-            case true?:
+            switch state.withLock({ $0.leaseGuard.watch(now: now) }) {
+            case .fence?:
                 logger.error("etcd lease not confirmed for half its TTL: stopping the containers of the volumes this node owns")
                 await fenceOwnedVolumes()
-            case false?:
+            case .unfence?:
                 nudge()
             case nil:
                 break

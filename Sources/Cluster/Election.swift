@@ -78,4 +78,26 @@ public struct LeaseGuard: Sendable, Equatable {
         guard let deadline = fenceDeadline else { return true }
         return now >= deadline
     }
+
+    /// Whether the owner's containers are stopped for want of a proved lease (the watchdog's view).
+    public private(set) var fenced = false
+    /// A container's guard process stopped it on its own since the watchdog last looked.
+    private var guardStopped = false
+
+    /// A guard process ran a stop hook because the deadline it was given passed: maybe between
+    /// two looks of the watchdog, or just before a late keepalive moved it. The owner must go
+    /// through fencing, and so through the restart that follows, though its lease is proved again.
+    public mutating func guardStoppedContainer() { guardStopped = true }
+
+    public enum FenceChange: Sendable, Equatable { case fence, unfence }
+
+    /// The watchdog's step: fence once the lease is not proved (or a guard stopped a container
+    /// while the owner was not fenced), un-fence once it is proved again.
+    public mutating func watch(now: UInt64) -> FenceChange? {
+        let must = mustFence(now: now) || (guardStopped && !fenced)
+        guardStopped = false
+        guard must != fenced else { return nil }
+        fenced = must
+        return must ? .fence : .unfence
+    }
 }

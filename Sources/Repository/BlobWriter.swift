@@ -1,5 +1,6 @@
 import CLinux
 import Foundation
+import Synchronization
 
 /// Appends blobs to packs and makes them durable in the only safe order:
 /// pack bytes written and fsynced, then the index rows committed in one
@@ -29,6 +30,11 @@ public final class BlobWriter {
 
     /// Called after each commit of rows (checkpoints included): readers may look again.
     public var afterCommit: (() -> Void)?
+
+    private let commits = Atomic<Int>(0)
+    /// Commits of rows so far (checkpoints included); readable from any thread. A lookup made
+    /// while this stayed the same cannot have missed a blob this writer committed meanwhile.
+    public var commitCount: Int { commits.load(ordering: .acquiring) }
 
     public init(store: Store, checkpointBytes: Int = 64 * 1024 * 1024, appendsToExistingPacks: Bool = true) {
         self.store = store
@@ -136,6 +142,7 @@ public final class BlobWriter {
         pending.removeAll(keepingCapacity: true)
         pendingIDs.removeAll(keepingCapacity: true)
         bytesSinceCheckpoint = 0
+        commits.add(1, ordering: .releasing)
     }
 
     /// Makes what was appended durable without committing it: gc fsyncs its
@@ -168,6 +175,7 @@ public final class BlobWriter {
         pending.removeAll(keepingCapacity: true)
         pendingIDs.removeAll(keepingCapacity: true)
         bytesSinceCheckpoint = 0
+        commits.add(1, ordering: .releasing)
         afterCommit?()
     }
 

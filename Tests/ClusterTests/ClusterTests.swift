@@ -139,3 +139,60 @@ struct ClusterTests {
         #expect(guardian.keepaliveInterval == 666_666_666, "three keepalives fit before the fence deadline")
     }
 }
+
+/// One case of testdata/cluster/lease-watch.json; its "about" field documents the format.
+struct LeaseWatchCase: Decodable, Sendable, CustomStringConvertible {
+    enum Step: Decodable, Sendable {
+        case confirm(seconds: Double), lost, guardStopped, watch(seconds: Double, expect: String)
+
+        init(from decoder: any Decoder) throws {
+            var fields = try decoder.unkeyedContainer()
+            switch try fields.decode(String.self) {
+            case "confirm": self = .confirm(seconds: try fields.decode(Double.self))
+            case "lost": self = .lost
+            case "guard": self = .guardStopped
+            case "watch": self = .watch(seconds: try fields.decode(Double.self), expect: try fields.decode(String.self))
+            case let other: throw DecodingError.dataCorruptedError(in: fields, debugDescription: "unknown step \(other)")
+            }
+        }
+    }
+
+    var name: String
+    var steps: [Step]
+    var description: String { name }
+
+    static func all() throws -> [LeaseWatchCase] {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        struct File: Decodable { var cases: [LeaseWatchCase] }
+        return try JSONDecoder().decode(File.self, from: Data(contentsOf: root.appendingPathComponent("testdata/cluster/lease-watch.json"))).cases
+    }
+}
+
+@Suite("The fence watchdog's decisions")
+struct LeaseWatchTests {
+    static func nanoseconds(_ seconds: Double) -> UInt64 { UInt64((seconds * 1e9).rounded()) }
+
+    @Test("lease-watch vectors of testdata/cluster", arguments: try LeaseWatchCase.all())
+    func watch(_ vector: LeaseWatchCase) {
+        var guardian = LeaseGuard(ttlSeconds: 3)
+        for (index, step) in vector.steps.enumerated() {
+            switch step {
+            case let .confirm(seconds): guardian.confirmed(sentAt: Self.nanoseconds(seconds))
+            case .lost: guardian.lost()
+            case .guardStopped: guardian.guardStoppedContainer()
+            case let .watch(seconds, expect):
+                let change: String = switch guardian.watch(now: Self.nanoseconds(seconds)) {
+                case .fence?: "fence"
+                case .unfence?: "unfence"
+                case nil: "none"
+                }
+                #expect(change == expect, "step \(index): watch at \(seconds) s")
+            }
+        }
+    }
+
+    @Test("the vector file has cases")
+    func casesAreLoaded() throws {
+        #expect(try LeaseWatchCase.all().count >= 8)
+    }
+}
