@@ -10,12 +10,14 @@ import Synchronization
 /// (SIGSTOP, a stalled VM) or killed cannot stop its containers itself; its
 /// guard, a process of its own, still does, before another node can be elected.
 ///
-/// A guard that fires first renames the file to `VOLUME.fired`: the agent
-/// finds that marker at its next confirmed keepalive, so a container its guard
-/// stopped (a keepalive late by a few ms) is not taken for running.
+/// A guard that fires first renames the file to `VOLUME.deadline.fired`: the
+/// agent finds that marker at its next confirmed keepalive, so a container its
+/// guard stopped (a keepalive late by a few ms) is not taken for running.
 final class ContainerGuards: Sendable {
     let directory: String
     private let guarded = Mutex<Set<String>>([])
+    /// The newest guard process of each volume; it may outlive its file while it runs the stop hook.
+    private let processes = Mutex<[String: pid_t]>([:])
 
     init(stateDirectory: String) { directory = stateDirectory + "/guard" }
 
@@ -38,6 +40,23 @@ final class ContainerGuards: Sendable {
         process.standardInput = FileHandle.nullDevice
         try process.run()
         guarded.withLock { _ = $0.insert(volume.name) }
+        processes.withLock { $0[volume.name] = process.processIdentifier }
+    }
+
+    /// Waits until the last guard of `volume` has exited. One that fired may still be running
+    /// the stop hook, which would stop a container started meanwhile; it exits within the
+    /// hook's timeout (plus the 2 s before SIGKILL). Call before the start hook.
+    func settle(_ volume: VolumeSettings) async throws {
+        guard let pid = processes.withLock({ $0[volume.name] }) else { return }
+        let limit = ContinuousClock.now + .seconds(volume.hooks.timeoutSeconds + 5)
+        while Self.isRunning(pid) {
+            guard ContinuousClock.now < limit else {
+                throw MoveError("the guard of \(volume.name) (pid \(pid)) is still running the stop hook; the container is not started meanwhile",
+                                hint: "look for a stop hook that does not end; the agent retries at its next sweep")
+            }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        processes.withLock { if $0[volume.name] == pid { $0[volume.name] = nil } }
     }
 
     /// The container was stopped by the agent: its guard exits when the file is gone.
@@ -62,6 +81,14 @@ final class ContainerGuards: Sendable {
             }
         }
         return fired
+    }
+
+    /// Whether the process exists and has not exited (an exited one not reaped yet is a zombie).
+    static func isRunning(_ pid: pid_t) -> Bool {
+        guard kill(pid, 0) == 0 else { return false }
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return false }
+        return !stat[close...].hasPrefix(") Z")
     }
 
     private func write(_ deadline: UInt64, for volume: String) throws {

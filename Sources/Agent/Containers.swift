@@ -56,7 +56,9 @@ extension AgentCore {
         }
         let cluster = coordinator.withLock { $0 }
         if let cluster {
-            // Under [cluster]: only with a good part of the lease ahead, and the guard first.
+            // Under [cluster]: only with a good part of the lease ahead, and the guard first
+            // (once the last one has exited: it may still be running the stop hook).
+            try await guards.settle(volume)
             guard let deadline = cluster.fenceDeadline, deadline > ClusterCoordinator.now() + cluster.startMargin else {
                 throw MoveError("\(node) cannot prove its etcd lease for long enough to start \(volume.name) now; it retries after the next keepalive")
             }

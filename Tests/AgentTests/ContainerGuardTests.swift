@@ -52,4 +52,19 @@ import Testing
         try guards.start(Self.volume(root), epoch: 7, deadline: .max, barge: "/bin/true")
         #expect(guards.extend(to: .max) == [])
     }
+
+    /// A guard that fired may still be running the stop hook: the next start waits for it to
+    /// exit, else that hook could stop the new container. The stand-in guard takes 0.3 s.
+    @Test func aNewStartWaitsForTheLastGuardToExit() async throws {
+        let root = try Self.scratch()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let script = root + "/slow-guard"
+        try "#!/bin/sh\nsleep 0.3\ntouch '\(root)/exited'\n".write(toFile: script, atomically: true, encoding: .utf8)
+        chmod(script, 0o755)
+        let guards = ContainerGuards(stateDirectory: root)
+        try await guards.settle(Self.volume(root))   // no guard yet: returns at once
+        try guards.start(Self.volume(root), epoch: 7, deadline: .max, barge: script)
+        try await guards.settle(Self.volume(root))
+        #expect(FileManager.default.fileExists(atPath: root + "/exited"), "settle returned before the guard exited")
+    }
 }

@@ -35,11 +35,7 @@ struct ElectionCase: Decodable, Sendable, CustomStringConvertible {
         return Election(volume: "v", members: members, alive: Set(alive), held: candidates)
     }
 
-    static func all() throws -> [ElectionCase] {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        struct File: Decodable { var cases: [ElectionCase] }
-        return try JSONDecoder().decode(File.self, from: Data(contentsOf: root.appendingPathComponent("testdata/cluster/elections.json"))).cases
-    }
+    static func all() throws -> [ElectionCase] { try ClusterVectors.cases("elections.json") }
 }
 
 @Suite("Cluster records, keys and elections")
@@ -161,11 +157,7 @@ struct LeaseWatchCase: Decodable, Sendable, CustomStringConvertible {
     var steps: [Step]
     var description: String { name }
 
-    static func all() throws -> [LeaseWatchCase] {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        struct File: Decodable { var cases: [LeaseWatchCase] }
-        return try JSONDecoder().decode(File.self, from: Data(contentsOf: root.appendingPathComponent("testdata/cluster/lease-watch.json"))).cases
-    }
+    static func all() throws -> [LeaseWatchCase] { try ClusterVectors.cases("lease-watch.json") }
 }
 
 @Suite("The fence watchdog's decisions")
@@ -194,5 +186,16 @@ struct LeaseWatchTests {
     @Test("the vector file has cases")
     func casesAreLoaded() throws {
         #expect(try LeaseWatchCase.all().count >= 8)
+    }
+}
+
+/// The vector files of testdata/cluster: `{"about": ..., "cases": [...]}`.
+enum ClusterVectors {
+    private struct File<Case: Decodable>: Decodable { var cases: [Case] }
+
+    static func cases<Case: Decodable>(_ name: String) throws -> [Case] {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let data = try Data(contentsOf: root.appendingPathComponent("testdata/cluster/" + name))
+        return try JSONDecoder().decode(File<Case>.self, from: data).cases
     }
 }
