@@ -72,12 +72,12 @@ final class ContainerGuards: Sendable {
     func extend(to deadline: UInt64) -> [String] {
         var fired: [String] = []
         for volume in guarded.withLock({ $0 }) {
-            try? write(deadline, for: volume)
-            // Looked for after the write: a guard that claims the new file later is found next time.
-            let marker = Self.firedPath(deadlineFile: deadlinePath(volume))
-            if access(marker, F_OK) == 0 {
+            // A guard that claims its file after this look is found at the next extension.
+            if access(Self.firedPath(deadlineFile: deadlinePath(volume)), F_OK) == 0 {
                 stop(volume)
                 fired.append(volume)
+            } else {
+                try? write(deadline, for: volume)
             }
         }
         return fired

@@ -80,7 +80,7 @@ public struct LeaseGuard: Sendable, Equatable {
     }
 
     /// Whether the owner's containers are stopped for want of a proved lease (the watchdog's view).
-    public private(set) var fenced = false
+    private var fenced = false
     /// A container's guard process stopped it on its own since the watchdog last looked.
     private var guardStopped = false
 

@@ -32,8 +32,7 @@ public final class BlobWriter {
     public var afterCommit: (() -> Void)?
 
     private let commits = Atomic<Int>(0)
-    /// Commits of rows so far (checkpoints included); readable from any thread. A lookup made
-    /// while this stayed the same cannot have missed a blob this writer committed meanwhile.
+    /// Commits of rows so far (checkpoints included); readable from any thread, for `known(_:indexAskedAt:)`.
     public var commitCount: Int { commits.load(ordering: .acquiring) }
 
     public init(store: Store, checkpointBytes: Int = 64 * 1024 * 1024, appendsToExistingPacks: Bool = true) {
@@ -65,8 +64,12 @@ public final class BlobWriter {
 
     /// The subset of `ids` already stored or pending in this session. A
     /// stored id found here may be referenced: gc running beside keeps it.
-    public func known(_ ids: [BlobID]) throws -> Set<BlobID> {
+    /// `indexAskedAt`: the `commitCount` before the caller found these ids
+    /// missing from the index; while it is unchanged, only the pending ones
+    /// can have been stored since, and the index is not asked again.
+    public func known(_ ids: [BlobID], indexAskedAt: Int? = nil) throws -> Set<BlobID> {
         var found = Set(ids.filter { pendingIDs.contains($0) })
+        if indexAskedAt == commitCount { return found }
         let rest = ids.filter { !found.contains($0) }
         if !rest.isEmpty { found.formUnion(try lookUp(rest).keys) }
         return found

@@ -177,11 +177,8 @@ final class ChunkPipeline: @unchecked Sendable {
             item.file.chunks.append(ChunkRef(id: ids[index], length: item.length))
         }
         guard !fresh.isEmpty else { return }
-        // Appended by an earlier batch since the hashing thread looked: pending still, or, only if
-        // this writer committed since, in the index (a second query, 4% of a snapshot's CPU otherwise).
-        let freshIDs = fresh.map { ids[$0] }
-        let stored = writer.commitCount == prepared.commitsBeforeLookUp
-            ? Set(freshIDs.filter(writer.isPending)) : try writer.known(freshIDs)
+        // Appended by an earlier batch since the hashing thread looked (pending, or committed at a checkpoint).
+        let stored = try writer.known(fresh.map { ids[$0] }, indexAskedAt: prepared.commitsBeforeLookUp)
         try batch.bytes.withUnsafeBytes { raw in
             for (slot, index) in fresh.enumerated() where !stored.contains(ids[index]) {
                 let item = batch.items[index]

@@ -405,6 +405,33 @@ import Glibc
         try expectFenced(cluster, ledger, "d0", while: winner)
     }
 
+    /// A guard that stops the container while the owner's lease is still proved (its deadline
+    /// passed a few ms before a late keepalive moved it, as when etcd's leader dies): the owner
+    /// notices, fences and starts the container again under the same token; nobody else starts one.
+    @Test func aContainerItsGuardStoppedWhileTheLeaseHeldRunsAgain() async throws {
+        let etcd = try await EtcdCluster(members: 3, label: "cf-guard")
+        defer { etcd.shutdown() }
+        let (cluster, ledger) = try threeNodes("cf-guard", etcd: etcd)
+        try startAll(cluster)
+        try ledger.waitForProgress(on: "d0", beyond: 20)
+        let token = try #require(ledger.acknowledgedWithEpochs().last { $0.node == "d0" }).epoch
+        // The late keepalive, played: a deadline already passed, which the guard (20 ms polls)
+        // acts on unless the agent's next extension (every TTL/6) replaces it first; then again.
+        let file = cluster.stateDirectory("d0") + "/guard/app.deadline"
+        try waitUntil(timeout: 20) {
+            if cluster.log("d0").contains("barge guard: the agent did not renew its lease in time; ran the stop hook of app") { return true }
+            try "1".write(toFile: file + ".test", atomically: false, encoding: .utf8)
+            _ = rename(file + ".test", file)
+            Thread.sleep(forTimeInterval: 0.1)
+            return false
+        }
+        let stoppedAt = ledger.acknowledged().filter { $0.node == "d0" }.count
+        try ledger.waitForProgress(on: "d0", beyond: stoppedAt + 5)
+        let after = ledger.acknowledgedWithEpochs().dropFirst(stoppedAt)
+        #expect(after.allSatisfy { $0.node == "d0" && $0.epoch == token }, "the same owner, under the same token")
+        try expectSafe(cluster, ledger, owner: "d0", lostFrom: "d0")
+    }
+
     @Test func theEtcdLeaderDyingDoesNotRunTheContainerTwice() async throws {
         let etcd = try await EtcdCluster(members: 3, label: "cf-leader")
         defer { etcd.shutdown() }

@@ -19,6 +19,24 @@ import Testing
         return chunks
     }
 
+    /// While this writer has not committed since the caller asked the index, only its pending
+    /// blobs can have been stored meanwhile: the index is not asked again. After a commit it is.
+    @Test func knownAsksTheIndexAgainOnlyAfterACommit() throws {
+        let directory = TemporaryDirectory()
+        let store = try Store.initialize(at: directory.path)
+        let stored = try fill(store, count: 1, seed: 7)[0].0
+        let writer = BlobWriter(store: store)
+        let bytes = Bytes.text(1000)
+        let pending = BlobID.of(.chunk, bytes)
+        let asked = writer.commitCount
+        try writer.append(id: pending, kind: .chunk, raw: bytes, compressor: Compressor())
+        #expect(try writer.known([stored, pending], indexAskedAt: asked) == [pending], "the index is not asked again")
+        #expect(try writer.known([stored, pending]) == [stored, pending])
+        try writer.checkpoint()
+        #expect(writer.commitCount == asked + 1)
+        #expect(try writer.known([stored, pending], indexAskedAt: asked) == [stored, pending], "committed since: the index is asked")
+    }
+
     @Test func blobsRoundTripThroughPacks() throws {
         let directory = TemporaryDirectory()
         let store = try Store.initialize(at: directory.path)
