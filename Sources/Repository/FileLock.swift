@@ -33,5 +33,11 @@ public final class FileLock: Sendable {
         descriptor = fd
     }
 
-    deinit { close(descriptor) }
+    /// Unlocks before closing: a flock belongs to the open file, which a child another
+    /// thread is spawning shares until its exec (O_CLOEXEC acts only then), so a bare
+    /// close could leave the lock held for a moment after its owner let it go.
+    deinit {
+        _ = flock(descriptor, LOCK_UN)
+        close(descriptor)
+    }
 }
