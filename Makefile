@@ -2,7 +2,7 @@
 # Each target installs the Debian packages it needs first (apt-get; sudo when not root).
 
 SWIFT      ?= swift
-BUILD_PKGS := librsync-dev libzstd-dev libsqlite3-dev pkg-config
+BUILD_PKGS := librsync-dev libzstd-dev liblz4-dev libsqlite3-dev pkg-config
 TEST_PKGS  := $(BUILD_PKGS) sqlite3 attr systemd etcd-server nftables openssl
 BENCH_PKGS := $(BUILD_PKGS) restic borgbackup rsync time casync etcd-server nftables
 SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)

@@ -24,6 +24,8 @@ let package = Package(
         // C libraries from Debian, one importer each.
         .systemLibrary(name: "CZstd", path: "Sources/CZstd", pkgConfig: "libzstd",
                        providers: [.apt(["libzstd-dev"])]),
+        .systemLibrary(name: "CLZ4", path: "Sources/CLZ4", pkgConfig: "liblz4",
+                       providers: [.apt(["liblz4-dev"])]),
         .systemLibrary(name: "CLibrsync", path: "Sources/CLibrsync",
                        providers: [.apt(["librsync-dev"])]),
 
@@ -36,7 +38,7 @@ let package = Package(
         .target(name: "Delta", dependencies: ["CLibrsync"]),
         // Packs, compression and the SQLite index; owns the write-ordering invariant.
         .target(name: "Repository", dependencies: [
-            "CZstd", "CLinux",
+            "CZstd", "CLZ4", "CLinux",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
@@ -111,7 +113,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["Chunking"], path: "Tests/Support"),
         .testTarget(name: "ChunkingTests", dependencies: ["Chunking", "TestSupport"]),
         .testTarget(name: "DeltaTests", dependencies: ["Delta", "TestSupport"]),
-        .testTarget(name: "RepositoryTests", dependencies: ["Repository", "TestSupport"]),
+        .testTarget(name: "RepositoryTests", dependencies: ["Repository", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "SnapshotsTests", dependencies: ["Snapshots", "Repository", "Retention", "TestSupport", "CLinux"]),
         .testTarget(name: "RetentionTests", dependencies: ["Retention"]),
         .testTarget(name: "AgentConfigTests", dependencies: ["AgentConfig", "Retention"]),

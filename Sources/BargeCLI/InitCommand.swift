@@ -6,13 +6,24 @@ struct InitCommand: ParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
+    @Option(help: ArgumentHelp("Codec of new blobs: lz4 (faster) or zstd (smaller). A new store defaults to lz4; on an existing one this changes the codec of blobs written from now on (stop its agent first).",
+                               valueName: "codec"))
+    var compression: String?
+
     func run() throws {
         let directory = global.resolvedStateDirectory
-        try Store.initialize(at: directory)
+        var codec: Compression?
+        if let compression {
+            guard let named = Compression(name: compression), named != .none else {
+                throw ValidationError("unknown compression '\(compression)': choose lz4 or zstd")
+            }
+            codec = named
+        }
+        let store = try Store.initialize(at: directory, compression: codec)
         if global.json {
-            Terminal.json(["state_dir": directory])
+            Terminal.json(["state_dir": directory, "compression": store.compression.name])
         } else {
-            print("initialized barge store at \(directory)")
+            print("initialized barge store at \(directory) (new blobs: \(store.compression.name))")
         }
     }
 }

@@ -72,7 +72,7 @@ public final class OffsiteImporter: Sendable {
             report.blobsFetched += trees.count
         }
 
-        let committed = try await onDisk { try self.writer.value.commit(snapshot.record, compressor: Compressor(level: 3)) }
+        let committed = try await onDisk { try self.writer.value.commit(snapshot.record, compressor: Compressor(codec: .zstd, level: 3)) }
         guard committed == snapshot.id else {
             throw OffsiteError(.malformed, "snapshot \(snapshot.id.short) re-encodes to \(committed.short) locally")
         }

@@ -15,7 +15,7 @@ extension OffsiteRepository {
         let (sealed, plainLength, entries) = try await CPUWork.run { [self] () throws(OffsiteError) in
             let pack = box.take()
             var body: [UInt8] = [1]
-            let compressed = pack.bytes.withUnsafeBytes { Compressor(level: Self.packCompressionLevel).compress($0) }
+            let compressed = pack.bytes.withUnsafeBytes { Compressor(codec: .zstd, level: Self.packCompressionLevel).compress($0) }
             if let compressed { body += compressed } else { body = [0] + pack.bytes }
             return (try SealedObject.seal(body, name: name, repository: repository, key: key), pack.bytes.count, pack.entries)
         }
@@ -55,7 +55,7 @@ extension OffsiteRepository {
         let plain: [UInt8]
         if opened.first == 1 {
             do {
-                plain = try opened.withUnsafeBytes { try Decompressor().decompress(UnsafeRawBufferPointer(rebasing: $0[1...]), rawLength: index.plainLength) }
+                plain = try opened.withUnsafeBytes { try Decompressor().decompress(UnsafeRawBufferPointer(rebasing: $0[1...]), compression: .zstd, rawLength: index.plainLength) }
             } catch {
                 throw OffsiteError(.malformed, "\(name) does not decompress to the \(index.plainLength) bytes its index gives", underlying: error)
             }

@@ -73,7 +73,7 @@ struct PackIndex: Sendable, Equatable {
                                   storedLength: Int(try reader.u32()), rawLength: Int(try reader.u32()))
                 // Records follow each other from the pack header on: nothing overlaps, nothing is outside.
                 guard entry.offset == end, entry.rawLength <= kind.rawLimit,
-                      entry.storedLength <= max(entry.rawLength, Decompressor.maximumCompressedLength(rawLength: entry.rawLength)) else {
+                      entry.storedLength <= max(entry.rawLength, compression.maximumStoredLength(rawLength: entry.rawLength)) else {
                     throw OffsiteError(.malformed, "\(what): entry \(id.short) is out of place or too large")
                 }
                 end = entry.offset + PackFormat.headerLength + entry.storedLength
@@ -81,7 +81,7 @@ struct PackIndex: Sendable, Equatable {
             }
             try reader.expectEnd()
             guard end == plain, sealed >= SealedObject.overhead + 1,
-                  sealed <= SealedObject.overhead + 1 + max(plain, Decompressor.maximumCompressedLength(rawLength: plain)) else {
+                  sealed <= SealedObject.overhead + 1 + max(plain, Compression.zstd.maximumStoredLength(rawLength: plain)) else {
                 throw OffsiteError(.malformed, "\(what): its records end at \(end), the pack is \(plain) bytes (\(sealed) sealed)")
             }
             return PackIndex(sealedLength: sealed, plainLength: plain, entries: entries)

@@ -6,15 +6,19 @@ import Wire
 /// payload is decoded within its stated bounds and re-hashed before it is kept.
 final class BlobDecoder {
     private let store: Store
-    private let compressor = Compressor(level: 1)
+    /// For blobs rebuilt from deltas, which are stored compressed with the store's codec.
+    private let compressor: Compressor
     private let decompressor = Decompressor()
 
-    init(store: Store) { self.store = store }
+    init(store: Store) {
+        self.store = store
+        compressor = Compressor(codec: store.compression)
+    }
 
     struct Verified {
         let id: BlobID
         let raw: [UInt8]
-        /// The form to store: the sender's zstd payload when it sent one, so nothing is recompressed.
+        /// The form to store: the sender's compressed payload when it sent one, so nothing is recompressed.
         let compression: Compression
         let stored: [UInt8]
     }
@@ -34,9 +38,12 @@ final class BlobDecoder {
         switch blob.encoding {
         case .raw:
             raw = blob.payload
-        case .zstd:
-            raw = try decompress(blob.payload, rawLength: rawLength, what: "\(kind.name) \(id.short)")
-            compression = .zstd
+        case .zstd, .lz4:
+            compression = blob.encoding == .zstd ? .zstd : .lz4
+            guard blob.payload.count <= compression.maximumStoredLength(rawLength: rawLength) else {
+                throw ReplicationError.fail(.limitExceeded, "\(kind.name) \(id.short): \(blob.payload.count) bytes cannot hold \(rawLength) compressed")
+            }
+            raw = try decompress(blob.payload, compression, rawLength: rawLength, what: "\(kind.name) \(id.short)")
             stored = blob.payload
         case .delta, .zstdDelta:
             raw = try patch(blob, kind: kind, rawLength: rawLength)
@@ -45,7 +52,7 @@ final class BlobDecoder {
             throw ReplicationError.fail(.corruptData, "\(kind.name) \(id.short) fails its SHA-256 check after decoding")
         }
         if stored == nil, blob.encoding.isDelta, let packed = raw.withUnsafeBytes({ compressor.compress($0) }) {
-            compression = .zstd
+            compression = compressor.codec
             stored = packed
         }
         return Verified(id: id, raw: raw, compression: compression, stored: stored ?? raw)
@@ -72,7 +79,7 @@ final class BlobDecoder {
             guard length <= rawLength + 4096 + rawLength / 8 else {
                 throw ReplicationError.fail(.limitExceeded, "chunk \(blob.id): delta of \(length) bytes for \(rawLength) bytes of data")
             }
-            delta = try decompress(Array(delta[4...]), rawLength: length, what: "delta of chunk \(blob.id)")
+            delta = try decompress(Array(delta[4...]), .zstd, rawLength: length, what: "delta of chunk \(blob.id)")
         }
         let basis = try basis(blob.basis, kind: kind)
         do {
@@ -82,9 +89,9 @@ final class BlobDecoder {
         }
     }
 
-    private func decompress(_ payload: [UInt8], rawLength: Int, what: String) throws -> [UInt8] {
+    private func decompress(_ payload: [UInt8], _ compression: Compression, rawLength: Int, what: String) throws -> [UInt8] {
         do {
-            return try payload.withUnsafeBytes { try decompressor.decompress($0, rawLength: rawLength) }
+            return try payload.withUnsafeBytes { try decompressor.decompress($0, compression: compression, rawLength: rawLength) }
         } catch {
             throw ReplicationError.fail(.corruptData, "\(what) does not decompress to \(rawLength) bytes: \(error)")
         }

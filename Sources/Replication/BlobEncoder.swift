@@ -13,7 +13,7 @@ final class BlobEncoder {
     static let localBlockLength = 512
 
     private let store: Store
-    private let compressor = Compressor(level: 3)
+    private let compressor = Compressor(codec: .zstd, level: 3)
     private let decompressor = Decompressor()
     private(set) var chunksStored = 0
     private(set) var chunksDelta = 0
@@ -111,7 +111,11 @@ final class BlobEncoder {
     }
 
     private func payload(_ id: WireID, _ kind: BlobKindOnWire, _ location: BlobLocation, raw: [UInt8], stored: [UInt8]) -> BlobPayload {
-        let encoding: BlobEncoding = location.compression == .zstd ? .zstd : .raw
+        let encoding: BlobEncoding = switch location.compression {
+        case .none: .raw
+        case .zstd: .zstd
+        case .lz4: .lz4
+        }
         return BlobPayload(id: id, kind: kind, encoding: encoding, rawLength: UInt32(raw.count),
                            payload: encoding == .raw ? raw : stored)
     }

@@ -110,7 +110,8 @@ public final class SnapshotReceiver {
             throw error
         }
         do {
-            let committed = try await OffPool.run { try writer.commit(record, compressor: Compressor()) }
+            let codec = store.compression
+            let committed = try await OffPool.run { try writer.commit(record, compressor: Compressor(codec: codec)) }
             guard committed == snapshotID else {
                 throw ReplicationError.fail(.internalError, "snapshot \(snapshotID.short) re-encoded as \(committed.short)")
             }

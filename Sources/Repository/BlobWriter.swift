@@ -111,7 +111,7 @@ public final class BlobWriter {
         try raw.withUnsafeBytes { (source) throws in
             if let packed = compressor.compress(source) {
                 try packed.withUnsafeBytes { (payload) throws in
-                    try append(id: id, kind: kind, rawLength: raw.count, compression: .zstd, payload: payload)
+                    try append(id: id, kind: kind, rawLength: raw.count, compression: compressor.codec, payload: payload)
                 }
             } else {
                 try append(id: id, kind: kind, rawLength: raw.count, compression: .none, payload: source)

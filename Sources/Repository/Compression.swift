@@ -1,14 +1,42 @@
+import CLZ4
 import CZstd
 
-/// How a blob's bytes are stored in a pack.
-public enum Compression: UInt8, Sendable {
+/// How a blob's bytes are stored in a pack. A store writes new blobs with the codec
+/// it was created with (`Store.compression`) and reads all three.
+public enum Compression: UInt8, Sendable, CaseIterable {
     case none = 0
     case zstd = 1
+    case lz4 = 2
+
+    /// The name `barge init --compression` takes and status shows.
+    public var name: String {
+        switch self {
+        case .none: "none"
+        case .zstd: "zstd"
+        case .lz4: "lz4"
+        }
+    }
+
+    public init?(name: String) {
+        guard let match = Self.allCases.first(where: { $0.name == name }) else { return nil }
+        self = match
+    }
+
+    /// The most bytes `rawLength` bytes can take when stored this way; a longer stored length is corruption.
+    public func maximumStoredLength(rawLength: Int) -> Int {
+        switch self {
+        case .none: rawLength
+        case .zstd: ZSTD_compressBound(rawLength)
+        case .lz4: Int(LZ4_compressBound(Int32(clamping: rawLength)))
+        }
+    }
 }
 
-/// One zstd compression context. Not thread-safe: each worker owns its own.
+/// One compression context of one codec (zstd or lz4). Not thread-safe: each worker owns its own.
 public final class Compressor {
-    private let context: OpaquePointer
+    public let codec: Compression
+    private let context: OpaquePointer?
+    private var lz4State: [UInt8] = []
     private var scratch: [UInt8] = []
 
     /// At the fast levels, a 2 KiB-entry match table instead of zstd's 8 KiB
@@ -17,50 +45,93 @@ public final class Compressor {
     /// compresses each chunk, 16-256 KiB, on its own).
     static let fastHashLog: Int32 = 11
 
-    public init(level: Int32 = 1) {
-        context = ZSTD_createCCtx()
-        ZSTD_CCtx_setParameter(context, ZSTD_c_compressionLevel, level)
-        if level <= 1 { ZSTD_CCtx_setParameter(context, ZSTD_c_hashLog, Self.fastHashLog) }
+    /// `level` applies to zstd; lz4 runs at its default speed (acceleration 1).
+    public init(codec: Compression = .zstd, level: Int32 = 1) {
+        precondition(codec != .none, "a compressor needs a codec")
+        self.codec = codec
+        if codec == .zstd {
+            context = ZSTD_createCCtx()
+            ZSTD_CCtx_setParameter(context, ZSTD_c_compressionLevel, level)
+            if level <= 1 { ZSTD_CCtx_setParameter(context, ZSTD_c_hashLog, Self.fastHashLog) }
+        } else {
+            context = nil
+            lz4State = [UInt8](repeating: 0, count: Int(LZ4_sizeofState()))
+        }
     }
 
-    deinit { ZSTD_freeCCtx(context) }
+    deinit { if let context { ZSTD_freeCCtx(context) } }
 
     /// The compressed bytes, or nil when compression would not make them smaller
     /// (the caller then stores them raw).
     public func compress(_ source: UnsafeRawBufferPointer) -> [UInt8]? {
-        let bound = ZSTD_compressBound(source.count)
+        let bound = codec.maximumStoredLength(rawLength: source.count)
         if scratch.count < bound { scratch = [UInt8](repeating: 0, count: bound) }
-        let written = scratch.withUnsafeMutableBytes { destination in
-            ZSTD_compress2(context, destination.baseAddress, destination.count, source.baseAddress, source.count)
+        let written: Int
+        switch codec {
+        case .zstd:
+            let result = scratch.withUnsafeMutableBytes { destination in
+                ZSTD_compress2(context, destination.baseAddress, destination.count, source.baseAddress, source.count)
+            }
+            written = ZSTD_isError(result) == 0 ? result : 0
+        default:
+            written = lz4State.withUnsafeMutableBytes { state in
+                scratch.withUnsafeMutableBytes { destination in
+                    Int(LZ4_compress_fast_extState(state.baseAddress, source.baseAddress, destination.baseAddress,
+                                                   Int32(source.count), Int32(destination.count), 1))
+                }
+            }
         }
-        guard ZSTD_isError(written) == 0, written < source.count else { return nil }
+        guard written > 0, written < source.count else { return nil }
         return Array(scratch[0..<written])
     }
 }
 
-/// One zstd decompression context. Not thread-safe: each worker owns its own.
+/// Decompression for every codec (one zstd context). Not thread-safe: each worker owns its own.
 public final class Decompressor {
     private let context: OpaquePointer
 
     public init() { context = ZSTD_createDCtx() }
     deinit { ZSTD_freeDCtx(context) }
 
-    /// Decompresses exactly `rawLength` bytes; anything else is corruption.
-    public func decompress(_ source: UnsafeRawBufferPointer, rawLength: Int) throws -> [UInt8] {
-        var produced = 0
-        // Uninitialized: zstd writes every byte, and a short result is thrown away below.
-        let output = [UInt8](unsafeUninitializedCapacity: rawLength) { destination, initialized in
-            produced = ZSTD_decompressDCtx(context, destination.baseAddress, rawLength, source.baseAddress, source.count)
-            initialized = ZSTD_isError(produced) == 0 && produced == rawLength ? rawLength : 0
+    /// Decodes exactly `rawLength` bytes stored as `compression`; anything else is corruption.
+    /// lz4's safe decoder never reads or writes outside the buffers, whatever the input.
+    public func decompress(_ source: UnsafeRawBufferPointer, compression: Compression, rawLength: Int) throws -> [UInt8] {
+        switch compression {
+        case .none:
+            guard source.count == rawLength else {
+                throw RepositoryError(.corrupt, "\(source.count) raw bytes, the header says \(rawLength)")
+            }
+            return Array(source)
+        case .zstd:
+            var produced = 0
+            // Uninitialized: zstd writes every byte, and a short result is thrown away below.
+            let output = [UInt8](unsafeUninitializedCapacity: rawLength) { destination, initialized in
+                produced = ZSTD_decompressDCtx(context, destination.baseAddress, rawLength, source.baseAddress, source.count)
+                initialized = ZSTD_isError(produced) == 0 && produced == rawLength ? rawLength : 0
+            }
+            if ZSTD_isError(produced) != 0 {
+                throw RepositoryError(.corrupt, "zstd: \(String(cString: ZSTD_getErrorName(produced)))")
+            }
+            guard produced == rawLength else {
+                throw RepositoryError(.corrupt, "zstd produced \(produced) bytes, the header says \(rawLength)")
+            }
+            return output
+        case .lz4:
+            guard source.count <= Int(Int32.max), rawLength <= Int(Int32.max) else {
+                throw RepositoryError(.corrupt, "lz4: \(source.count) bytes for \(rawLength) is out of range")
+            }
+            var produced: Int32 = 0
+            let output = [UInt8](unsafeUninitializedCapacity: rawLength) { destination, initialized in
+                produced = LZ4_decompress_safe(source.baseAddress?.assumingMemoryBound(to: CChar.self),
+                                               UnsafeMutableRawPointer(destination.baseAddress)?.assumingMemoryBound(to: CChar.self),
+                                               Int32(source.count), Int32(rawLength))
+                initialized = Int(produced) == rawLength ? rawLength : 0
+            }
+            guard Int(produced) == rawLength else {
+                throw RepositoryError(.corrupt, produced < 0 ? "lz4: malformed input"
+                                      : "lz4 produced \(produced) bytes, the header says \(rawLength)")
+            }
+            return output
         }
-        if ZSTD_isError(produced) != 0 {
-            throw RepositoryError(.corrupt, "zstd: \(String(cString: ZSTD_getErrorName(produced)))")
-        }
-        guard produced == rawLength else {
-            throw RepositoryError(.corrupt, "zstd produced \(produced) bytes, the header says \(rawLength)")
-        }
-        return output
     }
-
-    public static func maximumCompressedLength(rawLength: Int) -> Int { ZSTD_compressBound(rawLength) }
 }

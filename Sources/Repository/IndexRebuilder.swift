@@ -39,6 +39,8 @@ public struct IndexRebuilder {
         let packs = names.compactMap { name in PackFormat.packNumber(fileName: name).map { ($0, name) } }.sorted { $0.0 < $1.0 }
         var snapshots: [StoredSnapshot] = []
         let decompressor = Decompressor()
+        // The settings were in the lost index: new blobs keep the codec of the newest compressed one.
+        var newestCodec: Compression?
         for (number, name) in packs {
             let scan = try scanPack(number: number, path: packsDirectory + "/" + name, decompressor: decompressor, report: &report)
             try index.insertPack(number, size: scan.end)
@@ -46,7 +48,9 @@ public struct IndexRebuilder {
             report.packs += 1
             report.blobs += scan.blobs.count
             snapshots += scan.snapshots
+            newestCodec = scan.blobs.last(where: { $0.compression != .none })?.compression ?? newestCodec
         }
+        if let newestCodec { try index.recordCompression(newestCodec) }
         let trees = Set(try index.locations(of: snapshots.map(\.record.root)).keys)
         var newest: [String: SnapshotRecord] = [:]
         for snapshot in snapshots {
@@ -122,14 +126,9 @@ public struct IndexRebuilder {
               let header = try? PackFormat.RecordHeader.decode(headerBytes, what: "repair"),
               offset + PackFormat.headerLength + header.storedLength <= size,
               let payload = readAt(fd, offset + PackFormat.headerLength, header.storedLength) else { return nil }
-        let raw: [UInt8]
-        if header.compression == .zstd {
-            guard let decoded = try? payload.withUnsafeBytes({ try decompressor.decompress($0, rawLength: header.rawLength) }) else { return nil }
-            raw = decoded
-        } else {
-            raw = payload
-        }
-        guard BlobID.of(header.kind, raw) == header.id else { return nil }
+        guard let raw = try? payload.withUnsafeBytes({
+            try decompressor.decompress($0, compression: header.compression, rawLength: header.rawLength)
+        }), BlobID.of(header.kind, raw) == header.id else { return nil }
         return (BlobLocation(id: header.id, kind: header.kind, pack: pack, offset: offset, storedLength: header.storedLength,
                              rawLength: header.rawLength, compression: header.compression), raw)
     }

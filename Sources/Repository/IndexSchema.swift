@@ -103,6 +103,29 @@ enum IndexSchema {
                 );
                 """)
         }
+        migrator.registerMigration("v6-lz4") { db in
+            // Store-wide settings: `compression`, the codec of new blobs (absent: zstd, what
+            // stores made before lz4 write). SQLite cannot alter a CHECK, so `blob` is rebuilt
+            // to admit lz4 (2); GRDB runs this with foreign keys deferred and checks them after.
+            try db.execute(sql: """
+                CREATE TABLE setting (
+                    key TEXT PRIMARY KEY,
+                    value TEXT NOT NULL
+                ) WITHOUT ROWID;
+                CREATE TABLE blob_v6 (
+                    id BLOB PRIMARY KEY CHECK (length(id) = 32),
+                    kind INTEGER NOT NULL CHECK (kind IN (1, 2, 3)),
+                    pack INTEGER NOT NULL REFERENCES pack(id),
+                    offset INTEGER NOT NULL CHECK (offset >= 0),
+                    stored_length INTEGER NOT NULL CHECK (stored_length >= 0),
+                    raw_length INTEGER NOT NULL CHECK (raw_length >= 0),
+                    compression INTEGER NOT NULL CHECK (compression IN (0, 1, 2))
+                ) WITHOUT ROWID;
+                INSERT INTO blob_v6 SELECT id, kind, pack, offset, stored_length, raw_length, compression FROM blob;
+                DROP TABLE blob;
+                ALTER TABLE blob_v6 RENAME TO blob;
+                """)
+        }
         return migrator
     }
 }

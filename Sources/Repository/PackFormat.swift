@@ -100,7 +100,7 @@ public enum PackFormat {
             guard raw <= kind.rawLimit else {
                 throw RepositoryError(.limitExceeded, "\(what): \(kind.name) of \(raw) bytes exceeds the limit of \(kind.rawLimit)")
             }
-            let storedLimit = compression == .none ? raw : Decompressor.maximumCompressedLength(rawLength: raw)
+            let storedLimit = compression.maximumStoredLength(rawLength: raw)
             guard stored <= storedLimit, compression != .none || stored == raw else {
                 throw RepositoryError(.corrupt, "\(what): stored length \(stored) does not fit raw length \(raw)")
             }

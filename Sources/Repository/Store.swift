@@ -9,6 +9,8 @@ public final class Store: Sendable {
 
     public let directory: String
     public let index: Index
+    /// The codec this store writes new blobs with (it reads every codec).
+    public let compression: Compression
     let packs: PackFiles
     /// Coordinates gc with the writers of this process (see `CollectionGate`).
     public let gate = CollectionGate()
@@ -18,15 +20,33 @@ public final class Store: Sendable {
     public var packsDirectory: String { packs.directory }
     public static func indexPath(in directory: String) -> String { directory + "/index.sqlite" }
 
+    /// The codec a new store writes with: lz4 compresses the real-files tree 1.8 times as fast
+    /// as zstd level 1 and decodes it 2.8 times as fast, for 22% more bytes (see design.md).
+    public static let defaultCompression = Compression.lz4
+
     /// Creates the state directory (mode 0700) and an empty store; harmless when one exists.
+    /// `compression`: the codec of new blobs. A new store records it (default lz4); an existing
+    /// one changes to it when given, else keeps its own (zstd if it predates the setting).
     @discardableResult
-    public static func initialize(at directory: String) throws -> Store {
+    public static func initialize(at directory: String, compression: Compression? = nil) throws -> Store {
         for path in [directory, directory + "/packs"] {
             if mkdir(path, 0o700) != 0 && errno != EEXIST {
                 throw RepositoryError.system("mkdir", path: path, hint: "check that the parent exists and is writable")
             }
         }
-        _ = try Index(path: indexPath(in: directory))
+        let isNew = !FileManager.default.fileExists(atPath: indexPath(in: directory))
+        let index = try Index(path: indexPath(in: directory))
+        if let codec = compression ?? (isNew ? defaultCompression : nil) {
+            guard codec != .none else {
+                throw RepositoryError(.invalidArgument, "a store must compress: choose lz4 or zstd")
+            }
+            if try index.recordedCompression() != codec {
+                // Under the writers' lock: an agent writing this store keeps its codec until it restarts.
+                let lock = try FileLock(path: directory + "/write.lock", mode: .exclusive, purpose: "set the store's compression",
+                                        recordsHolder: true)
+                try withExtendedLifetime(lock) { try index.recordCompression(codec) }
+            }
+        }
         return try Store(at: directory, access: .write)
     }
 
@@ -47,6 +67,7 @@ public final class Store: Sendable {
             ? nil
             : try FileLock(path: directory + "/write.lock", mode: .exclusive, purpose: "write to the store", recordsHolder: true)
         index = try Index(path: indexPath)
+        compression = try index.recordedCompression() ?? .zstd
         packs = PackFiles(directory: directory + "/packs")
         // Bytes past a pack's committed size (a writer died before its
         // transaction) are never truncated here: no row points at them, no
@@ -127,12 +148,8 @@ public final class Store: Sendable {
         }
         let payload = UnsafeRawBufferPointer(rebasing: bytes[PackFormat.headerLength...])
         let raw: [UInt8]
-        switch location.compression {
-        case .none: raw = Array(payload)
-        case .zstd:
-            do { raw = try decompressor.decompress(payload, rawLength: location.rawLength) } catch {
-                throw RepositoryError(.corrupt, "\(where_): \(location.kind.name) \(location.id.short) does not decompress: \(error)")
-            }
+        do { raw = try decompressor.decompress(payload, compression: location.compression, rawLength: location.rawLength) } catch {
+            throw RepositoryError(.corrupt, "\(where_): \(location.kind.name) \(location.id.short) does not decompress: \(error)")
         }
         guard BlobID.of(location.kind, raw) == location.id else {
             throw RepositoryError(.corrupt, "\(where_): \(location.kind.name) \(location.id.short) fails its SHA-256 check",

@@ -46,6 +46,7 @@ final class ChunkPipeline: @unchecked Sendable {
 
     private let writer: BlobWriter
     private let workers: Int
+    private let codec: Compression
     private let compressors: [Compressor]
     private let treeCompressor: Compressor
     private let batchBytes: Int
@@ -65,11 +66,13 @@ final class ChunkPipeline: @unchecked Sendable {
     private(set) var chunkBytesNew = 0
     private(set) var treesAdded = 0
 
-    init(writer: BlobWriter, workers: Int, compressionLevel: Int32, maximumChunk: Int, batchBytes: Int = 2 << 20) {
+    /// `codec`: the store's (`Store.compression`); `compressionLevel` applies to zstd.
+    init(writer: BlobWriter, workers: Int, codec: Compression, compressionLevel: Int32, maximumChunk: Int, batchBytes: Int = 2 << 20) {
         self.writer = writer
         self.workers = max(1, workers)
-        self.compressors = (0..<max(1, workers)).map { _ in Compressor(level: compressionLevel) }
-        self.treeCompressor = Compressor(level: compressionLevel)
+        self.codec = codec
+        self.compressors = (0..<max(1, workers)).map { _ in Compressor(codec: codec, level: compressionLevel) }
+        self.treeCompressor = Compressor(codec: codec, level: compressionLevel)
         self.batchBytes = batchBytes
         self.capacity = batchBytes + maximumChunk
         current = Batch(bytes: [])
@@ -184,7 +187,7 @@ final class ChunkPipeline: @unchecked Sendable {
                 let item = batch.items[index]
                 if let compressed = packed[slot] {
                     try compressed.withUnsafeBytes { payload in
-                        try writer.append(id: ids[index], kind: .chunk, rawLength: item.length, compression: .zstd, payload: payload)
+                        try writer.append(id: ids[index], kind: .chunk, rawLength: item.length, compression: codec, payload: payload)
                     }
                 } else {
                     let source = UnsafeRawBufferPointer(rebasing: raw[item.offset..<item.offset + item.length])

@@ -36,7 +36,7 @@ public final class Scanner {
         self.store = store
         self.options = options
         self.chunker = FastCDC(options.chunker)
-        self.pipeline = ChunkPipeline(writer: writer, workers: options.workers, compressionLevel: options.compressionLevel,
+        self.pipeline = ChunkPipeline(writer: writer, workers: options.workers, codec: store.compression, compressionLevel: options.compressionLevel,
                                       maximumChunk: options.chunker.maximum)
         self.progress = progress
     }

@@ -59,7 +59,7 @@ extension SnapshotEngine {
             parent: safety.id, root: target.record.root, rootMetadata: target.record.rootMetadata, timeNanoseconds: materializedAt,
             epoch: epoch, origin: nodeName, state: "complete", files: target.record.files, directories: target.record.directories,
             bytesTotal: target.record.bytesTotal, bytesAdded: 0, skipped: 0)
-        let result = try BlobWriter(store: store).commit(record, compressor: Compressor())
+        let result = try BlobWriter(store: store).commit(record, compressor: Compressor(codec: store.compression))
         try store.index.clearRollbackMark(of: name)
         return RollbackOutcome(snapshot: target, target: volume.path, statistics: statistics, preRestore: safety.id, result: result,
                                materializedAt: materializedAt, seconds: Date().timeIntervalSince(started))

@@ -106,7 +106,7 @@ public final class SnapshotEngine {
             root: result.root, rootMetadata: result.rootMetadata, timeNanoseconds: time ?? Clock.nowNanoseconds(), epoch: epoch,
             origin: nodeName, state: state, files: UInt64(stats.files), directories: UInt64(stats.directories),
             bytesTotal: stats.bytesTotal, bytesAdded: UInt64(writer.bytesWritten), skipped: UInt64(result.problems.count))
-        let id = try writer.commit(record, compressor: Compressor())
+        let id = try writer.commit(record, compressor: Compressor(codec: store.compression))
         return SnapshotOutcome(id: id, record: record, statistics: stats, problems: result.problems, notes: result.notes,
                                bytesAdded: writer.bytesWritten, chunkBytesStored: writer.bytesWrittenByKind[.chunk] ?? 0,
                                treeBytesStored: writer.bytesWrittenByKind[.tree] ?? 0, seconds: Date().timeIntervalSince(started))

@@ -8,6 +8,8 @@ public enum BlobEncoding: UInt8, Sendable {
     case delta = 2
     /// u32 length of the delta, then the delta zstd-compressed.
     case zstdDelta = 3
+    /// lz4-compressed raw bytes (one block, as stored in a pack).
+    case lz4 = 4
 
     public var isDelta: Bool { self == .delta || self == .zstdDelta }
 }

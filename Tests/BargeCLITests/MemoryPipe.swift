@@ -65,12 +65,13 @@ final class StorePair {
     let a: Store, b: Store
     let volumePath: String
 
-    init(_ label: String) throws {
+    /// `codecs`: how the owner's and the replica's stores compress (nil: a new store's default).
+    init(_ label: String, codecs: (owner: Compression?, replica: Compression?) = (nil, nil)) throws {
         root = "/tmp/barge-repl-\(label)-\(UUID().uuidString.prefix(8))"
         volumePath = root + "/vol"
         try FileManager.default.createDirectory(atPath: volumePath, withIntermediateDirectories: true)
-        a = try Store.initialize(at: root + "/a")
-        b = try Store.initialize(at: root + "/b")
+        a = try Store.initialize(at: root + "/a", compression: codecs.owner)
+        b = try Store.initialize(at: root + "/b", compression: codecs.replica)
         for store in [a, b] { try store.index.addVolume(VolumeRecord(name: "v", path: volumePath, chunkAverage: 64 << 10)) }
     }
 

@@ -148,6 +148,51 @@ import Glibc
         #expect(report.ok, "whatever was kept is intact: \(report.damaged)")
     }
 
+    /// Chunks travel as the owner stored them and are kept so; deltas the replica patches are
+    /// stored with its own codec. Every pair of codecs restores the same tree.
+    @Test(arguments: [(Compression.lz4, Compression.zstd), (.zstd, .lz4), (.lz4, .lz4)])
+    func storesOfEitherCodecReplicateToEachOther(_ codecs: (owner: Compression, replica: Compression)) async throws {
+        let pair = try StorePair("codecs", codecs: codecs)
+        try TreeGenerator(seed: 11).build(at: pair.volumePath)
+        let expected = try Manifest.capture(pair.volumePath)
+        let snapshot = try pair.snapshot()
+        _ = try await pair.replicate(snapshot).0.get()
+        try restoreMatches(pair, snapshot, expected, "replica of a \(codecs.owner.name) owner in a \(codecs.replica.name) store")
+        var kept: Set<Compression> = []
+        try pair.b.index.allBlobs { location in if location.kind == .chunk { kept.insert(location.compression) } }
+        // A first replication has no basis for deltas: every compressed chunk came as the owner stored it.
+        #expect(kept.subtracting([.none]) == [codecs.owner], "chunks are kept as the owner sent them: \(kept)")
+        let report = try SnapshotEngine(stateDirectory: pair.b.directory).verify(readData: true)
+        #expect(report.ok, "\(report.damaged)")
+    }
+
+    /// An lz4 payload the sender altered decodes to other bytes (or none): refused, nothing committed.
+    @Test func tamperedLz4ChunkIsRefusedAndNothingIsCommitted() async throws {
+        let pair = try StorePair("tamper-lz4", codecs: (.lz4, .lz4))
+        let text = (0..<20_000).map { "line \($0) of a log nobody reads\n" }.joined()
+        try Data(text.utf8).write(to: URL(fileURLWithPath: pair.volumePath + "/log.txt"))
+        let snapshot = try pair.snapshot()
+        let tampered = Mutex(0)
+        let (sent, received) = await pair.replicate(snapshot) { senderEnd, _ in
+            senderEnd.tamper = { message in
+                guard case var .blob(blob) = message, blob.kind == .chunk, blob.encoding == .lz4 else { return message }
+                blob.payload[blob.payload.count / 2] ^= 0x40
+                tampered.withLock { $0 += 1 }
+                return .blob(blob)
+            }
+        }
+        #expect(tampered.withLock { $0 } > 0, "the owner sent its lz4 chunks as stored")
+        #expect(throws: (any Error).self) { try sent.get() }
+        #expect {
+            try received.get()
+        } throws: { error in
+            (error as? ReplicationError)?.wire.code == .corruptData
+        }
+        #expect(try pair.b.snapshots(volume: "v").isEmpty)
+        let report = try SnapshotEngine(stateDirectory: pair.b.directory).verify(readData: true)
+        #expect(report.ok, "whatever was kept is intact: \(report.damaged)")
+    }
+
     @Test func aBasisOnlyTheReplicaHasTravelsAsASignature() async throws {
         let pair = try StorePair("diverged")
         var rng = SplitMix64(seed: 9)

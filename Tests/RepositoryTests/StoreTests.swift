@@ -5,9 +5,9 @@ import Testing
 @Suite struct StoreTests {
     /// Writes `count` chunks and a snapshot; returns the chunk ids and bytes.
     @discardableResult
-    func fill(_ store: Store, count: Int, seed: UInt64, commit: Bool = true) throws -> [(BlobID, [UInt8])] {
+    func fill(_ store: Store, count: Int, seed: UInt64, commit: Bool = true, codec: Compression = .zstd) throws -> [(BlobID, [UInt8])] {
         let writer = BlobWriter(store: store, checkpointBytes: 1 << 20)
-        let compressor = Compressor()
+        let compressor = Compressor(codec: codec)
         var chunks: [(BlobID, [UInt8])] = []
         for index in 0..<count {
             let bytes = index % 2 == 0 ? Bytes.random(40_000 + index, seed: seed + UInt64(index)) : Bytes.text(50_000 + index)
@@ -140,11 +140,13 @@ import Testing
         }
     }
 
-    @Test func indexRebuildsFromPacksAlone() throws {
+    /// The rebuilt index also records the codec of the newest compressed blob (the settings were in the old one).
+    @Test(arguments: [Compression.zstd, .lz4])
+    func indexRebuildsFromPacksAlone(codec: Compression) throws {
         let directory = TemporaryDirectory()
-        var store: Store? = try Store.initialize(at: directory.path)
+        var store: Store? = try Store.initialize(at: directory.path, compression: codec)
         try store!.index.addVolume(VolumeRecord(name: "v", path: "/srv/v", chunkAverage: 65536))
-        let chunks = try fill(store!, count: 30, seed: 4)
+        let chunks = try fill(store!, count: 30, seed: 4, codec: codec)
         let before = try store!.snapshots(volume: nil)
         store = nil
         try FileManager.default.removeItem(atPath: Store.indexPath(in: directory.path))
@@ -154,6 +156,7 @@ import Testing
         let rebuilt = try Store(at: directory.path, access: .read)
         #expect(try rebuilt.snapshots(volume: nil) == before)
         #expect(try rebuilt.index.volume(named: "v")?.path == "/srv/v")
+        #expect(rebuilt.compression == codec)
         for (id, bytes) in chunks { #expect(try rebuilt.read(id, kind: .chunk, using: Decompressor()) == bytes) }
     }
 }

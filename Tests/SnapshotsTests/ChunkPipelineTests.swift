@@ -16,7 +16,8 @@ import Repository
         defer { try? FileManager.default.removeItem(atPath: root) }
         let store = try Store.initialize(at: root)
         let writer = BlobWriter(store: store, checkpointBytes: sizes.checkpoint)
-        let pipeline = ChunkPipeline(writer: writer, workers: 2, compressionLevel: 1, maximumChunk: 4096, batchBytes: sizes.batch)
+        let pipeline = ChunkPipeline(writer: writer, workers: 2, codec: store.compression, compressionLevel: 1,
+                                     maximumChunk: 4096, batchBytes: sizes.batch)
         let distinct = (0..<3).map { randomBytes(3000, seed: UInt64($0)) }
         var files: [ChunkPipeline.PendingFile] = []
         for round in 0..<60 {

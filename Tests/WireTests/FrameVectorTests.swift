@@ -28,7 +28,7 @@ import Wire
             default: break
             }
         }
-        #expect(encodings == [0, 1, 2, 3])
+        #expect(encodings == [0, 1, 2, 3, 4])
         #expect(blobKinds == [1, 2])
         #expect(decisions == [0, 1])
         #expect(phases == [1, 2, 3])

@@ -174,7 +174,7 @@ struct MessageSpec: Decodable, Sendable {
             }
         case "blob":
             let kinds: [String: BlobKindOnWire] = ["chunk": .chunk, "tree": .tree]
-            let encodings: [String: BlobEncoding] = ["raw": .raw, "zstd": .zstd, "delta": .delta, "zstdDelta": .zstdDelta]
+            let encodings: [String: BlobEncoding] = ["raw": .raw, "zstd": .zstd, "delta": .delta, "zstdDelta": .zstdDelta, "lz4": .lz4]
             return .blob(BlobPayload(
                 id: try wireID(need(id, "id")), kind: try need(kinds[try need(blobKind, "blobKind")], "a known blob kind"),
                 encoding: try need(encodings[try need(encoding, "encoding")], "a known encoding"),

@@ -21,7 +21,7 @@ TYPES = {"hello": 1, "error": 2, "keepalive": 3, "offer": 10, "offerReply": 11, 
 CODES = ["malformed", "unsupportedVersion", "unauthorized", "unknownVolume", "notOwner",
          "staleEpoch", "corruptData", "storage", "limitExceeded", "shuttingDown",
          "internalError", "unexpectedMessage", "hookFailed", "notReady"]  # numbered from 1
-ENCODINGS = {"raw": 0, "zstd": 1, "delta": 2, "zstdDelta": 3}
+ENCODINGS = {"raw": 0, "zstd": 1, "delta": 2, "zstdDelta": 3, "lz4": 4}
 BLOB_KINDS = {"chunk": 1, "tree": 2}
 DECISIONS = {"send": 0, "alreadyHave": 1}
 PHASES = {"prepare": 1, "commit": 2, "abort": 3}
@@ -190,6 +190,9 @@ def valid():
     add("blob zstd tree", "zstd tree at the raw tree limit",
         {"kind": "blob", "id": E, "blobKind": "tree", "encoding": "zstd", "rawLength": MAX_TREE, "basis": [],
          "payload": "28b52ffd"})
+    add("blob lz4 chunk", "lz4 block of 16 bytes \"a\" (payload is opaque to the decoder)",
+        {"kind": "blob", "id": D, "blobKind": "chunk", "encoding": "lz4", "rawLength": 16, "basis": [],
+         "payload": "16610100506161616161"})
     add("blob delta", "delta against one basis chunk",
         {"kind": "blob", "id": A, "blobKind": "chunk", "encoding": "delta", "rawLength": 100, "basis": [B],
          "payload": "7273023600"})
@@ -312,7 +315,8 @@ def invalid():
     out += [
         ("blob kind 0", "unknown blob kind", blob(0, 0, 1, [], b"x"), M),
         ("blob kind 3", "unknown blob kind", blob(3, 0, 1, [], b"x"), M),
-        ("blob encoding 4", "unknown encoding", blob(1, 4, 1, [], b"x"), M),
+        ("blob encoding 5", "unknown encoding", blob(1, 5, 1, [], b"x"), M),
+        ("blob lz4 with basis", "basis on a non-delta", blob(1, 4, 10, one, b"z"), M),
         ("blob delta without basis", "a delta names its basis", blob(1, 2, 10, [], b"d"), M),
         ("blob zstdDelta without basis", "a delta names its basis", blob(1, 3, 10, [], b"d"), M),
         ("blob raw with basis", "basis on a non-delta", blob(1, 0, 1, one, b"x"), M),
