@@ -133,7 +133,12 @@ final class ChunkPipeline: @unchecked Sendable {
                 defer { slots.signal() }
                 guard failure.withLock({ $0 }) == nil else { return }
                 do { try store(batch, ready) } catch { fail(error) }
-                spares.withLock { $0.append(batch.bytes) }
+                // Taken out of the batch first: a spare the batch still shares would be
+                // reallocated (fresh pages, faulted in again) by the next `removeAll(keepingCapacity:)`.
+                spares.withLock { spares in
+                    spares.append([])
+                    swap(&spares[spares.count - 1], &batch.bytes)
+                }
             }
         }
     }
