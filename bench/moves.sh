@@ -33,7 +33,7 @@ MOVES_CONTAINER_PY=$(dirname "$BENCH_SRC")/testdata/agent/container.py
 mv_vol() { echo "$MOVES/$1/vols/$2"; }                 # mv_vol NODE VOLUME: the volume's path there
 mv_standby() { echo "$MOVES/$1/vols/.barge-standby/$2"; }
 mv_sock() { echo "$MOVES/$1.sock"; }
-mv_filebytes() { find "$1" -type f -printf '%s\n' 2>/dev/null | awk '{s += $1} END {print s + 0}'; }
+mv_filebytes() { find "$1" -type f -printf '%s\n' 2>/dev/null | awk '{s += $1} END {printf "%.0f\n", s}'; }
 mv_ms() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }   # mv_ms T0_NS: milliseconds since
 
 moves_fail() { # moves_fail NAME: a barge step failed; the rest of this part's barge steps are skipped

@@ -232,10 +232,14 @@ def main():
         step("floor_copy", "cp", nothing, ["cp", "-a", data, target], runs=secondary)
         rsync_copy = step("floor_copy", "rsync", nothing, ["rsync", "-a", "--whole-file", data + "/", target + "/"])
 
-        def fresh_barge():
+        def fresh_barge(codec=None):
             remove(store, settle=False)   # a snapshot creates a few pack files, not a tree
-            run([args.barge, "--state-dir", store, "init"], stdout=subprocess.DEVNULL)
+            run([args.barge, "--state-dir", store, "init"] + (["--compression", codec] if codec else []), stdout=subprocess.DEVNULL)
             run([args.barge, "--state-dir", store, "volume", "add", "real", data], stdout=subprocess.DEVNULL)
+
+        def stored(tool, path):
+            """The bytes of the store the last step left (its last run's snapshot of the whole tree)."""
+            out.write(json.dumps({"name": "real_store_%s" % tool, "tool": tool, "bytes": tree_bytes(path)}) + "\n")
 
         def fresh_restic():
             # One `restic init` (2-3 s of key derivation each), copied for every run: an empty repository.
@@ -252,13 +256,20 @@ def main():
         # Each tool: its snapshots, then (on the store of its last run) its restores.
         step("snapshot", "barge", fresh_barge, [args.barge, "--state-dir", store, "snapshot", "real"])
         step("snapshot_warm", "barge", fresh_barge, [args.barge, "--state-dir", store, "snapshot", "real"], cold=False)
+        stored("barge", store)
         step("restore", "barge", nothing, [args.barge, "--state-dir", store, "restore", "real", "--target", target])
+        # The faster codec a store can be made with (`init --compression lz4`): larger packs, less CPU.
+        step("snapshot_warm", "barge-lz4", lambda: fresh_barge("lz4"), [args.barge, "--state-dir", store, "snapshot", "real"],
+             cold=False, runs=secondary)
+        stored("barge-lz4", store)
         step("snapshot", "restic", fresh_restic, ["restic", "-q", "-r", store, "backup", data])
         step("snapshot_warm", "restic", fresh_restic, ["restic", "-q", "-r", store, "backup", data], cold=False, runs=secondary)
+        stored("restic", store)
         step("restore", "restic", nothing, ["restic", "-q", "-r", store, "restore", "latest", "--target", target])
         step("snapshot", "borg", fresh_borg, ["borg", "create", "--compression", "lz4", store + "::a", data])
         step("snapshot_warm", "borg", fresh_borg, ["borg", "create", "--compression", "lz4", store + "::a", data], cold=False,
              runs=secondary)
+        stored("borg", store)
         step("restore", "borg", lambda: os.makedirs(target), ["borg", "extract", store + "::a"], cwd=target)
         if args.replication:
             remove(target)   # the replicas create two trees' worth of inodes next

@@ -34,7 +34,7 @@ repl_src() { case $1 in tree) echo "$TREE" ;; db) echo "$DBDIR" ;; big) echo "$B
 repl_casync_input() { case $1 in tree) echo "$TREE/" ;; db) echo "$DB" ;; big) echo "$BIG" ;; esac; }
 repl_casync_index() { case $1 in tree) echo "$REPL/casync/$1.$2.caidx" ;; *) echo "$REPL/casync/$1.$2.caibx" ;; esac; }
 repl_standby() { echo "$REPL/d1/vols/.barge-standby/$1"; }
-filebytes() { find "$1" -type f -printf '%s\n' 2>/dev/null | awk '{s += $1} END {print s + 0}'; }
+filebytes() { find "$1" -type f -printf '%s\n' 2>/dev/null | awk '{s += $1} END {printf "%.0f\n", s}'; }
 
 repl_stop_agents() {
   local pid i

@@ -1095,6 +1095,23 @@ def build_realfiles(res):
                      "ratio": NA if w_restic is None or w_borg is None else "%.2fx restic, %.2fx borg" % (w_restic, w_borg),
                      "target": ">= 3x restic and 3x borg",
                      "result": verdict(w_restic is not None and w_borg is not None and w_restic >= 3 and w_borg >= 3)})
+    lz4, _ = med("snapshot_warm", "barge-lz4")
+    if lz4 is not None:
+        l_restic, l_borg = ratio(lz4, med("snapshot_warm", "restic")[0]), ratio(lz4, med("snapshot_warm", "borg")[0])
+        rows.append({"measure": "full snapshot, warm, store made with `barge init --compression lz4` (an option)",
+                     "barge": cell("snapshot_warm", "barge-lz4"), "restic": "", "borg": "", "floor": "",
+                     "ratio": NA if l_restic is None or l_borg is None else "%.2fx restic, %.2fx borg" % (l_restic, l_borg),
+                     "target": "(info: the default's bar, >= 3x restic and 3x borg)",
+                     "result": NA if l_restic is None or l_borg is None else ("met" if l_restic >= 3 and l_borg >= 3 else "not met")})
+    sizes = {tool: (res.rec("real_store_%s" % tool) or {}).get("bytes") for tool in ("barge", "barge-lz4", "restic", "borg")}
+    if sizes["barge"]:
+        rows.append({"measure": "store after the full snapshot (bytes of its files)",
+                     "barge": "%.0f MB (zstd); %s with lz4" % (sizes["barge"] / 1e6,
+                                                            "%.0f MB" % (sizes["barge-lz4"] / 1e6) if sizes["barge-lz4"] else NA),
+                     "restic": "%.0f MB" % (sizes["restic"] / 1e6) if sizes["restic"] else NA,
+                     "borg": "%.0f MB (lz4)" % (sizes["borg"] / 1e6) if sizes["borg"] else NA, "floor": "",
+                     "ratio": "%.2fx restic" % (sizes["barge"] / sizes["restic"]) if sizes["restic"] else NA,
+                     "target": "(info)", "result": "-"})
     restore, _ = med("restore", "barge")
     rsync_copy = med("floor_copy", "rsync")[0]
     x_restic = ratio(restore, med("restore", "restic")[0])

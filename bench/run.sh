@@ -269,7 +269,7 @@ barge_step() { # barge_step NAME SYNC ARGS...   (runs: barge --state-dir STATE A
 dusize() { du -sb "$1" 2>/dev/null | cut -f1; }
 # bytes in barge's pack files: `du -sb STATE/packs` without the directory inodes' own sizes
 # (a directory's size jumps by 4096 as it gains entries, which is not data barge wrote)
-packsize() { find "$STATE/packs" -type f -printf '%s\n' 2>/dev/null | awk '{s += $1} END {print s + 0}'; }
+packsize() { find "$STATE/packs" -type f -printf '%s\n' 2>/dev/null | awk '{s += $1} END {printf "%.0f\n", s}'; }
 
 # barge_snapshot NAME VOLUME: a measured `barge snapshot VOLUME --json` (sync in the timed
 # interval), then NAME_growth: growth of STATE/packs (packs_bytes) and of the whole state dir

@@ -6,7 +6,7 @@ struct InitCommand: ParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Option(help: ArgumentHelp("Codec of new blobs: lz4 (faster) or zstd (smaller). A new store defaults to lz4; on an existing one this changes the codec of blobs written from now on (stop its agent first).",
+    @Option(help: ArgumentHelp("Codec of new blobs: zstd (the default: smaller) or lz4 (faster on trees of binaries and compressed files, larger). On an existing store this changes the codec of blobs written from now on (stop its agent first).",
                                valueName: "codec"))
     var compression: String?
 

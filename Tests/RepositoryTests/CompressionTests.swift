@@ -52,24 +52,25 @@ struct Lz4BlockCase: Codable, Sendable, CustomTestStringConvertible {
         #expect(Bytes.random(200_000, seed: 3).withUnsafeBytes { compressor.compress($0) } == nil, "random bytes are stored raw")
     }
 
-    /// A new store writes lz4; `initialize` with a codec changes what later blobs are written
+    /// A new store writes zstd; `initialize` with a codec changes what later blobs are written
     /// with, and blobs of both codecs stay readable.
-    @Test func aNewStoreWritesLz4AndCanChangeItsCodec() throws {
+    @Test func aNewStoreWritesZstdAndCanChangeItsCodec() throws {
         let directory = TemporaryDirectory()
         let text = Bytes.text(90_000), other = Bytes.text(91_000)
         do {
             let store = try Store.initialize(at: directory.path)
-            #expect(store.compression == .lz4)
+            #expect(store.compression == .zstd)
+            #expect(try store.index.recordedCompression() == .zstd, "a new store records its codec")
             try write(text, to: store)
         }
         do {
-            let store = try Store.initialize(at: directory.path, compression: .zstd)
-            #expect(store.compression == .zstd)
+            let store = try Store.initialize(at: directory.path, compression: .lz4)
+            #expect(store.compression == .lz4)
             try write(other, to: store)
         }
         let store = try Store.initialize(at: directory.path)
-        #expect(store.compression == .zstd, "initialize without a codec keeps the store's")
-        for (bytes, codec) in [(text, Compression.lz4), (other, .zstd)] {
+        #expect(store.compression == .lz4, "initialize without a codec keeps the store's")
+        for (bytes, codec) in [(text, Compression.zstd), (other, .lz4)] {
             let id = BlobID.of(.chunk, bytes)
             #expect(try store.index.location(of: id)?.compression == codec)
             #expect(try store.read(id, kind: .chunk, using: Decompressor()) == bytes)
