@@ -125,6 +125,39 @@ import Glibc
         #expect(try pair.b.snapshots(volume: "v").isEmpty)
     }
 
+    /// A compressed payload longer than its codec's bound for the stated length is refused before
+    /// it is decoded. zstd's padding is a skippable frame, which decodes to the same bytes: kept as
+    /// sent, it would be a record whose header no reader accepts (design.md, *Packs*).
+    @Test(arguments: [BlobEncoding.zstd, .lz4])
+    func aCompressedChunkLongerThanItsCodecsBoundIsRefused(_ encoding: BlobEncoding) async throws {
+        let codec: Compression = encoding == .lz4 ? .lz4 : .zstd
+        let pair = try StorePair("bound", codecs: (codec, codec))
+        let text = (0..<20_000).map { "line \($0) of a log nobody reads\n" }.joined()
+        try Data(text.utf8).write(to: URL(fileURLWithPath: pair.volumePath + "/log.txt"))
+        let snapshot = try pair.snapshot()
+        let (sent, received) = await pair.replicate(snapshot) { senderEnd, _ in
+            senderEnd.tamper = { message in
+                guard case var .blob(blob) = message, blob.kind == .chunk, blob.encoding == encoding else { return message }
+                let missing = codec.maximumStoredLength(rawLength: Int(blob.rawLength)) + 1 - blob.payload.count
+                if encoding == .zstd {
+                    let length = UInt32(max(0, missing - 8))
+                    blob.payload += [0x50, 0x2A, 0x4D, 0x18] + withUnsafeBytes(of: length.littleEndian) { Array($0) }
+                    blob.payload += [UInt8](repeating: 0, count: Int(length))
+                } else {
+                    blob.payload += [UInt8](repeating: 0, count: missing)
+                }
+                return .blob(blob)
+            }
+        }
+        #expect(throws: (any Error).self) { try sent.get() }
+        #expect {
+            try received.get()
+        } throws: { error in
+            (error as? ReplicationError)?.wire.code == .limitExceeded
+        }
+        #expect(try pair.b.snapshots(volume: "v").isEmpty)
+    }
+
     /// Chunks travel as the owner stored them and are kept so; deltas the replica patches are
     /// stored with its own codec. Every pair of codecs restores the same tree.
     @Test(arguments: [(Compression.lz4, Compression.zstd), (.zstd, .lz4), (.lz4, .lz4)])
