@@ -39,7 +39,7 @@ final class BlobDecoder {
         case .raw:
             raw = blob.payload
         case .zstd, .lz4:
-            compression = blob.encoding == .zstd ? .zstd : .lz4
+            compression = blob.encoding.storedCompression ?? .none
             guard blob.payload.count <= compression.maximumStoredLength(rawLength: rawLength) else {
                 throw ReplicationError.fail(.limitExceeded, "\(kind.name) \(id.short): \(blob.payload.count) bytes cannot hold \(rawLength) compressed")
             }

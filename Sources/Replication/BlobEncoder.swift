@@ -111,11 +111,7 @@ final class BlobEncoder {
     }
 
     private func payload(_ id: WireID, _ kind: BlobKindOnWire, _ location: BlobLocation, raw: [UInt8], stored: [UInt8]) -> BlobPayload {
-        let encoding: BlobEncoding = switch location.compression {
-        case .none: .raw
-        case .zstd: .zstd
-        case .lz4: .lz4
-        }
+        let encoding = BlobEncoding(stored: location.compression)
         return BlobPayload(id: id, kind: kind, encoding: encoding, rawLength: UInt32(raw.count),
                            payload: encoding == .raw ? raw : stored)
     }

@@ -87,6 +87,10 @@ public final class BlobWriter {
     public func append(id: BlobID, kind: BlobKind, rawLength: Int, compression: Compression,
                        payload: UnsafeRawBufferPointer) throws {
         guard !pendingIDs.contains(id) else { return }
+        // The rule every reader applies to the header (PackFormat): a record that breaks it is never written.
+        guard payload.count <= compression.maximumStoredLength(rawLength: rawLength), compression != .none || payload.count == rawLength else {
+            throw RepositoryError(.invalidArgument, "\(kind.name) \(id.short): \(payload.count) bytes stored as \(compression.name) cannot hold \(rawLength)")
+        }
         let target = try currentPack()
         let header = PackFormat.RecordHeader(kind: kind, compression: compression, storedLength: payload.count,
                                              rawLength: rawLength, id: id)
