@@ -14,8 +14,10 @@ struct OffsiteRestore {
     }
 
     /// Imports the chosen snapshot into `storeDirectory` (created if needed; only what it
-    /// lacks is fetched) and returns it with the import's report.
-    func fetch(_ volume: String, _ selector: SnapshotSelector, into storeDirectory: String, json: Bool) throws -> (StoredSnapshot, ImportReport) {
+    /// lacks is fetched) and returns it with the import's report. `scratch`: the store is a
+    /// `ScratchStore`, never synced, removed by the caller after the restore.
+    func fetch(_ volume: String, _ selector: SnapshotSelector, into storeDirectory: String, scratch: Bool,
+               json: Bool) throws -> (StoredSnapshot, ImportReport) {
         let repository = try source.open(name)
         let listed = try AsyncBridge.wait { () async throws(OffsiteError) in try await repository.snapshots(volume: volume) }
         guard !listed.isEmpty else {
@@ -23,7 +25,8 @@ struct OffsiteRestore {
                                hint: "see `barge snapshots \(volume) --offsite \(name)`; check the volume name and the target")
         }
         let snapshot = try SnapshotEngine.choose(selector, among: listed, volume: volume)
-        let store = FileManager.default.fileExists(atPath: Store.indexPath(in: storeDirectory))
+        let store = scratch ? try ScratchStore.open(at: storeDirectory)
+            : FileManager.default.fileExists(atPath: Store.indexPath(in: storeDirectory))
             ? try Store(at: storeDirectory, access: .write) : try Store.initialize(at: storeDirectory)
         let progress = SharedProgress()
         let importer = OffsiteImporter(store: store, repository: repository, cache: storeDirectory + "/offsite-cache/" + name) {

@@ -59,7 +59,8 @@ struct RestoreCommand: ParsableCommand {
         var scratch: String?
         if let offsite {
             // On a bare machine the snapshot is imported into a scratch store beside the target,
-            // removed after the restore; with --state-dir it goes into that store and stays.
+            // never synced and removed before the restore's final sync (so its bytes are never
+            // written to disk); with --state-dir it goes into that store and stays.
             let explicit = global.stateDirectory != nil || ProcessInfo.processInfo.environment["BARGE_STATE_DIR"] != nil
             if !explicit {
                 var base = Paths.absolute(target!)
@@ -68,20 +69,27 @@ struct RestoreCommand: ParsableCommand {
                 scratch = storeDirectory
             }
             let (chosen, report) = try OffsiteRestore(source: OffsiteSource(path: agent.config ?? AgentConfiguration.defaultPath), name: offsite)
-                .fetch(name, choice.selector, into: storeDirectory, json: global.json)
+                .fetch(name, choice.selector, into: storeDirectory, scratch: scratch != nil, json: global.json)
             selector = .id(chosen.id.hex)
             imported = report
         }
         let engine = SnapshotEngine(stateDirectory: storeDirectory)
+        var options = RestoreOptions()
+        if let scratch {
+            let removeScratch: @Sendable () throws -> Void = { try ScratchStore.remove(scratch) }
+            options.afterReading = removeScratch
+        }
         let progress = ProgressLine()
         let report: (RestoreStatistics, String) -> Void = { stats, path in
             progress.update("\(stats.files) files, \(Terminal.bytes(stats.bytesWritten))  \(path)")
         }
         let outcome = inPlace
             ? try engine.restoreInPlace(volume: name, choice.selector, subpath: subpath, progress: report)
-            : try engine.restore(volume: name, selector, subpath: subpath, target: target!, progress: report)
+            : try engine.restore(volume: name, selector, subpath: subpath, target: target!, options: options, progress: report)
         progress.finish()
-        if let scratch { try? FileManager.default.removeItem(atPath: scratch) }
+        if let scratch, FileManager.default.fileExists(atPath: scratch) {
+            do { try ScratchStore.remove(scratch) } catch { Terminal.warning("\(error)") }
+        }
         let stats = outcome.result.statistics
         if global.json {
             Terminal.json([

@@ -214,7 +214,7 @@ public final class BlobWriter {
                 unsynced.append(pack!)
                 return pack!
             }
-            do { open = try OpenPack(path: store.packPath(number), number: number, appendingAt: size) } catch {
+            do { open = try OpenPack(path: store.packPath(number), number: number, appendingAt: size, syncs: store.durability == .durable) } catch {
                 store.gate.release(number)
                 throw error
             }
@@ -233,7 +233,7 @@ public final class BlobWriter {
             try store.index.allocatePack(headerLength: PackFormat.fileMagic.count, above: highestOnDisk)
         }
         let open: OpenPack
-        do { open = try OpenPack(path: store.packPath(number), number: number, appendingAt: nil) } catch {
+        do { open = try OpenPack(path: store.packPath(number), number: number, appendingAt: nil, syncs: store.durability == .durable) } catch {
             store.gate.release(number)
             throw error
         }
@@ -254,11 +254,15 @@ final class OpenPack {
     private var needsDirectorySync = true
     private var writtenSinceWriteback = 0
     private static let bufferLimit = 1 << 20
+    /// false in a scratch store: no fsync and no early writeback, so pages removed before the
+    /// kernel's own writeback are never written at all.
+    private let syncs: Bool
 
     /// Opens an existing pack at its committed size, or creates a new one.
-    init(path: String, number: Int64, appendingAt committed: Int?) throws {
+    init(path: String, number: Int64, appendingAt committed: Int?, syncs: Bool = true) throws {
         self.path = path
         self.number = number
+        self.syncs = syncs
         let fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw RepositoryError.system("open", path: path, hint: "check free space and permissions of the state dir") }
         descriptor = fd
@@ -306,7 +310,7 @@ final class OpenPack {
         writtenSinceWriteback += buffer.count
         buffer.removeAll(keepingCapacity: true)
         // Start writeback now so the fsync at the checkpoint has little left to do.
-        if writtenSinceWriteback >= 8 << 20 {
+        if syncs && writtenSinceWriteback >= 8 << 20 {
             _ = barge_start_writeback(descriptor)
             writtenSinceWriteback = 0
         }
@@ -314,6 +318,7 @@ final class OpenPack {
 
     func flushAndSync() throws {
         try flush()
+        guard syncs else { return }
         guard fsync(descriptor) == 0 else { throw RepositoryError.system("fsync", path: path) }
         if needsDirectorySync {
             // The directory entry must be durable before any row names the pack.

@@ -38,18 +38,19 @@ public struct VolumeRecord: Sendable, Equatable {
 }
 
 /// The SQLite index (WAL, synchronous=FULL). It only ever points at pack bytes
-/// that were fsynced before the transaction that names them committed.
+/// that were fsynced before the transaction that names them committed
+/// (a scratch store's index syncs nothing: `Store.Durability`).
 public final class Index: Sendable {
     let pool: DatabasePool
     public let path: String
 
-    public init(path: String) throws {
+    public init(path: String, durability: Store.Durability = .durable) throws {
         self.path = path
         var config = Configuration()
         config.busyMode = .timeout(30)
         config.prepareDatabase { db in
             // FULL: a committed snapshot survives power loss, not only a crash.
-            try db.execute(sql: "PRAGMA synchronous = FULL")
+            try db.execute(sql: durability == .durable ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = OFF")
             try db.execute(sql: "PRAGMA foreign_keys = ON")
         }
         do {

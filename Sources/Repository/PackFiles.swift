@@ -63,6 +63,16 @@ final class PackFiles: Sendable {
         }
     }
 
+    /// Drops every cached descriptor (reads in flight keep theirs).
+    func evictAll() {
+        descriptors.withLock { table in
+            for entry in table.values {
+                if entry.users == 0 { close(entry.fd) } else { entry.evicted = true }
+            }
+            table.removeAll()
+        }
+    }
+
     /// Reads exactly `count` bytes at `offset`, or throws.
     func read(pack: Int64, offset: Int, count: Int) throws -> [UInt8] {
         try withDescriptor(for: pack) { fd in try read(fd: fd, pack: pack, offset: offset, count: count) }

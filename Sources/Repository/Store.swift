@@ -7,10 +7,16 @@ public final class Store: Sendable {
     /// exclusive: a writer that also keeps readers out, because it deletes packs (gc).
     public enum Access: Sendable { case read, write, exclusive }
 
+    /// durable: every commit is on disk before it returns (fsync, SQLite synchronous=FULL).
+    /// scratch: nothing is ever synced; only for a store thrown away after use (`ScratchStore`),
+    /// whose pages are then dropped instead of written.
+    public enum Durability: Sendable { case durable, scratch }
+
     public let directory: String
     public let index: Index
     /// The codec this store writes new blobs with (it reads every codec).
     public let compression: Compression
+    public let durability: Durability
     let packs: PackFiles
     /// Coordinates gc with the writers of this process (see `CollectionGate`).
     public let gate = CollectionGate()
@@ -28,14 +34,15 @@ public final class Store: Sendable {
     /// `compression`: the codec of new blobs. A new store records it (default zstd); an existing
     /// one changes to it when given, else keeps its own (zstd if it predates the setting).
     @discardableResult
-    public static func initialize(at directory: String, compression: Compression? = nil) throws -> Store {
+    public static func initialize(at directory: String, compression: Compression? = nil,
+                                  durability: Durability = .durable) throws -> Store {
         for path in [directory, directory + "/packs"] {
             if mkdir(path, 0o700) != 0 && errno != EEXIST {
                 throw RepositoryError.system("mkdir", path: path, hint: "check that the parent exists and is writable")
             }
         }
         let isNew = !FileManager.default.fileExists(atPath: indexPath(in: directory))
-        let index = try Index(path: indexPath(in: directory))
+        let index = try Index(path: indexPath(in: directory), durability: durability)
         if let codec = compression ?? (isNew ? defaultCompression : nil) {
             guard codec != .none else {
                 throw RepositoryError(.invalidArgument, "a store must compress: choose lz4 or zstd")
@@ -47,11 +54,12 @@ public final class Store: Sendable {
                 try withExtendedLifetime(lock) { try index.recordCompression(codec) }
             }
         }
-        return try Store(at: directory, access: .write)
+        return try Store(at: directory, access: .write, durability: durability)
     }
 
-    public init(at directory: String, access: Access) throws {
+    public init(at directory: String, access: Access, durability: Durability = .durable) throws {
         self.directory = directory
+        self.durability = durability
         let indexPath = Self.indexPath(in: directory)
         guard FileManager.default.fileExists(atPath: indexPath) else {
             if FileManager.default.fileExists(atPath: directory + "/packs") {
@@ -66,7 +74,7 @@ public final class Store: Sendable {
         writeLock = access == .read
             ? nil
             : try FileLock(path: directory + "/write.lock", mode: .exclusive, purpose: "write to the store", recordsHolder: true)
-        index = try Index(path: indexPath)
+        index = try Index(path: indexPath, durability: durability)
         compression = try index.recordedCompression() ?? .zstd
         packs = PackFiles(directory: directory + "/packs")
         // Bytes past a pack's committed size (a writer died before its
@@ -180,6 +188,10 @@ public final class Store: Sendable {
     /// Drops a pack's cached descriptor (reads in flight keep theirs): gc calls
     /// it before and after unlinking, so no read opened in between outlives the file.
     public func forgetPack(_ pack: Int64) { packs.evict(pack) }
+
+    /// Closes every cached pack descriptor; a later read opens its pack again. A scratch
+    /// store's packs must have no open descriptor when it is removed, or their pages live on.
+    public func closePacks() { packs.evictAll() }
 
     /// Starts reading the packs around these blobs, so a batch's reads overlap the previous batch's work.
     /// `ahead` bytes past each range are asked for too: data written in order

@@ -6,9 +6,15 @@ public struct RestoreOptions: Sendable {
     public var workers: Int
     /// chown needs root; without it files belong to whoever restores them.
     public var applyOwnership: Bool
-    public init(workers: Int = Parallel.defaultWorkers, applyOwnership: Bool = geteuid() == 0) {
+    /// Called once every byte has been read from the store and written, before the final
+    /// sync, with the store's pack descriptors closed: a scratch store is removed here, so
+    /// the sync drops its pages instead of writing them. A throw fails the restore.
+    public var afterReading: (@Sendable () throws -> Void)?
+    public init(workers: Int = Parallel.defaultWorkers, applyOwnership: Bool = geteuid() == 0,
+                afterReading: (@Sendable () throws -> Void)? = nil) {
         self.workers = workers
         self.applyOwnership = applyOwnership
+        self.afterReading = afterReading
     }
 }
 
@@ -121,6 +127,10 @@ public final class Restorer {
         }
         if rootIsDirectory, let entry = entries.first { metadata.apply(entry, descriptor: root, path: []) }
         statistics.bytesWritten = sink.bytesWritten
+        if syncing, let afterReading = options.afterReading {
+            store.closePacks()
+            try afterReading()
+        }
         guard !syncing || barge_syncfs(root) == 0 else {
             throw RepositoryError(.io, "syncfs failed: \(String(cString: strerror(errno))); the restored data may not be on disk",
                                   hint: "check the target file system (full, read-only, I/O errors) and retry")

@@ -157,11 +157,12 @@ public final class SnapshotEngine {
     // MARK: restore
 
     public func restore(volume name: String, _ selector: SnapshotSelector, subpath: String?, target: String,
+                        options: RestoreOptions = RestoreOptions(),
                         progress: ((RestoreStatistics, String) -> Void)? = nil) throws -> RestoreOutcome {
         let started = Date()
         let store = try Store(at: stateDirectory, access: .read)
         let snapshot = try resolve(volume: name, selector, in: store)
-        let result = try Restorer(store: store, progress: progress).restore(snapshot, subpath: subpath, to: target)
+        let result = try Restorer(store: store, options: options, progress: progress).restore(snapshot, subpath: subpath, to: target)
         return RestoreOutcome(snapshot: snapshot, target: Paths.absolute(target), result: result, safetySnapshot: nil,
                               seconds: Date().timeIntervalSince(started))
     }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 import TestSupport
 import Repository
@@ -131,6 +132,41 @@ final class Fixture {
         } catch let error as RepositoryError {
             #expect(error.message.contains("other"))
         }
+    }
+
+    /// The bare-machine restore removes its scratch store in `afterReading`: by then every byte
+    /// is written and no pack is open, and the restore completes without the store.
+    @Test func afterReadingComesOnceEverythingIsWrittenAndNoPackIsOpen() throws {
+        let fixture = try Fixture()
+        var files: [String: [UInt8]] = [:]
+        for index in 0..<24 { files["d\(index % 3)/f\(index)"] = randomBytes(60_000 + index * 1000, seed: UInt64(index) + 40) }
+        for (path, bytes) in files { try fixture.write(path, bytes) }
+        _ = try fixture.engine.snapshot(volume: "v")
+
+        let target = fixture.root + "/restored", state = fixture.state
+        let calls = Mutex(0)
+        var options = RestoreOptions()
+        options.afterReading = {
+            calls.withLock { $0 += 1 }
+            let open = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
+            let packs = open.compactMap { try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/" + $0) }
+                .filter { $0.hasPrefix(state + "/packs/") }
+            #expect(packs.isEmpty, "pack descriptors still open: \(packs)")
+            #expect(!FileManager.default.fileExists(atPath: target), "called before the restore is moved into place")
+            try FileManager.default.removeItem(atPath: state)
+        }
+        _ = try fixture.engine.restore(volume: "v", .latest, subpath: nil, target: target, options: options)
+        #expect(calls.withLock { $0 } == 1)
+        for (path, bytes) in files { #expect(fixture.read(target + "/" + path) == bytes, "\(path)") }
+
+        // A failing hook fails the restore and leaves no target.
+        let other = fixture.root + "/other"
+        let second = try Fixture()
+        try second.write("x", [1, 2, 3])
+        _ = try second.engine.snapshot(volume: "v")
+        options.afterReading = { throw RepositoryError(.io, "cannot remove") }
+        #expect(throws: RepositoryError.self) { try second.engine.restore(volume: "v", .latest, subpath: nil, target: other, options: options) }
+        #expect(!FileManager.default.fileExists(atPath: other))
     }
 
     /// Regression: a file whose bytes equal an encoded tree (here the empty
