@@ -54,41 +54,31 @@ struct RestoreCommand: ParsableCommand {
                 print("fetched snapshot \(chosen.id.short) of \(name) from \(peer): \(report.alreadyHad ? "already here" : "\(report.blobsReceived) blobs, \(Terminal.bytes(report.bytesReceived))") in \(String(format: "%.2f", report.seconds)) s")
             }
         }
-        var storeDirectory = global.resolvedStateDirectory
         var imported: ImportReport?
-        var scratch: String?
+        let outcome: RestoreOutcome
         if let offsite {
-            // On a bare machine the snapshot is imported into a scratch store beside the target,
-            // never synced and removed before the restore's final sync (so its bytes are never
-            // written to disk); with --state-dir it goes into that store and stays.
+            // The files are written while the snapshot is imported. On a bare machine it goes through a
+            // scratch store beside the target, never synced and removed before the restore's final sync
+            // (its bytes never reach the disk); with --state-dir it goes into that store and stays.
+            var storeDirectory = global.resolvedStateDirectory
             let explicit = global.stateDirectory != nil || ProcessInfo.processInfo.environment["BARGE_STATE_DIR"] != nil
             if !explicit {
                 var base = Paths.absolute(target!)
                 while base.count > 1 && base.hasSuffix("/") { base.removeLast() }
                 storeDirectory = base + ".barge-import"
-                scratch = storeDirectory
             }
-            let (chosen, report) = try OffsiteRestore(source: OffsiteSource(path: agent.config ?? AgentConfiguration.defaultPath), name: offsite)
-                .fetch(name, choice.selector, into: storeDirectory, scratch: scratch != nil, json: global.json)
-            selector = .id(chosen.id.hex)
-            imported = report
-        }
-        let engine = SnapshotEngine(stateDirectory: storeDirectory)
-        var options = RestoreOptions()
-        if let scratch {
-            let removeScratch: @Sendable () throws -> Void = { try ScratchStore.remove(scratch) }
-            options.afterReading = removeScratch
-        }
-        let progress = ProgressLine()
-        let report: (RestoreStatistics, String) -> Void = { stats, path in
-            progress.update("\(stats.files) files, \(Terminal.bytes(stats.bytesWritten))  \(path)")
-        }
-        let outcome = inPlace
-            ? try engine.restoreInPlace(volume: name, choice.selector, subpath: subpath, progress: report)
-            : try engine.restore(volume: name, selector, subpath: subpath, target: target!, options: options, progress: report)
-        progress.finish()
-        if let scratch, FileManager.default.fileExists(atPath: scratch) {
-            do { try ScratchStore.remove(scratch) } catch { Terminal.warning("\(error)") }
+            (outcome, imported) = try OffsiteRestore(source: OffsiteSource(path: agent.config ?? AgentConfiguration.defaultPath), name: offsite)
+                .restore(name, choice.selector, subpath: subpath, target: target!, into: storeDirectory, scratch: !explicit, json: global.json)
+        } else {
+            let engine = SnapshotEngine(stateDirectory: global.resolvedStateDirectory)
+            let progress = ProgressLine()
+            let report: (RestoreStatistics, String) -> Void = { stats, path in
+                progress.update("\(stats.files) files, \(Terminal.bytes(stats.bytesWritten))  \(path)")
+            }
+            outcome = inPlace
+                ? try engine.restoreInPlace(volume: name, choice.selector, subpath: subpath, progress: report)
+                : try engine.restore(volume: name, selector, subpath: subpath, target: target!, progress: report)
+            progress.finish()
         }
         let stats = outcome.result.statistics
         if global.json {

@@ -27,6 +27,8 @@ public struct OffsiteError: Error, Sendable, CustomStringConvertible {
         public static let storage = Code("storage")
         /// The local store failed.
         public static let local = Code("local")
+        /// Stopped on purpose: the restore reading the import failed first.
+        public static let cancelled = Code("cancelled")
     }
 
     public let code: Code

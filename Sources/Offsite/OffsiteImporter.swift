@@ -43,8 +43,27 @@ public final class OffsiteImporter: Sendable {
         writer = UncheckedWriter(BlobWriter(store: store))
     }
 
-    public func importSnapshot(_ snapshot: StoredSnapshot) async throws(OffsiteError) -> ImportReport {
+    /// With `arrivals`, a restore reads the snapshot while it comes: every walked tree is
+    /// published, packs come in the order the restore needs them, and each is committed
+    /// (a checkpoint) as soon as it is stored. `arrivals` is finished or failed before this returns.
+    public func importSnapshot(_ snapshot: StoredSnapshot, arrivals: BlobArrivals? = nil) async throws(OffsiteError) -> ImportReport {
+        do {
+            let report = try await importing(snapshot, arrivals: arrivals)
+            arrivals?.finish()
+            return report
+        } catch {
+            // Decided before the reader hears of it: a reader that fails cancels the import, and the
+            // failure its cancellation causes (of whatever kind) is then no cause of its own.
+            let failure = Task.isCancelled ? OffsiteError(.cancelled, "the import was cancelled: the restore reading it stopped",
+                                                          underlying: error) : error
+            arrivals?.fail(RepositoryError(.io, "the import from \(repository.target.describe) stopped: \(error.message)", underlying: error))
+            throw failure
+        }
+    }
+
+    private func importing(_ snapshot: StoredSnapshot, arrivals: BlobArrivals?) async throws(OffsiteError) -> ImportReport {
         let started = Date()
+        if let arrivals { writer.value.afterCommit = { arrivals.checkpointed() } }
         var report = ImportReport(volume: snapshot.record.volume, snapshot: snapshot.id.hex, packsFetched: 0,
                                   blobsFetched: 0, blobsAlreadyLocal: 0, bytesDownloaded: 0, seconds: 0)
         let remote = try await repository.loadBlobs(cache: cache)
@@ -64,7 +83,13 @@ public final class OffsiteImporter: Sendable {
                 let place = try self.place(of: id, in: remote)
                 if remote.entry(place).kind == .chunk { byPack[place.pack, default: []].append(place.entry) }
             }
-            try await fetchChunks(byPack, remote: remote, into: &report)
+            var packs = Array(byPack.keys)
+            if let arrivals {
+                let decompressor = Decompressor()
+                for tree in walker.subtrees.keys { arrivals.publish(tree: tree, raw: try walker.rawTree(tree, decompressor)) }
+                packs = try walker.packsInRestoreOrder(from: root, wanted: byPack)
+            }
+            try await fetchChunks(packs, byPack, remote: remote, committingEach: arrivals != nil, into: &report)
             let trees = try postOrder(root, walker: walker, known: here)
             try await onDisk {
                 for (entry, bytes) in trees { try self.keep([entry], of: Array(bytes), base: bytes.startIndex, pack: "trees") }
@@ -80,9 +105,10 @@ public final class OffsiteImporter: Sendable {
         return report
     }
 
-    /// Each pack holding chunks the store lacks, fetched once, `concurrency` at a time.
-    private func fetchChunks(_ byPack: [String: [Int]], remote: RemoteBlobs, into report: inout ImportReport) async throws(OffsiteError) {
-        let packs = Array(byPack.keys)
+    /// Each pack holding chunks the store lacks, fetched once, `concurrency` at a time, started in
+    /// the order of `packs`. `committingEach`: a checkpoint after each pack (a restore is waiting).
+    private func fetchChunks(_ packs: [String], _ byPack: [String: [Int]], remote: RemoteBlobs, committingEach: Bool,
+                             into report: inout ImportReport) async throws(OffsiteError) {
         let total = packs.count
         do {
             try await withThrowingTaskGroup(of: (String, [UInt8]).self) { group in
@@ -97,10 +123,14 @@ public final class OffsiteImporter: Sendable {
                 for _ in 0..<repository.target.concurrency { start() }
                 var done = 0
                 while let (pack, opened) = try await group.next() {
+                    if Task.isCancelled { throw OffsiteError(.cancelled, "the import was cancelled: the restore reading it stopped") }
                     let index = remote.packs[pack]!
                     let entries = byPack[pack]!.map { index.entries[$0] }
                     // Decompressed one at a time here, not in the transfers: in flight they stay compressed.
-                    try await onDisk { try self.keep(entries, of: try OffsiteRepository.unpack(opened, pack, index), base: 0, pack: pack) }
+                    try await onDisk {
+                        try self.keep(entries, of: try OffsiteRepository.unpack(opened, pack, index), base: 0, pack: pack)
+                        if committingEach { try self.writer.value.checkpoint() }
+                    }
                     done += 1
                     report.packsFetched += 1
                     report.blobsFetched += entries.count

@@ -62,6 +62,53 @@ struct RemoteTreeWalker {
         return live
     }
 
+    /// The packs holding `wanted` chunks, in the order a restore from `root` first needs one of
+    /// them (pre-order, entries in order, as `Restorer` writes): fetched in this order, the
+    /// restore can go on while the rest is still coming. Only trees walked before are read.
+    func packsInRestoreOrder(from root: BlobID, wanted: [String: [Int]]) throws(OffsiteError) -> [String] {
+        var order: [String] = []
+        var ranked: Set<String> = []
+        let decompressor = Decompressor()
+        var stack: [(entries: [TreeEntry], next: Int)] = [(try tree(root, decompressor), 0)]
+        while !stack.isEmpty {
+            let top = stack.count - 1
+            guard stack[top].next < stack[top].entries.count else { stack.removeLast(); continue }
+            let item = stack[top].entries[stack[top].next]
+            stack[top].next += 1
+            for chunk in item.chunks {
+                if let place = remote.place(of: chunk.id), wanted[place.pack] != nil, ranked.insert(place.pack).inserted {
+                    order.append(place.pack)
+                }
+            }
+            if let subtree = item.subtree { stack.append((try tree(subtree, decompressor), 0)) }
+        }
+        // Packs no walked tree reaches first (none, unless the walk and the wanted set disagree) still come.
+        return order + wanted.keys.filter { !ranked.contains($0) }.sorted()
+    }
+
+    /// A walked tree's raw bytes, from its cached pack, checked against its id.
+    func rawTree(_ id: BlobID, _ decompressor: Decompressor) throws(OffsiteError) -> [UInt8] {
+        guard let (entry, bytes) = record(of: id) else {
+            throw OffsiteError(.missing, "tree \(id.short) was walked but its record is gone")
+        }
+        do {
+            return try Array(bytes).withUnsafeBytes { all in
+                try entry.checkedRecord(in: all, base: bytes.startIndex, pack: "trees", decompressor: decompressor).raw
+            }
+        } catch let error as OffsiteError {
+            throw error
+        } catch {
+            throw OffsiteError(.tampered, "tree \(id.short) does not decode: \(error)", underlying: error)
+        }
+    }
+
+    private func tree(_ id: BlobID, _ decompressor: Decompressor) throws(OffsiteError) -> [TreeEntry] {
+        let raw = try rawTree(id, decompressor)
+        do { return try Tree.decode(raw).entries } catch {
+            throw OffsiteError(.tampered, "tree \(id.short) does not decode: \(error)", underlying: error)
+        }
+    }
+
     private mutating func pack(_ id: String) async throws(OffsiteError) -> [UInt8] {
         if let cached = packs[id] { return cached }
         let index = remote.packs[id]!

@@ -12,7 +12,7 @@ public enum Paths {
     static func parent(_ path: String) -> String { (path as NSString).deletingLastPathComponent }
 
     /// Refuses a target that holds anything: restore never overwrites.
-    static func checkEmptyOrMissing(_ target: String) throws {
+    public static func checkEmptyOrMissing(_ target: String) throws {
         var info = stat()
         if lstat(target, &info) != 0 {
             guard errno == ENOENT else { throw RepositoryError.system("stat", path: target) }

@@ -33,6 +33,14 @@ public struct RestoreOutcome: Sendable {
     /// For in-place restores: the snapshot of what was there before.
     public let safetySnapshot: BlobID?
     public let seconds: Double
+
+    public init(snapshot: StoredSnapshot, target: String, result: RestoreResult, safetySnapshot: BlobID?, seconds: Double) {
+        self.snapshot = snapshot
+        self.target = target
+        self.result = result
+        self.safetySnapshot = safetySnapshot
+        self.seconds = seconds
+    }
 }
 
 /// The node's operations on named volumes over one state directory:
