@@ -45,13 +45,16 @@ extension AgentCore {
 
     // MARK: migrate (on the owner)
 
-    func migrate(_ volume: String, to target: String) async throws -> MigrationReport {
+    /// `maxDowntime`: the longest the final copy may keep the container stopped (nil: the volume's `max_downtime`).
+    func migrate(_ volume: String, to target: String, maxDowntime: Double? = nil) async throws -> MigrationReport {
         let settings = try settings(volume)
         if let refusal = try ownershipState(settings).checkMigration(to: target) { throw refusal }
-        return try await locks.withLock(volume) { try await migrateLocked(settings, to: target) }
+        return try await locks.withLock(volume) {
+            try await migrateLocked(settings, to: target, maxDowntime: maxDowntime ?? settings.maxDowntimeSeconds)
+        }
     }
 
-    private func migrateLocked(_ volume: VolumeSettings, to target: String) async throws -> MigrationReport {
+    private func migrateLocked(_ volume: VolumeSettings, to target: String, maxDowntime: Double) async throws -> MigrationReport {
         let started = Date()
         var phases: [MovePhase] = []
         let start = try ownershipState(volume)
@@ -83,10 +86,13 @@ extension AgentCore {
         phases.append(MovePhase(name: "stop", seconds: Date().timeIntervalSince(downtimeStart), bytesSent: 0))
         let final: BlobID
         do {
-            // 3. The final snapshot, complete on the target (standby included) before the hand-over.
+            // 3. The final snapshot, complete on the target (standby included) before the hand-over,
+            // within the downtime budget: a slow link or replica must not keep the container down for long.
             let phaseStart = Date()
-            final = try await takeSnapshot(volume.name).id
-            let sent = try await replicateOrThrow(volume.name, to: target)
+            let (snapshot, sent) = try await withinBudget(maxDowntime, volume.name, target) {
+                (try await self.takeSnapshot(volume.name).id, try await self.replicateOrThrow(volume.name, to: target))
+            }
+            final = snapshot
             phases.append(MovePhase(name: "final", seconds: Date().timeIntervalSince(phaseStart), bytesSent: sent))
             let prepareStart = Date()
             if let cluster {
@@ -149,6 +155,28 @@ extension AgentCore {
         } catch {
             logger.critical("rollback of \(volume.name) could not restart its container: \(error)")
             noteError(volume.name, "migration rolled back, but: \(error)")
+        }
+    }
+
+    /// Runs the final copy, or gives up (cancelling it) once it took `seconds`. The target keeps
+    /// what it received (a later replication resumes from it) and never promotes it: the hand-over
+    /// comes after this.
+    private func withinBudget<T: Sendable>(_ seconds: Double, _ volume: String, _ target: String,
+                                           _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask { try await body() }
+            group.addTask {
+                try await Task.sleep(for: .seconds(seconds))
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next(), let value = first else {
+                throw MoveError("the final copy of \(volume) to \(target) did not finish within the downtime budget of \(String(format: "%g", seconds)) s; "
+                                + "the migration stopped and the container runs here again",
+                                hint: "migrate when the link or \(target) is faster or the volume quieter (the pre-copy sent what it could), "
+                                + "or allow more: [volume] max_downtime, or migrate --max-downtime")
+            }
+            return value
         }
     }
 

@@ -41,7 +41,7 @@ struct ControlCommands {
             case .migrate:
                 let volume = try required(request.volume, "migrate")
                 guard let target = request.peer else { throw ControlFailure(message: "migrate needs --to NODE", exitCode: 2) }
-                return ControlResponse(ok: true, migration: try await core.migrate(volume, to: target))
+                return ControlResponse(ok: true, migration: try await core.migrate(volume, to: target, maxDowntime: request.maxDowntimeSeconds))
             case .failover:
                 let volume = try required(request.volume, "failover")
                 guard let target = request.peer else { throw ControlFailure(message: "failover needs --to NODE", exitCode: 2) }

@@ -18,6 +18,9 @@ public struct VolumeSettings: Sendable, Equatable {
     public var autoFailover: Bool
     /// `[volume.retention]`; nil keeps every snapshot.
     public var retention: RetentionPolicy?
+    /// The longest a migration's final copy (final snapshot and its replication, with the
+    /// container stopped) may take before the migration gives up and starts it here again.
+    public var maxDowntimeSeconds: Double
 
     /// Every node that may own the volume: the initial owner and its replicas.
     /// Once ownership moves, the replicas are the members other than the owner.
@@ -25,11 +28,12 @@ public struct VolumeSettings: Sendable, Equatable {
 
     public static let defaultIntervalSeconds: Double = 60
     public static let defaultChunkAverage = 64 * 1024
+    public static let defaultMaxDowntimeSeconds: Double = 60
 
     public init(name: String, path: String, owner: String, replicas: [String] = [],
                 intervalSeconds: Double = Self.defaultIntervalSeconds,
                 chunkAverage: Int = Self.defaultChunkAverage, hooks: VolumeHooks = VolumeHooks(), autoFailover: Bool = true,
-                retention: RetentionPolicy? = nil) {
+                retention: RetentionPolicy? = nil, maxDowntimeSeconds: Double = Self.defaultMaxDowntimeSeconds) {
         self.name = name
         self.path = path
         self.owner = owner
@@ -39,9 +43,11 @@ public struct VolumeSettings: Sendable, Equatable {
         self.hooks = hooks
         self.autoFailover = autoFailover
         self.retention = retention
+        self.maxDowntimeSeconds = maxDowntimeSeconds
     }
 
-    static let keys = ["name", "path", "owner", "replicas", "interval", "chunk_size", "hooks", "auto_failover", "retention"]
+    static let keys = ["name", "path", "owner", "replicas", "interval", "chunk_size", "hooks", "auto_failover", "retention",
+                       "max_downtime"]
 
     /// Reads one volume; who `owner` and `replicas` name is checked later,
     /// once all peers are known.
@@ -63,6 +69,7 @@ public struct VolumeSettings: Sendable, Equatable {
                   intervalSeconds: try table.duration("interval", default: Self.defaultIntervalSeconds,
                                                       minimum: (0.1, "100ms")),
                   chunkAverage: try table.chunkSize("chunk_size", default: Self.defaultChunkAverage),
-                  hooks: hooks, autoFailover: try table.bool("auto_failover", default: true), retention: retention)
+                  hooks: hooks, autoFailover: try table.bool("auto_failover", default: true), retention: retention,
+                  maxDowntimeSeconds: try table.duration("max_downtime", default: Self.defaultMaxDowntimeSeconds, minimum: (1, "1s")))
     }
 }

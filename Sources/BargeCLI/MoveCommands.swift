@@ -1,3 +1,4 @@
+import AgentConfig
 import ArgumentParser
 import Control
 import Foundation
@@ -26,11 +27,21 @@ struct MigrateCommand: ParsableCommand {
     @OptionGroup var agent: AgentOptions
     @Argument(help: "The volume.") var name: String
     @Option(help: "The node to move it to.") var to: String
+    @Option(name: .customLong("max-downtime"),
+            help: "Give up (and start the container here again) if the final copy keeps it stopped longer, e.g. 30s (default: the volume's max_downtime, 60s).")
+    var maxDowntime: String?
+
+    func validate() throws {
+        if let maxDowntime, (Quantity.seconds(maxDowntime) ?? 0) < 1 {
+            throw ValidationError("--max-downtime \(maxDowntime): write a duration of at least 1s, e.g. 30s or 2m")
+        }
+    }
 
     func run() throws {
         let progress = ProgressLine()
         progress.update("migrating \(name) to \(to): pre-copy, stop, final copy, hand-over, start…")
-        let response = try agent.exchange(ControlRequest(command: .migrate, volume: name, peer: to))
+        let response = try agent.exchange(ControlRequest(command: .migrate, volume: name, peer: to,
+                                                         maxDowntimeSeconds: maxDowntime.flatMap(Quantity.seconds)))
         progress.finish()
         try finish(response, response.migration, json: global.json) { report in
             print("\(report.volume): \(report.from) → \(report.to), epoch \(report.epoch), snapshot \(report.snapshot.prefix(12))")

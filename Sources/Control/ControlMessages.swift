@@ -15,9 +15,11 @@ public struct ControlRequest: Codable, Sendable, Equatable {
     public var rollback: RollbackRequest?
     /// fetch: the full id of the peer's snapshot.
     public var snapshot: String?
+    /// migrate: the longest the final copy may keep the container stopped (nil: the volume's `max_downtime`).
+    public var maxDowntimeSeconds: Double?
 
     public init(command: Command, volume: String? = nil, peer: String? = nil, force: Bool? = nil, forget: ForgetRequest? = nil,
-                rollback: RollbackRequest? = nil, snapshot: String? = nil) {
+                rollback: RollbackRequest? = nil, snapshot: String? = nil, maxDowntimeSeconds: Double? = nil) {
         self.command = command
         self.volume = volume
         self.peer = peer
@@ -25,6 +27,7 @@ public struct ControlRequest: Codable, Sendable, Equatable {
         self.forget = forget
         self.rollback = rollback
         self.snapshot = snapshot
+        self.maxDowntimeSeconds = maxDowntimeSeconds
     }
 }
 

@@ -67,6 +67,7 @@ struct ConfigSummary: Codable, Sendable, Equatable {
         let replicas: [String]
         let intervalSeconds: Double
         let chunkAverage: Int
+        let maxDowntimeSeconds: Double
         let hooks: Hooks
         let retention: RetentionPolicy?
     }
@@ -87,7 +88,7 @@ struct ConfigSummary: Codable, Sendable, Equatable {
         volumes = config.volumes.map { v in
             let h = v.hooks
             return Volume(name: v.name, path: v.path, owner: v.owner, replicas: v.replicas,
-                          intervalSeconds: v.intervalSeconds, chunkAverage: v.chunkAverage,
+                          intervalSeconds: v.intervalSeconds, chunkAverage: v.chunkAverage, maxDowntimeSeconds: v.maxDowntimeSeconds,
                           hooks: Hooks(start: h.start, stop: h.stop, preSnapshot: h.preSnapshot,
                                        postSnapshot: h.postSnapshot, timeoutSeconds: h.timeoutSeconds),
                           retention: v.retention)

@@ -277,10 +277,49 @@ import Glibc
         #expect(try cluster.volumeStatus("d1")["owner"] as? String == "d0")
     }
 
+    /// A final copy that cannot finish within `max_downtime` (the stop hook leaves 12 MiB of new data,
+    /// the link carries 1 MiB/s): the migration gives up at the budget, the container starts here
+    /// again, the target never promotes, and nothing of the volume is lost.
+    @Test func aFinalCopyOverItsDowntimeBudgetStopsTheMigrationAndTheContainerRunsHereAgain() throws {
+        let (cluster, first) = try replicatedOverASlowLink("move-budget") { cluster in
+            cluster.peerExtras["d0>d1"] = "bandwidth_limit = \"1MiB/s\""
+            let log = cluster.workspace.path("hooks.log")
+            cluster.volumeExtras["v"] = """
+                max_downtime = "2s"
+                [volume.hooks]
+                stop = "echo stop >> \(log); head -c 12582912 /dev/urandom > \\"$BARGE_PATH/late.bin\\""
+                start = "echo start >> \(log)"
+                """
+        }
+        let log = cluster.workspace.path("hooks.log")
+        try waitUntil(timeout: 20) { (try? String(contentsOfFile: log, encoding: .utf8))?.hasSuffix("start\n") == true }
+        let started = Date()
+        let refused = try cluster.run("d0", "migrate", "v", "--to", "d1")
+        let seconds = Date().timeIntervalSince(started)
+        #expect(refused.status == 1 && refused.stderr.contains("downtime budget of 2 s") && refused.stderr.contains("max_downtime"),
+                "\(refused)")
+        #expect(seconds < 10, "the migration waited \(seconds) s for a final copy of 12 s at most 2 s long")
+        let hooks = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n")
+        #expect(hooks.suffix(2) == ["stop", "start"], "stopped, then started here again: \(hooks)")
+        let owner = try cluster.volumeStatus("d0")
+        #expect(owner["owner"] as? String == "d0", "\(owner)")
+        let replica = try cluster.volumeStatus("d1")
+        #expect(replica["owner"] as? String != "d1", "the target never took the volume: \(replica)")
+        let final = try #require(owner["latest_snapshot"] as? String)
+        let standby = try #require(replica["standby_snapshot"] as? String, "\(replica)")
+        #expect(standby != final && standby != first, "its standby copy stays the pre-copy's, not the final snapshot cut short: \(replica)")
+        #expect(FileManager.default.fileExists(atPath: cluster.volumePath("v", on: "d0") + "/late.bin"), "the live data stays here")
+        try cluster.expectVerified("d1")
+
+        let invalid = try cluster.run("d0", "migrate", "v", "--to", "d1", "--max-downtime", "soon")
+        #expect(invalid.status == 2 && invalid.stderr.contains("--max-downtime"), "\(invalid)")
+    }
+
     /// Two agents, d0 → d1 limited to 2 MiB/s, a first small snapshot in d1's standby copy.
-    private func replicatedOverASlowLink(_ label: String) throws -> (AgentCluster, first: String) {
+    private func replicatedOverASlowLink(_ label: String, configure: (AgentCluster) -> Void = { _ in }) throws -> (AgentCluster, first: String) {
         let cluster = try AgentCluster(label)
         cluster.peerExtras["d0>d1"] = "bandwidth_limit = \"2MiB/s\""
+        configure(cluster)
         try Data("first".utf8).write(to: URL(fileURLWithPath: cluster.volumePath("v", on: "d0") + "/small"))
         for node in cluster.nodes { try cluster.start(node) }
         let first = try cluster.snapshot()
