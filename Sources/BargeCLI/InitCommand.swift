@@ -19,7 +19,7 @@ struct InitCommand: ParsableCommand {
             }
             codec = named
         }
-        let store = try Store.initialize(at: directory, compression: codec)
+        let store = try Store.initialize(at: directory, compression: codec, access: .read)
         if global.json {
             Terminal.json(["state_dir": directory, "compression": store.compression.name])
         } else {

@@ -33,9 +33,11 @@ public final class Store: Sendable {
     /// Creates the state directory (mode 0700) and an empty store; harmless when one exists.
     /// `compression`: the codec of new blobs. A new store records it (default zstd); an existing
     /// one changes to it when given, else keeps its own (zstd if it predates the setting).
+    /// `access`: how the returned store is opened (`barge init` only reads: it must not need
+    /// the lock a running agent holds, unless it changes the codec).
     @discardableResult
     public static func initialize(at directory: String, compression: Compression? = nil,
-                                  durability: Durability = .durable) throws -> Store {
+                                  durability: Durability = .durable, access: Access = .write) throws -> Store {
         for path in [directory, directory + "/packs"] {
             if mkdir(path, 0o700) != 0 && errno != EEXIST {
                 throw RepositoryError.system("mkdir", path: path, hint: "check that the parent exists and is writable")
@@ -54,7 +56,7 @@ public final class Store: Sendable {
                 try withExtendedLifetime(lock) { try index.recordCompression(codec) }
             }
         }
-        return try Store(at: directory, access: .write, durability: durability)
+        return try Store(at: directory, access: access, durability: durability)
     }
 
     public init(at directory: String, access: Access, durability: Durability = .durable) throws {
