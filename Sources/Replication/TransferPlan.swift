@@ -172,6 +172,7 @@ final class TransferPlan {
         }
         outstanding -= 1
         try store(verified, kind: .chunk)
+        arrivals?.offer(chunk: verified.id, raw: verified.raw)
     }
 
     /// A delta that failed to verify is asked for again, whole (once).

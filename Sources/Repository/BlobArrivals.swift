@@ -8,6 +8,10 @@ import Foundation
 /// and a tree also from the moment it was verified until it is appended to a
 /// pack (`publish` / `appended`): trees are stored only after their contents,
 /// so a reader walking from the root would otherwise wait for the end.
+/// Chunks the receiver verified are also handed over raw (`offer` / `takeChunks`),
+/// up to `chunkBudget` bytes held at once, so the reader neither waits for their
+/// commit nor reads, decompresses and hashes them again; past the budget, or once
+/// taken, a chunk is read from the store like any other.
 /// Readers retry after each piece of news and fail when the reception ends
 /// without what they wait for.
 public final class BlobArrivals: @unchecked Sendable {
@@ -23,8 +27,12 @@ public final class BlobArrivals: @unchecked Sendable {
     private var commits = 0
     private var state = State.open
     private var trees: [BlobID: [UInt8]] = [:]
+    private var chunks: [BlobID: [UInt8]] = [:]
+    private var chunkBytes = 0
+    /// Raw chunk bytes held for the reader at most (a replica's agent stays within its memory bound).
+    public let chunkBudget: Int
 
-    public init() {}
+    public init(chunkBudget: Int = 16 << 20) { self.chunkBudget = chunkBudget }
 
     /// Bumped when rows are committed or the reception ends: a reader that
     /// found a blob missing from the store need not look again before it changes.
@@ -37,6 +45,40 @@ public final class BlobArrivals: @unchecked Sendable {
     /// A verified tree, raw: readable from here until it is in the store.
     public func publish(tree id: BlobID, raw: [UInt8]) {
         news { trees[id] = raw }
+    }
+
+    /// A chunk verified on receipt, raw: the reader may take it instead of reading it from the
+    /// store. Dropped when the budget is full (the reader then reads it from the store).
+    public func offer(chunk id: BlobID, raw: [UInt8]) {
+        news {
+            guard chunks[id] == nil, chunkBytes + raw.count <= chunkBudget else { return }
+            chunks[id] = raw
+            chunkBytes += raw.count
+        }
+    }
+
+    /// The offered chunks among `ids`, each handed out once.
+    public func takeChunks(_ ids: some Sequence<BlobID>) -> [BlobID: [UInt8]] {
+        condition.lock()
+        defer { condition.unlock() }
+        var taken: [BlobID: [UInt8]] = [:]
+        guard !chunks.isEmpty else { return taken }
+        for id in ids {
+            if let raw = chunks.removeValue(forKey: id) {
+                chunkBytes -= raw.count
+                taken[id] = raw
+            }
+        }
+        handedOver += taken.count
+        return taken
+    }
+
+    private var handedOver = 0
+    /// Chunks taken so far (the reader did not read them from the store).
+    public var chunksHandedOver: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return handedOver
     }
 
     /// The tree was appended to a pack: the next checkpoint makes it readable there.

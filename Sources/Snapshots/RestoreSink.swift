@@ -155,18 +155,30 @@ final class RestoreSink: @unchecked Sendable {
     }
 
     private func decode(_ batch: [Task]) throws -> [BlobID: [UInt8]] {
-        let unique = Array(Set(batch.lazy.filter { $0.chunk.length > 0 }.map(\.chunk.id)))
-        var locations = try store.index.locations(of: unique)
+        let wanted = Array(Set(batch.lazy.filter { $0.chunk.length > 0 }.map(\.chunk.id)))
+        // Chunks the receiver verified and handed over raw: no store read, no second decode and hash.
+        var handed = arrivals?.takeChunks(wanted) ?? [:]
+        var unique = handed.isEmpty ? wanted : wanted.filter { handed[$0] == nil }
+        var locations = unique.isEmpty ? [:] : try store.index.locations(of: unique)
         if let arrivals, locations.count < unique.count {
-            // Still being received: wait until every chunk of the batch is committed,
-            // asking only for those not found yet.
+            // Still being received: wait until every chunk of the batch is handed over or committed,
+            // asking the index again only after a commit.
             var missing = unique.filter { locations[$0] == nil }
-            _ = try arrivals.wait(for: "a chunk of \(TreeEntry.display(batch[0].file.path))", committedOnly: true) { () throws -> Bool? in
-                locations.merge(try self.store.index.locations(of: missing)) { $1 }
-                missing.removeAll { locations[$0] != nil }
+            var lookedAfter: Int?
+            _ = try arrivals.wait(for: "a chunk of \(TreeEntry.display(batch[0].file.path))") { () throws -> Bool? in
+                handed.merge(arrivals.takeChunks(missing)) { $1 }
+                missing.removeAll { handed[$0] != nil }
+                let commits = arrivals.commitCount
+                if !missing.isEmpty && commits != lookedAfter {
+                    lookedAfter = commits
+                    locations.merge(try self.store.index.locations(of: missing)) { $1 }
+                    missing.removeAll { locations[$0] != nil }
+                }
                 return missing.isEmpty ? true : nil
             }
+            unique.removeAll { handed[$0] != nil }
         }
+        if unique.isEmpty { return handed }
         store.prefetch(locations.values, ahead: Self.batchLimit)
         // Records stored one after another are read with one pread per run.
         let found = locations.values.filter { $0.kind == .chunk }.sorted { ($0.pack, $0.offset) < ($1.pack, $1.offset) }
@@ -213,7 +225,7 @@ final class RestoreSink: @unchecked Sendable {
             results[index] = position[id].map { decoded[$0]! }
                 ?? .failure(RepositoryError(.missing, "chunk \(id.short) is not in the store"))
         }
-        var data: [BlobID: [UInt8]] = [:]
+        var data = handed
         for (index, id) in unique.enumerated() {
             switch results[index]! {
             case .success(let bytes): data[id] = bytes

@@ -81,11 +81,18 @@ import TestSupport
 
     @Test func standbyIsWrittenWhileTheSnapshotArrives() async throws {
         let setup = try Setup("early-standby")
-        let (build, received) = await setup.replicate()
+        let handed = Mutex<BlobArrivals?>(nil)
+        let build = Build(), replica = setup.pair.b, standby = setup.standby
+        let (_, received) = await setup.pair.replicate(setup.snapshot, onTransfer: { target, arrivals in
+            handed.withLock { $0 = arrivals }
+            build.start(store: replica, beside: standby, target: target, arrivals: arrivals)
+        })
         _ = try received.get()
         #expect(build.rootWasInStore.withLock { $0 } == false, "the copy was started before the replica held the snapshot")
         try StandbySync.install(try build.result(), at: setup.standby)
         try expectSameTree(setup.expected, setup.standby, "the standby copy written during the transfer")
+        let taken = try #require(handed.withLock { $0 }).chunksHandedOver
+        #expect(taken > 0, "chunks verified on receipt went to the copy without a second read, decode and hash")
         #expect(try Self.noStaging(in: setup.pair.root + "/copies"), "no staging left behind")
     }
 
@@ -102,6 +109,34 @@ import TestSupport
         _ = try received.get()
         try StandbySync.install(try build.result(), at: setup.standby)
         try expectSameTree(setup.expected, setup.standby, "the standby copy after a resumed transfer")
+    }
+
+    /// Verified chunks handed over raw: each once, within the budget, and an offer wakes a waiter.
+    @Test func chunksAreHandedOverOnceWithinTheBudget() throws {
+        let arrivals = BlobArrivals(chunkBudget: 100)
+        let a = BlobID.of(.chunk, [1]), b = BlobID.of(.chunk, [2]), c = BlobID.of(.chunk, [3])
+        arrivals.offer(chunk: a, raw: [UInt8](repeating: 1, count: 60))
+        arrivals.offer(chunk: b, raw: [UInt8](repeating: 2, count: 60))   // over the budget: dropped
+        #expect(arrivals.takeChunks([a, b]).keys.sorted { $0.hex < $1.hex } == [a])
+        #expect(arrivals.takeChunks([a]).isEmpty, "handed over once")
+        arrivals.offer(chunk: b, raw: [UInt8](repeating: 2, count: 60))   // room again once taken
+        #expect(arrivals.takeChunks([b])[b] == [UInt8](repeating: 2, count: 60))
+        #expect(arrivals.chunksHandedOver == 2)
+
+        let got = Mutex<[UInt8]?>(nil)
+        let waiting = DispatchSemaphore(value: 0), done = DispatchSemaphore(value: 0)
+        DispatchQueue.global().async {
+            let bytes = try? arrivals.wait(for: "chunk") { () -> [UInt8]? in
+                waiting.signal()
+                return arrivals.takeChunks([c])[c]
+            }
+            got.withLock { $0 = bytes }
+            done.signal()
+        }
+        waiting.wait()
+        arrivals.offer(chunk: c, raw: [7])
+        #expect(done.wait(timeout: .now() + 10) == .success)
+        #expect(got.withLock { $0 } == [7])
     }
 
     /// The reader's side alone: it waits for news, and fails as soon as the reception does.
