@@ -57,9 +57,13 @@ extension AgentCore {
             logger.warning("the standby copy will be built after the transfer: \(error)", metadata: ["volume": "\(volume)"])
             return
         }
+        arrivals.handOverChunks()
+        let logger = self.logger
         earlyStandby.start(volume, snapshot: target.id) {
             let sync = StandbySync(store: store)
             let staging = try sync.buildStaging(beside: path, target, arrivals: arrivals)
+            logger.info("standby copy written during the transfer", metadata: [
+                "volume": "\(volume)", "chunks_from_the_receiver": "\(arrivals.chunksHandedOver)"])
             return (staging, sync.lastStatistics)
         }
     }

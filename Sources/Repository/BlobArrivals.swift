@@ -29,10 +29,20 @@ public final class BlobArrivals: @unchecked Sendable {
     private var trees: [BlobID: [UInt8]] = [:]
     private var chunks: [BlobID: [UInt8]] = [:]
     private var chunkBytes = 0
-    /// Raw chunk bytes held for the reader at most (a replica's agent stays within its memory bound).
-    public let chunkBudget: Int
+    /// Raw chunk bytes held for the reader at most (a replica's agent stays within its memory bound);
+    /// 0 until a reader that takes chunks asks for them (`handOverChunks`), so none are held for nobody.
+    private var chunkBudget = 0
 
-    public init(chunkBudget: Int = 16 << 20) { self.chunkBudget = chunkBudget }
+    public init() {}
+
+    /// A reader that takes chunks is there: hold up to `budget` bytes of them for it. The oldest
+    /// are kept and new ones dropped when it is full: the reader lags behind the receiver, in the
+    /// same order, so what it needs next is what came first.
+    public func handOverChunks(upTo budget: Int = 8 << 20) {
+        condition.lock()
+        chunkBudget = budget
+        condition.unlock()
+    }
 
     /// Bumped when rows are committed or the reception ends: a reader that
     /// found a blob missing from the store need not look again before it changes.

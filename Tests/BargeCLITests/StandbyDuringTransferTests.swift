@@ -85,6 +85,7 @@ import TestSupport
         let build = Build(), replica = setup.pair.b, standby = setup.standby
         let (_, received) = await setup.pair.replicate(setup.snapshot, onTransfer: { target, arrivals in
             handed.withLock { $0 = arrivals }
+            arrivals.handOverChunks()
             build.start(store: replica, beside: standby, target: target, arrivals: arrivals)
         })
         _ = try received.get()
@@ -113,8 +114,11 @@ import TestSupport
 
     /// Verified chunks handed over raw: each once, within the budget, and an offer wakes a waiter.
     @Test func chunksAreHandedOverOnceWithinTheBudget() throws {
-        let arrivals = BlobArrivals(chunkBudget: 100)
+        let arrivals = BlobArrivals()
         let a = BlobID.of(.chunk, [1]), b = BlobID.of(.chunk, [2]), c = BlobID.of(.chunk, [3])
+        arrivals.offer(chunk: a, raw: [1])
+        #expect(arrivals.takeChunks([a]).isEmpty, "none held before a reader asks for them")
+        arrivals.handOverChunks(upTo: 100)
         arrivals.offer(chunk: a, raw: [UInt8](repeating: 1, count: 60))
         arrivals.offer(chunk: b, raw: [UInt8](repeating: 2, count: 60))   // over the budget: dropped
         #expect(arrivals.takeChunks([a, b]).keys.sorted { $0.hex < $1.hex } == [a])
