@@ -83,8 +83,7 @@ private final class ImportTask: Sendable {
     /// Blocks until the import ended (a thread outside the cooperative pool: the CLI's).
     func wait() -> Result<ImportReport, OffsiteError> {
         if let known = outcome.withLock({ $0 }) { return known }
-        done.wait()
-        done.signal()   // later waits return at once
+        done.wait()   // signalled once, after `outcome` is set: later calls return above
         return outcome.withLock { $0 }!
     }
 }

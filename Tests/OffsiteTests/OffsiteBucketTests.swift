@@ -110,10 +110,7 @@ import Snapshots
         for index in 0..<6 { try fixture.write("d\(index)/f.bin", randomBytes(700_000, seed: UInt64(index))) }
         let snapshot = try fixture.snapshot()
         try await fixture.upload(snapshot)
-        let largest = try #require(try await fixture.objects(ObjectName.dataPrefix).max { $0.size < $1.size }).key
-        var bytes = try await fixture.rawGet(largest)
-        bytes[bytes.count / 3] ^= 0x10
-        try await fixture.rawPut(largest, bytes)
+        try await fixture.damageLargestPack()
         let bare = try Store.initialize(at: fixture.root + "/bare")
         await #expect(throws: OffsiteError.self) {
             _ = try await OffsiteImporter(store: bare, repository: try await fixture.open(), cache: nil).importSnapshot(snapshot)

@@ -87,6 +87,14 @@ final class OffsiteFixture: @unchecked Sendable {
     func rawPut(_ name: String, _ bytes: [UInt8]) async throws {
         _ = try await raw.put(target.prefix + name, bytes, ifAbsent: false)
     }
+
+    /// Flips a bit a third of the way into the largest data pack (a chunk pack, in these tests).
+    func damageLargestPack() async throws {
+        let largest = try #require(try await objects(ObjectName.dataPrefix).max { $0.size < $1.size }).key
+        var bytes = try await rawGet(largest)
+        bytes[bytes.count / 3] ^= 0x10
+        try await rawPut(largest, bytes)
+    }
 }
 
 /// Every regular file under `root`, relative path to bytes.

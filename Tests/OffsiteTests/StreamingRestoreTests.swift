@@ -92,10 +92,7 @@ import Snapshots
         _ = try Self.fill(fixture)
         let snapshot = try fixture.snapshot()
         try await fixture.upload(snapshot)
-        let largest = try #require(try await fixture.objects(ObjectName.dataPrefix).max { $0.size < $1.size }).key
-        var bytes = try await fixture.rawGet(largest)
-        bytes[bytes.count / 3] ^= 0x10
-        try await fixture.rawPut(largest, bytes)
+        try await fixture.damageLargestPack()
         let repository = try await fixture.open()
         let parent = fixture.root + "/bare", state = parent + "/target.barge-import", target = parent + "/target"
         try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true)
