@@ -11,7 +11,8 @@ public enum OffsiteTargets {
         OffsiteTarget(name: settings.name, endpoint: settings.endpoint, region: settings.region, bucket: settings.bucket,
                       prefix: settings.prefix, credentials: try credentials(settings, environment: environment),
                       keyFile: settings.keyFile, packSize: settings.packSize, partSize: settings.partSize,
-                      concurrency: settings.concurrency, bandwidthLimit: settings.bandwidthLimit)
+                      concurrency: settings.concurrency, bandwidthLimit: settings.bandwidthLimit,
+                      idleTimeout: .milliseconds(Int64(settings.timeoutSeconds * 1000)))
     }
 
     public static func named(_ name: String, in targets: [OffsiteSettings], source: String) throws(OffsiteError) -> OffsiteSettings {

@@ -22,13 +22,16 @@ public struct OffsiteSettings: Sendable, Equatable {
     public var partSize: Int
     public var concurrency: Int
     public var bandwidthLimit: Int?
+    /// How long a connection to the bucket may stay silent (connect, read, write) before
+    /// the request fails and is retried; after the last retry the operation fails.
+    public var timeoutSeconds: Double
     /// `[offsite.retention]`; nil keeps every uploaded snapshot.
     public var retention: RetentionPolicy?
 
     public init(name: String, endpoint: String, region: String = "us-east-1", bucket: String, prefix: String = "",
                 credentialsFile: String? = nil, keyFile: String, volumes: [String] = [], intervalSeconds: Double = 3600,
                 packSize: Int = 16 << 20, partSize: Int = 8 << 20, concurrency: Int = 4, bandwidthLimit: Int? = nil,
-                retention: RetentionPolicy? = nil) {
+                timeoutSeconds: Double = 30, retention: RetentionPolicy? = nil) {
         self.name = name
         self.endpoint = endpoint
         self.region = region
@@ -42,11 +45,12 @@ public struct OffsiteSettings: Sendable, Equatable {
         self.partSize = partSize
         self.concurrency = concurrency
         self.bandwidthLimit = bandwidthLimit
+        self.timeoutSeconds = timeoutSeconds
         self.retention = retention
     }
 
     static let keys = ["name", "endpoint", "region", "bucket", "prefix", "credentials_file", "key_file", "volumes",
-                       "interval", "pack_size", "part_size", "concurrency", "bandwidth", "retention"]
+                       "interval", "pack_size", "part_size", "concurrency", "bandwidth", "timeout", "retention"]
 
     init(reading table: TableReader) throws(ConfigError) {
         try table.rejectUnknownKeys(allowed: Self.keys)
@@ -73,7 +77,9 @@ public struct OffsiteSettings: Sendable, Equatable {
                   packSize: try table.size("pack_size", default: 16 << 20, minimum: 1 << 20, maximum: 512 << 20),
                   partSize: try table.size("part_size", default: 8 << 20, minimum: 5 << 20, maximum: 512 << 20),
                   concurrency: concurrency == 0 ? 4 : concurrency,
-                  bandwidthLimit: try table.bandwidth("bandwidth"), retention: retention)
+                  bandwidthLimit: try table.bandwidth("bandwidth"),
+                  timeoutSeconds: try table.duration("timeout", default: 30, minimum: (1, "1s"), maximum: (3600, "1h")),
+                  retention: retention)
     }
 }
 

@@ -33,12 +33,19 @@ struct OffsiteRestore {
             options.afterReading = removeScratch
         }
         let cache = storeDirectory + "/offsite-cache/" + name
-        let outcome = try StreamingRestore.run(snapshot, subpath: subpath, target: target, storeDirectory: storeDirectory, makeImporter: {
-            let store = scratch ? try ScratchStore.open(at: storeDirectory)
-                : FileManager.default.fileExists(atPath: Store.indexPath(in: storeDirectory))
-                ? try Store(at: storeDirectory, access: .write) : try Store.initialize(at: storeDirectory)
-            return OffsiteImporter(store: store, repository: repository, cache: cache) { progress.fetched($0) }
-        }, options: options) { stats, path in progress.restored(stats, path) }
+        let outcome: StreamingRestore.Outcome
+        do {
+            outcome = try StreamingRestore.run(snapshot, subpath: subpath, target: target, storeDirectory: storeDirectory, makeImporter: {
+                let store = scratch ? try ScratchStore.open(at: storeDirectory)
+                    : FileManager.default.fileExists(atPath: Store.indexPath(in: storeDirectory))
+                    ? try Store(at: storeDirectory, access: .write) : try Store.initialize(at: storeDirectory)
+                return OffsiteImporter(store: store, repository: repository, cache: cache) { progress.fetched($0) }
+            }, options: options) { stats, path in progress.restored(stats, path) }
+        } catch {
+            progress.finish()
+            guard let full = Self.diskFull(error) else { throw error }
+            throw Self.noRoom(full, snapshot: snapshot, target: target, storeDirectory: storeDirectory, scratch: scratch)
+        }
         progress.finish()
         let report = outcome.imported
         if !json {
@@ -47,6 +54,29 @@ struct OffsiteRestore {
         }
         return (RestoreOutcome(snapshot: snapshot, target: Paths.absolute(target), result: outcome.result, safetySnapshot: nil,
                                seconds: Date().timeIntervalSince(started)), report)
+    }
+
+    /// The disk-full failure behind an error, if that is what it was (the import wraps the store's errors).
+    static func diskFull(_ error: any Error) -> RepositoryError? {
+        switch error {
+        case let error as RepositoryError: error.isDiskFull ? error : nil
+        case let error as OffsiteError: error.underlying.flatMap { diskFull($0) }
+        default: nil
+        }
+    }
+
+    /// Where the room ran out and what the restore needs, instead of the store's own advice
+    /// (which speaks of a state directory a bare machine does not have).
+    static func noRoom(_ cause: RepositoryError, snapshot: StoredSnapshot, target: String, storeDirectory: String,
+                       scratch: Bool) -> OffsiteError {
+        let size = Terminal.bytes(Int(clamping: snapshot.record.bytesTotal))
+        let kept = scratch ? "what was fetched stays in \(storeDirectory) and is not fetched again (remove it to give its space back now)"
+                           : "what was fetched stays in the store \(storeDirectory) and is not fetched again"
+        return OffsiteError(.local, "no room left to restore \(snapshot.id.short) into \(target): \(cause.message)",
+                            hint: "the restore needs room for the snapshot's \(size) of files and, while it runs, for the packs it fetches "
+                                + "into \(storeDirectory); free space there or choose a target on a larger file system, then run the same "
+                                + "command again: \(kept)",
+                            underlying: cause)
     }
 
     static func json(_ report: ImportReport) -> [String: Any] {

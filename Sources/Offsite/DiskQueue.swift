@@ -15,6 +15,9 @@ struct DiskQueue: Sendable {
         switch result {
         case .success(let value): return value
         case .failure(let error as OffsiteError): throw error
+        case .failure(let error as RepositoryError):
+            throw OffsiteError(.local, "the local store failed: \(error.message)",
+                               hint: error.hint ?? "run `barge verify --read-data` on this node", underlying: error)
         case .failure(let error):
             throw OffsiteError(.local, "the local store failed: \(error)",
                                hint: "run `barge verify --read-data` on this node", underlying: error)

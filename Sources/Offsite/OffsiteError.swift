@@ -49,6 +49,9 @@ public struct OffsiteError: Error, Sendable, CustomStringConvertible {
             hint = "the bucket refused the credentials: check credentials_file or AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY"
         } else if error.serverCode == "NoSuchBucket" {
             hint = "create the bucket, or run `barge offsite init` which creates it"
+        } else if error.code == .transport {
+            hint = "the bucket could not be reached: check the endpoint and the network path to it, then run the same command again"
+                + " (what already landed is kept; [[offsite]] timeout sets how long a silent connection is waited for)"
         } else if error.serverCode == "AccessDenied" {
             hint = "the credentials lack a permission on the bucket (GetObject, PutObject, DeleteObject, ListBucket)"
         }

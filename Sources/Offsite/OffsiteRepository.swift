@@ -81,7 +81,8 @@ public final class OffsiteRepository: Sendable {
         let key = try OffsiteKey.load(path: target.keyFile)
         do {
             let client = try S3Client(endpoint: S3Endpoint(target.endpoint), region: target.region,
-                                      bucket: target.bucket, credentials: target.credentials)
+                                      bucket: target.bucket, credentials: target.credentials,
+                                      retry: S3Client.RetryPolicy(idleTimeout: target.idleTimeout))
             return (client, key)
         } catch {
             throw OffsiteError(.storage, "offsite target \(target.name): \(error.message)", hint: "fix the [[offsite]] table", underlying: error)

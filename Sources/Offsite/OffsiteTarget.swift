@@ -19,10 +19,12 @@ public struct OffsiteTarget: Sendable {
     public var concurrency: Int
     /// Bytes per second over all transfers of this process; nil for no limit.
     public var bandwidthLimit: Int?
+    /// How long a connection to the bucket may stay silent before the request is retried.
+    public var idleTimeout: Duration
 
     public init(name: String, endpoint: String, region: String, bucket: String, prefix: String,
                 credentials: S3Credentials, keyFile: String, packSize: Int = 16 << 20, partSize: Int = 8 << 20,
-                concurrency: Int = 4, bandwidthLimit: Int? = nil) {
+                concurrency: Int = 4, bandwidthLimit: Int? = nil, idleTimeout: Duration = .seconds(30)) {
         self.name = name
         self.endpoint = endpoint
         self.region = region
@@ -34,6 +36,7 @@ public struct OffsiteTarget: Sendable {
         self.partSize = max(partSize, S3Client.minimumPartSize)
         self.concurrency = max(1, concurrency)
         self.bandwidthLimit = bandwidthLimit
+        self.idleTimeout = idleTimeout
     }
 
     public var describe: String { "offsite \(name) (\(endpoint)/\(bucket)/\(prefix)*)" }

@@ -70,7 +70,7 @@ public final class Index: Sendable {
             throw error
         } catch let error as DatabaseError where error.resultCode == .SQLITE_FULL {
             throw RepositoryError(.io, "index: \(what) failed: the disk holding the state dir is full",
-                                  hint: "free space and retry; nothing was committed", underlying: error)
+                                  hint: "free space and retry; nothing was committed", underlying: error, errorNumber: ENOSPC)
         } catch {
             throw RepositoryError(.index, "index: \(what) failed", hint: Self.repairHint, underlying: error)
         }

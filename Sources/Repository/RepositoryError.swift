@@ -19,18 +19,24 @@ public struct RepositoryError: Error, CustomStringConvertible, Sendable {
     /// What to do about it, shown after the message.
     public let hint: String?
     public let underlying: String?
+    /// For a failed system call (and SQLite's "disk full"): the errno, so callers can tell causes apart.
+    public let errorNumber: Int32?
 
-    public init(_ code: Code, _ message: String, hint: String? = nil, underlying: (any Error)? = nil) {
+    public init(_ code: Code, _ message: String, hint: String? = nil, underlying: (any Error)? = nil, errorNumber: Int32? = nil) {
         self.code = code
         self.message = message
         self.hint = hint
         self.underlying = underlying.map { String(describing: $0) }
+        self.errorNumber = errorNumber
     }
 
     /// A failed system call: names the call, the path and errno's text.
     public static func system(_ call: String, path: String, errno code: Int32 = errno, hint: String? = nil) -> RepositoryError {
-        RepositoryError(.io, "\(call) \(path): \(String(cString: strerror(code)))", hint: hint ?? Self.hint(errno: code))
+        RepositoryError(.io, "\(call) \(path): \(String(cString: strerror(code)))", hint: hint ?? Self.hint(errno: code), errorNumber: code)
     }
+
+    /// The file system (or a quota) had no room left.
+    public var isDiskFull: Bool { errorNumber == ENOSPC || errorNumber == EDQUOT }
 
     /// What a user can do about a system call's failure, for the errors whose remedy is outside barge.
     public static func hint(errno code: Int32) -> String? {

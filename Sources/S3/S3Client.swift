@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
+import Synchronization
 
 /// The object calls barge makes on one bucket, path-style, signed with Signature Version 4.
 /// Every response body is read up to a bound the caller gives; transient failures
@@ -18,25 +19,49 @@ public final class S3Client: Sendable {
         public var firstDelay: Duration
         public var maximumDelay: Duration
         public var requestTimeout: Duration
+        /// How long a connection may stay silent (no connect, no byte read or written)
+        /// before the attempt fails and is retried: a cut network ends in an error, not a hang.
+        public var idleTimeout: Duration
         public init(attempts: Int = 6, firstDelay: Duration = .milliseconds(200), maximumDelay: Duration = .seconds(5),
-                    requestTimeout: Duration = .seconds(300)) {
+                    requestTimeout: Duration = .seconds(300), idleTimeout: Duration = .seconds(30)) {
             self.attempts = attempts
             self.firstDelay = firstDelay
             self.maximumDelay = maximumDelay
             self.requestTimeout = requestTimeout
+            self.idleTimeout = idleTimeout
         }
     }
 
+    /// `http` nil: a process-wide client for `retry.idleTimeout` (see `httpClient(idleTimeout:)`).
     public init(endpoint: S3Endpoint, region: String, bucket: String, credentials: S3Credentials,
-                retry: RetryPolicy = RetryPolicy(), http: HTTPClient = .shared) throws(S3Error) {
+                retry: RetryPolicy = RetryPolicy(), http: HTTPClient? = nil) throws(S3Error) {
         guard S3Client.isValidBucketName(bucket) else {
             throw S3Error(.invalidBucket, "bucket name \"\(bucket)\" is not a valid S3 bucket name (3-63 of a-z 0-9 . -)")
         }
         self.endpoint = endpoint
         self.bucket = bucket
         self.signer = .s3(credentials: credentials, region: region)
-        self.http = http
+        self.http = http ?? S3Client.httpClient(idleTimeout: retry.idleTimeout)
         self.retry = retry
+    }
+
+    private static let clients = Mutex<[Duration: HTTPClient]>([:])
+
+    /// One client per idle timeout, kept for the life of the process like `HTTPClient.shared`
+    /// (nothing to shut down). Unlike it: no redirects (a signed request goes to its endpoint
+    /// only), no transparent decompression (objects are read as stored), and connect, read
+    /// and write each bounded by the idle timeout instead of 90 s per step.
+    static func httpClient(idleTimeout: Duration) -> HTTPClient {
+        clients.withLock { clients in
+            if let client = clients[idleTimeout] { return client }
+            let idle = TimeAmount(idleTimeout)
+            let configuration = HTTPClient.Configuration(certificateVerification: .fullVerification, redirectConfiguration: .disallow,
+                                                         timeout: .init(connect: idle, read: idle, write: idle),
+                                                         decompression: .disabled)
+            let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+            clients[idleTimeout] = client
+            return client
+        }
     }
 
     static func isValidBucketName(_ name: String) -> Bool {
@@ -69,8 +94,11 @@ public final class S3Client: Sendable {
                 if accepted.contains(response.status) { return (response, attempt > 1) }
                 let failure = S3Client.failure(of: response, method: method, key: key)
                 guard failure.isTransient, attempt < retry.attempts else { throw failure }
-            } catch let error as S3Error where !error.isTransient || attempt >= retry.attempts {
+            } catch let error as S3Error where !error.isTransient {
                 throw error
+            } catch let error as S3Error where attempt >= retry.attempts {
+                guard error.code == .transport else { throw error }
+                throw S3Error(.transport, error.message + " (\(attempt) attempts)", underlying: error.underlying)
             } catch {
                 // Transient: wait and go again.
             }
@@ -96,12 +124,12 @@ public final class S3Client: Sendable {
         if !body.isEmpty || method == .PUT || method == .POST {
             request.body = .bytes(ByteBuffer(bytes: body))
         }
-        let timeout = TimeAmount.nanoseconds(Int64(retry.requestTimeout.components.seconds) * 1_000_000_000)
+        let timeout = TimeAmount(retry.requestTimeout)
         let response: HTTPClientResponse
         do {
             response = try await http.execute(request, timeout: timeout)
         } catch {
-            throw S3Error(.transport, "\(method.rawValue) \(path) on \(endpoint.base) failed", underlying: error)
+            throw S3Error(.transport, "\(method.rawValue) \(path) on \(endpoint.base): \(reason(error))", underlying: error)
         }
         var bytes: [UInt8] = []
         if method != .HEAD {
@@ -111,10 +139,23 @@ public final class S3Client: Sendable {
             } catch let error as NIOTooManyBytesError {
                 throw S3Error(.responseTooLarge, "\(method.rawValue) \(path): the answer is larger than \(maxResponse) bytes", underlying: error)
             } catch {
-                throw S3Error(.transport, "\(method.rawValue) \(path): reading the answer failed", underlying: error)
+                throw S3Error(.transport, "\(method.rawValue) \(path) on \(endpoint.base): reading the answer: \(reason(error))",
+                              underlying: error)
             }
         }
         return Response(status: Int(response.status.code), headers: response.headers.map { ($0.name, $0.value) }, body: bytes)
+    }
+
+    /// What went wrong on the way, in words (the error itself stays the underlying one).
+    private func reason(_ error: any Error) -> String {
+        switch error as? HTTPClientError {
+        case .connectTimeout?: "no connection within \(retry.idleTimeout)"
+        case .readTimeout?: "no answer for \(retry.idleTimeout)"
+        case .writeTimeout?: "the request could not be sent for \(retry.idleTimeout)"
+        case .deadlineExceeded?: "no complete answer within \(retry.requestTimeout)"
+        case .remoteConnectionClosed?: "the server closed the connection"
+        default: "\(error)"
+        }
     }
 
     static func failure(of response: Response, method: HTTPMethod, key: String?) -> S3Error {
