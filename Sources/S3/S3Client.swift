@@ -47,16 +47,19 @@ public final class S3Client: Sendable {
 
     private static let clients = Mutex<[Duration: HTTPClient]>([:])
 
+    /// The HTTP client retries a refused connection until this passes, so it is kept short.
+    static func connectTimeout(_ idleTimeout: Duration) -> Duration { min(idleTimeout, .seconds(10)) }
+
     /// One client per idle timeout, kept for the life of the process like `HTTPClient.shared`
     /// (nothing to shut down). Unlike it: no redirects (a signed request goes to its endpoint
-    /// only), no transparent decompression (objects are read as stored), and connect, read
-    /// and write each bounded by the idle timeout instead of 90 s per step.
+    /// only), no transparent decompression (objects are read as stored), read and write each
+    /// bounded by the idle timeout and connect by `connectTimeout`, instead of 90 s per step.
     static func httpClient(idleTimeout: Duration) -> HTTPClient {
         clients.withLock { clients in
             if let client = clients[idleTimeout] { return client }
             let idle = TimeAmount(idleTimeout)
             let configuration = HTTPClient.Configuration(certificateVerification: .fullVerification, redirectConfiguration: .disallow,
-                                                         timeout: .init(connect: idle, read: idle, write: idle),
+                                                         timeout: .init(connect: TimeAmount(connectTimeout(idleTimeout)), read: idle, write: idle),
                                                          decompression: .disabled)
             let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
             clients[idleTimeout] = client
@@ -122,7 +125,7 @@ public final class S3Client: Sendable {
         request.method = method
         for header in headers { request.headers.add(name: header.name, value: header.value) }
         if !body.isEmpty || method == .PUT || method == .POST {
-            request.body = .bytes(ByteBuffer(bytes: body))
+            request.body = .bytes(body)   // sent in 4 MiB pieces, not copied whole
         }
         let timeout = TimeAmount(retry.requestTimeout)
         let response: HTTPClientResponse
@@ -133,11 +136,18 @@ public final class S3Client: Sendable {
         }
         var bytes: [UInt8] = []
         if method != .HEAD {
+            let tooLarge = S3Error(.responseTooLarge, "\(method.rawValue) \(path): the answer is larger than \(maxResponse) bytes")
+            if let declared = response.headers.first(name: "content-length").flatMap({ Int($0) }) {
+                guard declared <= maxResponse else { throw tooLarge }
+                bytes.reserveCapacity(declared)   // one allocation of the announced size: no growth, no second copy
+            }
             do {
-                var buffer = try await response.body.collect(upTo: maxResponse)
-                bytes = buffer.readBytes(length: buffer.readableBytes) ?? []
-            } catch let error as NIOTooManyBytesError {
-                throw S3Error(.responseTooLarge, "\(method.rawValue) \(path): the answer is larger than \(maxResponse) bytes", underlying: error)
+                for try await part in response.body {
+                    guard part.readableBytes <= maxResponse - bytes.count else { throw tooLarge }
+                    bytes.append(contentsOf: part.readableBytesView)
+                }
+            } catch let error as S3Error {
+                throw error
             } catch {
                 throw S3Error(.transport, "\(method.rawValue) \(path) on \(endpoint.base): reading the answer: \(reason(error))",
                               underlying: error)
@@ -149,12 +159,12 @@ public final class S3Client: Sendable {
     /// What went wrong on the way, in words (the error itself stays the underlying one).
     private func reason(_ error: any Error) -> String {
         switch error as? HTTPClientError {
-        case .connectTimeout?: "no connection within \(retry.idleTimeout)"
+        case .connectTimeout?: "no connection within \(Self.connectTimeout(retry.idleTimeout))"
         case .readTimeout?: "no answer for \(retry.idleTimeout)"
         case .writeTimeout?: "the request could not be sent for \(retry.idleTimeout)"
         case .deadlineExceeded?: "no complete answer within \(retry.requestTimeout)"
         case .remoteConnectionClosed?: "the server closed the connection"
-        default: "\(error)"
+        default: (error as? IOError).map { String(cString: strerror($0.errnoCode)) } ?? "\(error)"
         }
     }
 

@@ -37,6 +37,21 @@ import Snapshots
         }
     }
 
+    /// A GET reads at most the caller's bound: an answer one byte longer is refused (by its
+    /// Content-Length, before its body is read), one of exactly the bound comes back whole.
+    @Test func anAnswerLongerThanTheCallersBoundIsRefused() async throws {
+        let fixture = try await OffsiteFixture("bounded-get")
+        let body = randomBytes(5 << 20, seed: 9)
+        #expect(try await fixture.raw.put("bounded", body, ifAbsent: false) == .stored)
+        do {
+            _ = try await fixture.raw.get("bounded", maxLength: body.count - 1)
+            Issue.record("an answer longer than the bound was read")
+        } catch {
+            #expect(error.code == .responseTooLarge && error.message.contains("larger than \(body.count - 1) bytes"), "\(error)")
+        }
+        #expect(try await fixture.raw.get("bounded", maxLength: body.count) == body)
+    }
+
     @Test func largePacksGoUpInPartsAndComeBackWhole() async throws {
         let fixture = try await OffsiteFixture("multipart", packSize: 32 << 20, partSize: 5 << 20)
         try fixture.write("big.bin", randomBytes(13 << 20, seed: 21))
