@@ -111,7 +111,7 @@ public final class OffsiteImporter: Sendable {
                              into report: inout ImportReport) async throws(OffsiteError) {
         let total = packs.count
         do {
-            try await withThrowingTaskGroup(of: (String, [UInt8]).self) { group in
+            try await withThrowingTaskGroup(of: (String, Data).self) { group in
                 var next = 0
                 func start() {
                     guard next < packs.count else { return }

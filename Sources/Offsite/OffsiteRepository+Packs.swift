@@ -37,9 +37,9 @@ extension OffsiteRepository {
     }
 
     /// A pack as opened (authenticated, still compressed): what transfers hold in flight.
-    func fetchOpened(_ id: String, _ index: PackIndex) async throws(OffsiteError) -> [UInt8] {
+    func fetchOpened(_ id: String, _ index: PackIndex) async throws(OffsiteError) -> Data {
         let name = ObjectName.pack(id)
-        guard let opened = try await get(name, maxLength: index.sealedLength) else {
+        guard let opened = try await getData(name, maxLength: index.sealedLength) else {
             throw OffsiteError(.missing, "\(name) is listed by its index but not in the bucket",
                                hint: "run `barge offsite verify \(target.name)`; restore another snapshot")
         }
@@ -50,7 +50,7 @@ extension OffsiteRepository {
     }
 
     /// The plaintext of an opened pack, checked against its index.
-    static func unpack(_ opened: [UInt8], _ id: String, _ index: PackIndex) throws(OffsiteError) -> [UInt8] {
+    static func unpack(_ opened: Data, _ id: String, _ index: PackIndex) throws(OffsiteError) -> [UInt8] {
         let name = ObjectName.pack(id)
         let plain: [UInt8]
         if opened.first == 1 {

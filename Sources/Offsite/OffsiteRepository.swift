@@ -92,13 +92,18 @@ public final class OffsiteRepository: Sendable {
     // MARK: objects
 
     func get(_ name: String, maxLength: Int) async throws(OffsiteError) -> [UInt8]? {
+        try await getData(name, maxLength: maxLength).map { Array($0) }
+    }
+
+    /// `get` without the copy into an array (packs).
+    func getData(_ name: String, maxLength: Int) async throws(OffsiteError) -> Data? {
         let sealed: [UInt8]?
         do { sealed = try await client.get(target.prefix + name, maxLength: maxLength + SealedObject.overhead) } catch {
             throw OffsiteError.storage(error, while: "reading \(name)")
         }
         guard let sealed else { return nil }
         await throttle?.spend(sealed.count)
-        return try SealedObject.open(sealed, name: name, repository: repository, key: key)
+        return try SealedObject.openData(sealed, name: name, repository: repository, key: key)
     }
 
     /// Seals and stores a write-once object. Returns the sealed size; `nil` if an object of

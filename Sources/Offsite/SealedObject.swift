@@ -36,6 +36,11 @@ enum SealedObject {
 
     /// Authenticates and decrypts; anything changed, cut, moved or sealed with another key is refused.
     static func open(_ sealed: [UInt8], name: String, repository: String, key: OffsiteKey) throws(OffsiteError) -> [UInt8] {
+        Array(try openData(sealed, name: name, repository: repository, key: key))
+    }
+
+    /// `open` without the copy into an array: for packs, which are large and held while in flight.
+    static func openData(_ sealed: [UInt8], name: String, repository: String, key: OffsiteKey) throws(OffsiteError) -> Data {
         guard sealed.count >= overhead, Array(sealed[0..<4]) == magic else {
             throw OffsiteError(.tampered, "object \(name) is not a sealed barge object (\(sealed.count) bytes, no BRGS header): it was replaced or cut",
                                hint: "delete the snapshots that need it (`barge forget --offsite`) or restore an older one")
@@ -48,8 +53,7 @@ enum SealedObject {
             let box = try AES.GCM.SealedBox(nonce: AES.GCM.Nonce(data: sealed[5..<17]),
                                             ciphertext: sealed[17..<(sealed.count - 16)],
                                             tag: sealed[(sealed.count - 16)...])
-            return Array(try AES.GCM.open(box, using: key.sealing,
-                                          authenticating: associatedData(name: name, repository: repository)))
+            return try AES.GCM.open(box, using: key.sealing, authenticating: associatedData(name: name, repository: repository))
         } catch {
             throw OffsiteError(.tampered, "object \(name) fails authentication: it was changed, truncated, swapped with another object, or sealed with another key",
                                hint: "nothing from it was used; run `barge verify --offsite NAME --read-data` to list what it affects",
