@@ -30,7 +30,7 @@ public struct OffsiteSettings: Sendable, Equatable {
 
     public init(name: String, endpoint: String, region: String = "us-east-1", bucket: String, prefix: String = "",
                 credentialsFile: String? = nil, keyFile: String, volumes: [String] = [], intervalSeconds: Double = 3600,
-                packSize: Int = 16 << 20, partSize: Int = 8 << 20, concurrency: Int = 4, bandwidthLimit: Int? = nil,
+                packSize: Int = 8 << 20, partSize: Int = 8 << 20, concurrency: Int = 4, bandwidthLimit: Int? = nil,
                 timeoutSeconds: Double = 30, retention: RetentionPolicy? = nil) {
         self.name = name
         self.endpoint = endpoint
@@ -74,7 +74,7 @@ public struct OffsiteSettings: Sendable, Equatable {
                   keyFile: try table.path("key_file", example: "\"/etc/barge/offsite.key\""),
                   volumes: try table.stringArray("volumes") ?? [],
                   intervalSeconds: try table.duration("interval", default: 3600, minimum: (0, "0s")),
-                  packSize: try table.size("pack_size", default: 16 << 20, minimum: 1 << 20, maximum: 512 << 20),
+                  packSize: try table.size("pack_size", default: 8 << 20, minimum: 1 << 20, maximum: 512 << 20),
                   partSize: try table.size("part_size", default: 8 << 20, minimum: 5 << 20, maximum: 512 << 20),
                   concurrency: concurrency == 0 ? 4 : concurrency,
                   bandwidthLimit: try table.bandwidth("bandwidth"),

@@ -23,7 +23,7 @@ public struct OffsiteTarget: Sendable {
     public var idleTimeout: Duration
 
     public init(name: String, endpoint: String, region: String, bucket: String, prefix: String,
-                credentials: S3Credentials, keyFile: String, packSize: Int = 16 << 20, partSize: Int = 8 << 20,
+                credentials: S3Credentials, keyFile: String, packSize: Int = 8 << 20, partSize: Int = 8 << 20,
                 concurrency: Int = 4, bandwidthLimit: Int? = nil, idleTimeout: Duration = .seconds(30)) {
         self.name = name
         self.endpoint = endpoint
