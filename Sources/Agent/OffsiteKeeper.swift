@@ -54,7 +54,9 @@ struct OffsiteKeeper: Service {
         update { $0.uploading = true }
         let cache = core.store.directory + "/offsite-cache/" + settings.name
         do {
-            let repository = try await OffsiteRepository.open(try OffsiteTargets.resolve(settings), memory: cache)
+            var target = try OffsiteTargets.resolve(settings)
+            target.onRetry = { [logger = core.logger] in logger.warning("offsite \(settings.name): \($0)") }
+            let repository = try await OffsiteRepository.open(target, memory: cache)
             let report = try await OffsiteUploader(store: core.store, repository: repository, cache: cache).upload(snapshot)
             core.metrics.uploaded(volume: volume, target: settings.name, bytes: report.bytesUploaded, seconds: report.seconds)
             core.logger.notice("uploaded to offsite target", metadata: [

@@ -35,10 +35,17 @@ struct OffsiteSource {
         try OffsiteTargets.named(name, in: try AgentConfiguration.loadOffsite(path: path), source: path)
     }
 
+    /// The target, its retries told as warnings (a cut network is not silent for minutes).
+    func target(_ name: String) throws -> OffsiteTarget {
+        var target = try OffsiteTargets.resolve(try settings(name))
+        target.onRetry = { Terminal.warning($0) }
+        return target
+    }
+
     /// `memory`: this node's directory for the newest catalog generation it saw.
     func open(_ name: String, memory: String? = nil) throws -> OffsiteRepository {
-        let target = try OffsiteTargets.resolve(try settings(name))
-        return try AsyncBridge.wait { () async throws(OffsiteError) in try await OffsiteRepository.open(target, memory: memory) }
+        let resolved = try target(name)
+        return try AsyncBridge.wait { () async throws(OffsiteError) in try await OffsiteRepository.open(resolved, memory: memory) }
     }
 }
 
@@ -73,7 +80,7 @@ struct OffsiteInitCommand: ParsableCommand {
     @Argument(help: "The [[offsite]] target.") var name: String
 
     func run() throws {
-        let target = try OffsiteTargets.resolve(try options.source.settings(name))
+        let target = try options.source.target(name)
         let (repository, created) = try AsyncBridge.wait { () async throws(OffsiteError) in try await OffsiteRepository.initialize(target) }
         if json {
             Terminal.json(["target": name, "created": created, "key_fingerprint": repository.keyFingerprint])

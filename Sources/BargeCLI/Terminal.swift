@@ -9,8 +9,10 @@ enum Terminal {
         FileHandle.standardError.write(Data("barge: error: \(message)\n\(hintLine(hint))".utf8))
     }
 
+    /// On a terminal the progress line is cleared first; it is drawn again at its next update.
     static func warning(_ message: String, hint: String? = nil) {
-        FileHandle.standardError.write(Data("barge: warning: \(message)\n\(hintLine(hint))".utf8))
+        let clear = stderrIsTerminal ? "\r\u{1B}[K" : ""
+        FileHandle.standardError.write(Data("\(clear)barge: warning: \(message)\n\(hintLine(hint))".utf8))
     }
 
     private static func hintLine(_ hint: String?) -> String { hint.map { "  hint: \($0)\n" } ?? "" }

@@ -82,11 +82,23 @@ public final class OffsiteRepository: Sendable {
         do {
             let client = try S3Client(endpoint: S3Endpoint(target.endpoint), region: target.region,
                                       bucket: target.bucket, credentials: target.credentials,
-                                      retry: S3Client.RetryPolicy(idleTimeout: target.idleTimeout))
+                                      retry: retryPolicy(target))
             return (client, key)
         } catch {
             throw OffsiteError(.storage, "offsite target \(target.name): \(error.message)", hint: "fix the [[offsite]] table", underlying: error)
         }
+    }
+
+    /// The target's idle timeout, and each retry told in words to whoever watches the target.
+    static func retryPolicy(_ target: OffsiteTarget) -> S3Client.RetryPolicy {
+        var policy = S3Client.RetryPolicy(idleTimeout: target.idleTimeout)
+        if let tell = target.onRetry {
+            policy.onRetry = { failure, next, attempts, delay in
+                let seconds = Double(delay.components.seconds) + Double(delay.components.attoseconds) / 1e18
+                tell("\(failure.message); attempt \(next) of \(attempts) in \(String(format: "%.1f", seconds)) s")
+            }
+        }
+        return policy
     }
 
     // MARK: objects

@@ -21,6 +21,8 @@ public struct OffsiteTarget: Sendable {
     public var bandwidthLimit: Int?
     /// How long a connection to the bucket may stay silent before the request is retried.
     public var idleTimeout: Duration
+    /// Told of each request that failed and will be tried again (a warning, a log line).
+    public var onRetry: (@Sendable (_ what: String) -> Void)?
 
     public init(name: String, endpoint: String, region: String, bucket: String, prefix: String,
                 credentials: S3Credentials, keyFile: String, packSize: Int = 8 << 20, partSize: Int = 8 << 20,

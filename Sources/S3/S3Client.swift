@@ -22,13 +22,18 @@ public final class S3Client: Sendable {
         /// How long a connection may stay silent (no connect, no byte read or written)
         /// before the attempt fails and is retried: a cut network ends in an error, not a hang.
         public var idleTimeout: Duration
+        /// Told of each failure that will be retried: the failure, the next attempt's number,
+        /// the number of attempts, the wait before it. Retries are otherwise silent.
+        public var onRetry: (@Sendable (_ failure: S3Error, _ next: Int, _ of: Int, _ after: Duration) -> Void)?
         public init(attempts: Int = 6, firstDelay: Duration = .milliseconds(200), maximumDelay: Duration = .seconds(5),
-                    requestTimeout: Duration = .seconds(300), idleTimeout: Duration = .seconds(30)) {
+                    requestTimeout: Duration = .seconds(300), idleTimeout: Duration = .seconds(30),
+                    onRetry: (@Sendable (_ failure: S3Error, _ next: Int, _ of: Int, _ after: Duration) -> Void)? = nil) {
             self.attempts = attempts
             self.firstDelay = firstDelay
             self.maximumDelay = maximumDelay
             self.requestTimeout = requestTimeout
             self.idleTimeout = idleTimeout
+            self.onRetry = onRetry
         }
     }
 
@@ -57,14 +62,17 @@ public final class S3Client: Sendable {
     static func httpClient(idleTimeout: Duration) -> HTTPClient {
         clients.withLock { clients in
             if let client = clients[idleTimeout] { return client }
-            let idle = TimeAmount(idleTimeout)
-            let configuration = HTTPClient.Configuration(certificateVerification: .fullVerification, redirectConfiguration: .disallow,
-                                                         timeout: .init(connect: TimeAmount(connectTimeout(idleTimeout)), read: idle, write: idle),
-                                                         decompression: .disabled)
-            let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+            let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: httpConfiguration(idleTimeout: idleTimeout))
             clients[idleTimeout] = client
             return client
         }
+    }
+
+    static func httpConfiguration(idleTimeout: Duration) -> HTTPClient.Configuration {
+        let idle = TimeAmount(idleTimeout)
+        return HTTPClient.Configuration(certificateVerification: .fullVerification, redirectConfiguration: .disallow,
+                                        timeout: .init(connect: TimeAmount(connectTimeout(idleTimeout)), read: idle, write: idle),
+                                        decompression: .disabled)
     }
 
     static func isValidBucketName(_ name: String) -> Bool {
@@ -92,19 +100,22 @@ public final class S3Client: Sendable {
         var delay = retry.firstDelay
         var attempt = 1
         while true {
+            let failure: S3Error
             do {
                 let response = try await once(method, key: key, query: query, headers: extra, body: body, maxResponse: maxResponse)
                 if accepted.contains(response.status) { return (response, attempt > 1) }
-                let failure = S3Client.failure(of: response, method: method, key: key)
-                guard failure.isTransient, attempt < retry.attempts else { throw failure }
-            } catch let error as S3Error where !error.isTransient {
-                throw error
-            } catch let error as S3Error where attempt >= retry.attempts {
-                guard error.code == .transport else { throw error }
-                throw S3Error(.transport, error.message + " (\(attempt) attempts)", underlying: error.underlying)
+                failure = S3Client.failure(of: response, method: method, key: key)
+            } catch let error as S3Error {
+                failure = error
             } catch {
-                // Transient: wait and go again.
+                failure = S3Error(.transport, "\(method.rawValue) \(key ?? "bucket") on \(endpoint.base): \(error)", underlying: error)
             }
+            guard failure.isTransient, !Task.isCancelled else { throw failure }
+            guard attempt < retry.attempts else {
+                guard failure.code == .transport else { throw failure }
+                throw S3Error(.transport, failure.message + " (\(attempt) attempts)", underlying: failure.underlying)
+            }
+            retry.onRetry?(failure, attempt + 1, retry.attempts, delay)
             try? await Task.sleep(for: delay)
             delay = min(delay * 2, retry.maximumDelay)
             attempt += 1
