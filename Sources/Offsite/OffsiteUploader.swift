@@ -181,17 +181,23 @@ public final class OffsiteUploader: Sendable {
     }
 
     /// Reads records from `start` on (adjacent ones in one read), checks each against its id,
-    /// and lays them out raw as a pack until it reaches the pack size.
+    /// and lays them out raw as a pack of at most the pack size (one larger record alone).
     private func buildPack(_ locations: [BlobLocation], from start: Int) throws -> (PackBuilder, Int) {
         let decompressor = Decompressor()
-        var builder = PackBuilder(capacity: repository.target.packSize + PackFormat.headerLength + PackFormat.maxChunkLength)
+        let packSize = repository.target.packSize
+        func laidOut(_ location: BlobLocation) -> Int { PackFormat.headerLength + location.rawLength }
+        var builder = PackBuilder(capacity: max(packSize, PackFormat.fileMagic.count + laidOut(locations[start])))
         var index = start
-        while index < locations.count && builder.size < repository.target.packSize {
+        while index < locations.count && (builder.count == 0 || builder.size + laidOut(locations[index]) <= packSize) {
             var end = index + 1
             var runEnd = locations[index].offset + PackFormat.headerLength + locations[index].storedLength
+            // The run ends where its records, raw, would not fit: compressed records expand, and
+            // a pack past its reserved size would be copied into one twice as large.
+            var size = builder.size + laidOut(locations[index])
             while end < locations.count, locations[end].pack == locations[index].pack, locations[end].offset == runEnd,
-                  runEnd - locations[index].offset < 4 << 20 {
+                  runEnd - locations[index].offset < 4 << 20, size + laidOut(locations[end]) <= packSize {
                 runEnd += PackFormat.headerLength + locations[end].storedLength
+                size += laidOut(locations[end])
                 end += 1
             }
             let run = locations[index..<end]

@@ -69,7 +69,7 @@ public final class Index: Sendable {
         do { return try body() } catch let error as RepositoryError {
             throw error
         } catch let error as DatabaseError where error.resultCode == .SQLITE_FULL {
-            throw RepositoryError(.io, "index: \(what) failed: the disk holding the state dir is full",
+            throw RepositoryError(.io, "index: \(what) failed: no space left on the disk holding \(path)",
                                   hint: "free space and retry; nothing was committed", underlying: error, errorNumber: ENOSPC)
         } catch {
             throw RepositoryError(.index, "index: \(what) failed", hint: Self.repairHint, underlying: error)

@@ -52,6 +52,25 @@ import Snapshots
         #expect(try await fixture.raw.get("bounded", maxLength: body.count) == body)
     }
 
+    /// Records stored compressed expand when laid out raw: a pack stays within `pack_size` (a
+    /// larger record alone), so no pack outgrows the buffer reserved for it. Before, a run of
+    /// adjacent records (up to 4 MiB as stored) went into the pack whole.
+    @Test func packsStayWithinThePackSizeWhenCompressedRecordsExpand() async throws {
+        let fixture = try await OffsiteFixture("pack-size", packSize: 1 << 20)
+        var rng = SplitMix64(seed: 61)
+        for index in 0..<8 {   // 16 letters: about half as large compressed, every chunk different
+            try fixture.write("t\(index).txt", rng.bytes(2 << 20).map { UInt8(ascii: "a") + $0 & 15 })
+        }
+        let snapshot = try fixture.snapshot()
+        _ = try await fixture.upload(snapshot)
+        let packs = try await fixture.open().loadBlobs(cache: nil).packs
+        #expect(packs.count >= 16, "\(packs.count) packs")
+        for (id, index) in packs {
+            #expect(index.plainLength <= 1 << 20 || index.entries.count == 1, "pack \(id): \(index.plainLength) bytes, \(index.entries.count) records")
+        }
+        #expect(try contents(of: try await fixture.restoreOnBareMachine(snapshot, label: "1")) == contents(of: fixture.volume))
+    }
+
     @Test func largePacksGoUpInPartsAndComeBackWhole() async throws {
         let fixture = try await OffsiteFixture("multipart", packSize: 32 << 20, partSize: 5 << 20)
         try fixture.write("big.bin", randomBytes(13 << 20, seed: 21))
