@@ -159,7 +159,7 @@ import Glibc
         let target = workspace.path("restored"), scratch = target + ".barge-import"
         let restore = try workspace.start(["restore", "v", "--offsite", "s3", "--config", workspace.path("slow.toml"), "--target", target],
                                           wrapper: ["/usr/bin/env", "-u", "BARGE_STATE_DIR"])
-        usleep(2_000_000)
+        try OffsiteRestoreFaultTests.waitUntilPacksLanded(6 << 20, in: scratch, while: restore)
         restore.kill()
         #expect(restore.wait().signal == SIGKILL, "the restore was still running when killed")
         #expect(!workspace.exists(target), "no target after a kill")

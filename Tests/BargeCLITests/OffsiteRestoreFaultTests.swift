@@ -30,6 +30,18 @@ import Glibc
         return try Manifest.capture(source)
     }
 
+    /// Until more than `bytes` of a restore from the bucket are in its scratch store (a whole
+    /// 1 MiB pack at least), so a fault injected then leaves something to resume from; a loaded
+    /// machine takes a while to get there.
+    static func waitUntilPacksLanded(_ bytes: Int = 1 << 20, in scratch: String, while restore: BargeChild) throws {
+        try waitUntil(timeout: 60) {
+            let packs = (try? FileManager.default.contentsOfDirectory(atPath: scratch + "/packs")) ?? []
+            return !restore.process.isRunning || packs.contains {
+                ((try? FileManager.default.attributesOfItem(atPath: scratch + "/packs/" + $0))?[.size] as? Int ?? 0) > bytes
+            }
+        }
+    }
+
     static func restore(_ workspace: Workspace, config: String, target: String, wrapper: [String] = [], json: Bool = false) throws -> BargeChild {
         try workspace.start(["restore", "v", "--offsite", "s3", "--config", workspace.path(config), "--target", target] + (json ? ["--json"] : []),
                             wrapper: wrapper + ["/usr/bin/env", "-u", "BARGE_STATE_DIR"])
@@ -50,7 +62,7 @@ import Glibc
         let cut = NetworkCut(label: "offsiterestore")
 
         let first = try Self.restore(workspace, config: "slow.toml", target: target, wrapper: cut.wrapper)
-        usleep(1_500_000)
+        try Self.waitUntilPacksLanded(in: scratch, while: first)
         try #require(first.process.isRunning, "the restore was still fetching when the network was cut")
         try cut.cut(ports: [port])
         let cutAt = Date()
