@@ -101,16 +101,7 @@ import Glibc
     @Test func aKilledUploadResumesWithoutSendingAgainWhatLanded() throws {
         let server = try S3TestServer()
         let workspace = try Workspace("offsite-kill")
-        let source = try workspace.initStore()
-        var rng = SplitMix64(seed: 91)
-        for index in 0..<12 { try Data(rng.bytes(2 << 20)).write(to: URL(fileURLWithPath: "\(source)/f\(index).bin")) }
-        let snapshot = try #require(try workspace.snapshot()["id"] as? String)
-        try server.writeCredentials(to: workspace.path("s3.credentials"))
-        try workspace.ok("offsite", "keygen", workspace.path("offsite.key"))
-        let slow = Self.table(server, bucket: "kill-copy", key: workspace.path("offsite.key"), credentials: workspace.path("s3.credentials"),
-                              extra: "pack_size = \"1MiB\"\nbandwidth = \"6MB/s\"\nconcurrency = 2")
-        try slow.write(toFile: workspace.path("slow.toml"), atomically: true, encoding: .utf8)
-        try workspace.ok("offsite", "init", "s3", "--config", workspace.path("slow.toml"))
+        let (expected, snapshot) = try OffsiteRestoreFaultTests.prepared(workspace, server, bucket: "kill-copy", seed: 91)
 
         let push = try workspace.start(["offsite", "push", "v", "--to", "s3", "--config", workspace.path("slow.toml"), "--json"])
         usleep(2_000_000)
@@ -118,9 +109,6 @@ import Glibc
         let killed = push.wait()
         #expect(killed.signal == SIGKILL, "the upload was still running when killed: \(killed)")
 
-        let fast = Self.table(server, bucket: "kill-copy", key: workspace.path("offsite.key"), credentials: workspace.path("s3.credentials"),
-                              extra: "pack_size = \"1MiB\"")
-        try fast.write(toFile: workspace.path("fast.toml"), atomically: true, encoding: .utf8)
         let listedBefore = try Self.bare(workspace, ["snapshots", "v", "--offsite", "s3", "--config", workspace.path("fast.toml"), "--json"])
         #expect(try listedBefore.array().isEmpty, "a killed upload lists nothing: \(listedBefore)")
         let resumed = try workspace.ok("offsite", "push", "v", "--to", "s3", "--config", workspace.path("fast.toml"), "--json").object()
@@ -129,49 +117,9 @@ import Glibc
         #expect(blobs < needed && sent < 22_000_000, "what landed before the kill was not sent again: \(resumed)")
         #expect(resumed["snapshot"] as? String == snapshot)
 
-        let expected = try Manifest.capture(source)
         let target = workspace.path("restored")
         let restored = try Self.bare(workspace, ["restore", "v", "--offsite", "s3", "--config", workspace.path("fast.toml"), "--target", target])
         try #require(restored.status == 0, "\(restored)")
         try expectSameTree(expected, target, "the resumed upload, restored from the bucket")
-    }
-
-    /// `restore --offsite` killed with SIGKILL mid-import: no target appears, the unsynced scratch
-    /// store stays, and the next run in the same boot fetches only what it lacks and removes it.
-    @Test func aKilledRestoreFromTheBucketResumesWithoutFetchingAgainWhatLanded() throws {
-        let server = try S3TestServer()
-        let workspace = try Workspace("offsite-restore-kill")
-        let source = try workspace.initStore()
-        var rng = SplitMix64(seed: 93)
-        for index in 0..<12 { try Data(rng.bytes(2 << 20)).write(to: URL(fileURLWithPath: "\(source)/f\(index).bin")) }
-        _ = try workspace.snapshot()
-        try server.writeCredentials(to: workspace.path("s3.credentials"))
-        try workspace.ok("offsite", "keygen", workspace.path("offsite.key"))
-        let fast = Self.table(server, bucket: "restore-kill", key: workspace.path("offsite.key"), credentials: workspace.path("s3.credentials"),
-                              extra: "pack_size = \"1MiB\"")
-        try fast.write(toFile: workspace.path("fast.toml"), atomically: true, encoding: .utf8)
-        try workspace.ok("offsite", "init", "s3", "--config", workspace.path("fast.toml"))
-        try workspace.ok("offsite", "push", "v", "--to", "s3", "--config", workspace.path("fast.toml"))
-        let slow = Self.table(server, bucket: "restore-kill", key: workspace.path("offsite.key"), credentials: workspace.path("s3.credentials"),
-                              extra: "pack_size = \"1MiB\"\nbandwidth = \"6MB/s\"\nconcurrency = 2")
-        try slow.write(toFile: workspace.path("slow.toml"), atomically: true, encoding: .utf8)
-
-        let target = workspace.path("restored"), scratch = target + ".barge-import"
-        let restore = try workspace.start(["restore", "v", "--offsite", "s3", "--config", workspace.path("slow.toml"), "--target", target],
-                                          wrapper: ["/usr/bin/env", "-u", "BARGE_STATE_DIR"])
-        try OffsiteRestoreFaultTests.waitUntilPacksLanded(6 << 20, in: scratch, while: restore)
-        restore.kill()
-        #expect(restore.wait().signal == SIGKILL, "the restore was still running when killed")
-        #expect(!workspace.exists(target), "no target after a kill")
-        #expect(workspace.exists(scratch), "the scratch store stays for the next run in this boot")
-
-        let again = try Self.bare(workspace, ["restore", "v", "--offsite", "s3", "--config", workspace.path("fast.toml"),
-                                              "--target", target, "--json"])
-        try #require(again.status == 0, "\(again)")
-        let imported = try #require(try again.object()["offsite"] as? [String: Any])
-        let local = try #require(imported["blobs_already_local"] as? Int), downloaded = try #require(imported["bytes_downloaded"] as? Int)
-        #expect(local > 0 && downloaded < 20_000_000, "what landed before the kill was not fetched again: \(imported)")
-        try expectSameTree(try Manifest.capture(source), target, "the resumed restore")
-        #expect(!workspace.exists(scratch), "the scratch store is removed after the restore")
     }
 }

@@ -10,24 +10,33 @@ import Glibc
 /// the bucket cut (nft) and the target's file system full (a small tmpfs). Each ends in a
 /// clear error in bounded time with no target left, and the next run finishes the job.
 @Suite(.serialized) struct OffsiteRestoreFaultTests {
-    /// 24 MiB of incompressible files, pushed in 1 MiB packs; the config files for a
-    /// restore at full speed (`fast.toml`) and at 6 MB/s with a 1 s idle timeout (`slow.toml`).
-    static func pushed(_ workspace: Workspace, _ server: S3TestServer, bucket: String) throws -> Manifest {
+    /// A snapshot of 24 MiB of incompressible files, a key, credentials and an initialized
+    /// bucket; the config files for transfers in 1 MiB packs at full speed (`fast.toml`) and at
+    /// 6 MB/s, two at a time (`slow.toml`, plus `slowExtra`). Returns the tree and the snapshot id.
+    static func prepared(_ workspace: Workspace, _ server: S3TestServer, bucket: String, seed: UInt64,
+                         slowExtra: String = "") throws -> (Manifest, String) {
         let source = try workspace.initStore()
-        var rng = SplitMix64(seed: 97)
+        var rng = SplitMix64(seed: seed)
         for index in 0..<12 { try Data(rng.bytes(2 << 20)).write(to: URL(fileURLWithPath: "\(source)/f\(index).bin")) }
-        _ = try workspace.snapshot()
+        let snapshot = try #require(try workspace.snapshot()["id"] as? String)
         try server.writeCredentials(to: workspace.path("s3.credentials"))
         try workspace.ok("offsite", "keygen", workspace.path("offsite.key"))
         for (file, extra) in [("fast.toml", "pack_size = \"1MiB\""),
-                              ("slow.toml", "pack_size = \"1MiB\"\nbandwidth = \"6MB/s\"\nconcurrency = 2\ntimeout = \"1s\"")] {
+                              ("slow.toml", "pack_size = \"1MiB\"\nbandwidth = \"6MB/s\"\nconcurrency = 2\n" + slowExtra)] {
             try OffsiteAgentTests.table(server, bucket: bucket, key: workspace.path("offsite.key"),
                                         credentials: workspace.path("s3.credentials"), extra: extra)
                 .write(toFile: workspace.path(file), atomically: true, encoding: .utf8)
         }
         try workspace.ok("offsite", "init", "s3", "--config", workspace.path("fast.toml"))
+        return (try Manifest.capture(source), snapshot)
+    }
+
+    /// `prepared`, then pushed at full speed.
+    static func pushed(_ workspace: Workspace, _ server: S3TestServer, bucket: String, seed: UInt64 = 97,
+                       slowExtra: String = "") throws -> Manifest {
+        let (tree, _) = try prepared(workspace, server, bucket: bucket, seed: seed, slowExtra: slowExtra)
         try workspace.ok("offsite", "push", "v", "--to", "s3", "--config", workspace.path("fast.toml"))
-        return try Manifest.capture(source)
+        return tree
     }
 
     /// Until more than `bytes` of a restore from the bucket are in its scratch store (a whole
@@ -56,7 +65,7 @@ import Glibc
     func aCutToTheBucketEndsInAClearErrorAndTheNextRunResumes() throws {
         let server = try S3TestServer()
         let workspace = try Workspace("offsite-restore-cut")
-        let expected = try Self.pushed(workspace, server, bucket: "restore-cut")
+        let expected = try Self.pushed(workspace, server, bucket: "restore-cut", slowExtra: "timeout = \"1s\"")
         let port = try #require(server.endpoint.split(separator: ":").last.flatMap { Int($0) }, "\(server.endpoint)")
         let target = workspace.path("restored"), scratch = target + ".barge-import"
         let cut = NetworkCut(label: "offsiterestore")
@@ -122,6 +131,29 @@ import Glibc
         let again = try Self.restore(workspace, config: "fast.toml", target: target, json: true).wait()
         try #require(again.status == 0, "\(again)")
         try expectSameTree(expected, target, "the restore once there was room")
+        #expect(!workspace.exists(scratch), "the scratch store is removed after the restore")
+    }
+
+    /// `restore --offsite` killed with SIGKILL mid-import: no target appears, the unsynced scratch
+    /// store stays, and the next run in the same boot fetches only what it lacks and removes it.
+    @Test func aKilledRestoreFromTheBucketResumesWithoutFetchingAgainWhatLanded() throws {
+        let server = try S3TestServer()
+        let workspace = try Workspace("offsite-restore-kill")
+        let expected = try Self.pushed(workspace, server, bucket: "restore-kill", seed: 93)
+        let target = workspace.path("restored"), scratch = target + ".barge-import"
+        let restore = try Self.restore(workspace, config: "slow.toml", target: target)
+        try Self.waitUntilPacksLanded(6 << 20, in: scratch, while: restore)
+        restore.kill()
+        #expect(restore.wait().signal == SIGKILL, "the restore was still running when killed")
+        #expect(!workspace.exists(target), "no target after a kill")
+        #expect(workspace.exists(scratch), "the scratch store stays for the next run in this boot")
+
+        let again = try Self.restore(workspace, config: "fast.toml", target: target, json: true).wait()
+        try #require(again.status == 0, "\(again)")
+        let imported = try #require(try again.object()["offsite"] as? [String: Any])
+        let local = try #require(imported["blobs_already_local"] as? Int), downloaded = try #require(imported["bytes_downloaded"] as? Int)
+        #expect(local > 0 && downloaded < 20_000_000, "what landed before the kill was not fetched again: \(imported)")
+        try expectSameTree(expected, target, "the resumed restore")
         #expect(!workspace.exists(scratch), "the scratch store is removed after the restore")
     }
 }
